@@ -1,0 +1,33 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+{
+    "name": "Shipment Tracking",
+    "summary": "Record parcel details at validation, track shipments and notify "
+    "customers on dispatch",
+    "version": "18.0.1.0.0",
+    "category": "Inventory/Delivery",
+    "website": "https://github.com/shipment-tracking/shipment-tracking",
+    "author": "Shipment Tracking Contributors",
+    "maintainers": ["shipment-tracking"],
+    "license": "LGPL-3",
+    "development_status": "Beta",
+    "application": False,
+    "installable": True,
+    "depends": ["stock_delivery", "sale_stock", "resource"],
+    "data": [
+        "security/shipment_tracking_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
+        "data/mail_template_data.xml",
+        "wizards/stock_picking_update_shipment_views.xml",
+        "views/stock_picking_views.xml",
+        "views/stock_quant_package_views.xml",
+        "views/delivery_carrier_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/shipment_tracking_menus.xml",
+    ],
+    "demo": [
+        "demo/res_users_demo.xml",
+        "demo/shipment_tracking_demo.xml",
+    ],
+}

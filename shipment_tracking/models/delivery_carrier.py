@@ -1,0 +1,47 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
+from urllib.parse import quote
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+PLACEHOLDER = re.compile("<shipmenttrackingnumber>", re.IGNORECASE)
+
+
+class DeliveryCarrier(models.Model):
+    _inherit = "delivery.carrier"
+
+    shipment_require_details = fields.Boolean(
+        string="Require Shipment Details",
+        default=True,
+        help="Refuse to validate a delivery with this carrier while its parcel "
+        "dimensions, weight or contents are missing.",
+    )
+    shipment_transit_days = fields.Integer(
+        string="Transit Days",
+        default=3,
+        help="Working days from shipment to delivery, used for the estimated "
+        "delivery date when the carrier does not give one. 0: no estimate.",
+    )
+
+    @api.constrains("shipment_transit_days")
+    def _check_shipment_transit_days(self):
+        if any(carrier.shipment_transit_days < 0 for carrier in self):
+            raise ValidationError(_("Transit days cannot be negative."))
+
+    def _shipment_tracking_link(self, tracking_ref):
+        """The carrier's tracking URL for ``tracking_ref``, number kept verbatim
+        (exact case, URL-encoded); the placeholder may be in any case."""
+        self.ensure_one()
+        if not (self.tracking_url and tracking_ref):
+            return False
+        return PLACEHOLDER.sub(
+            lambda _match: quote(tracking_ref.strip(), safe=""), self.tracking_url
+        )
+
+    def fixed_get_tracking_link(self, picking):
+        return self._shipment_tracking_link(picking.carrier_tracking_ref)
+
+    def base_on_rule_get_tracking_link(self, picking):
+        return self._shipment_tracking_link(picking.carrier_tracking_ref)

@@ -1,0 +1,681 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+_logger = logging.getLogger(__name__)
+
+SHIPMENT_STATES = [
+    ("pending", "Pending"),
+    ("dispatched", "Dispatched"),
+    ("in_transit", "In Transit"),
+    ("out_for_delivery", "Out for Delivery"),
+    ("delivered", "Delivered"),
+    ("exception", "Exception"),
+    ("returned", "Returned"),
+    ("cancelled", "Cancelled"),
+]
+FINAL_SHIPMENT_STATES = ("delivered", "returned", "cancelled")
+# Transitions a carrier or a user may make without an explicit Logistics override.
+SHIPMENT_TRANSITIONS = {
+    "pending": {"dispatched", "cancelled"},
+    "dispatched": {
+        "in_transit",
+        "out_for_delivery",
+        "delivered",
+        "exception",
+        "returned",
+        "cancelled",
+    },
+    "in_transit": {"out_for_delivery", "delivered", "exception", "returned"},
+    "out_for_delivery": {"in_transit", "delivered", "exception", "returned"},
+    "exception": {"in_transit", "out_for_delivery", "delivered", "returned", "cancelled"},
+    "delivered": set(),
+    "returned": set(),
+    "cancelled": set(),
+}
+NOTIFICATION_STATES = [
+    ("none", "Not sent"),
+    ("to_send", "To send"),
+    ("queued", "Queued"),
+    ("sent", "Sent"),
+    ("no_email", "No email address"),
+    ("failed", "Failed"),
+]
+# Fields only Logistics (Inventory / Administrator) may write.
+LOGISTICS_FIELDS = frozenset(
+    {
+        "shipment_ref",
+        "carrier_tracking_ref",
+        "expected_delivery_date",
+        "shipment_state",
+        "shipment_date",
+    }
+)
+# Shipment details Warehouse Staff (Inventory / User) record and verify.
+DETAIL_FIELDS = frozenset(
+    {
+        "shipment_length",
+        "shipment_width",
+        "shipment_height",
+        "shipment_contents",
+        "shipping_weight",
+    }
+)
+NOTIFICATION_FIELDS = frozenset(
+    {
+        "shipment_notification_state",
+        "shipment_notification_attempts",
+        "shipment_notification_error",
+        "shipment_notification_message_id",
+    }
+)
+
+
+class StockPicking(models.Model):
+    _inherit = "stock.picking"
+
+    is_shipment = fields.Boolean(
+        compute="_compute_is_shipment",
+        search="_search_is_shipment",
+        help="Outgoing deliveries are shipments.",
+    )
+    shipment_ref = fields.Char(
+        string="Shipment ID",
+        copy=False,
+        index="btree_not_null",
+        help="Unique per company. Generated from the company's sequence at "
+        "validation when left empty.",
+    )
+    shipment_length = fields.Float(
+        string="Length", digits="Product Unit of Measure", copy=False
+    )
+    shipment_width = fields.Float(
+        string="Width", digits="Product Unit of Measure", copy=False
+    )
+    shipment_height = fields.Float(
+        string="Height", digits="Product Unit of Measure", copy=False
+    )
+    shipment_length_uom_name = fields.Char(
+        string="Length unit", compute="_compute_shipment_length_uom_name"
+    )
+    shipment_contents = fields.Text(
+        string="Contents",
+        compute="_compute_shipment_contents",
+        store=True,
+        readonly=False,
+        copy=False,
+        help="What the parcel holds; defaulted from the products and quantities.",
+    )
+    shipment_state = fields.Selection(
+        SHIPMENT_STATES,
+        string="Shipment Status",
+        default="pending",
+        required=True,
+        copy=False,
+        index=True,
+        tracking=True,
+    )
+    shipment_date = fields.Datetime(copy=False, readonly=True)
+    expected_delivery_date = fields.Date(
+        string="Estimated Delivery",
+        copy=False,
+        tracking=True,
+        help="Carrier's estimate when it gives one, else the shipment date plus "
+        "the carrier's transit days counted in working days.",
+    )
+    shipment_is_late = fields.Boolean(
+        string="Late",
+        compute="_compute_shipment_is_late",
+        search="_search_shipment_is_late",
+    )
+    shipment_notification_state = fields.Selection(
+        NOTIFICATION_STATES,
+        string="Customer Notification",
+        default="none",
+        required=True,
+        copy=False,
+        index=True,
+    )
+    shipment_notification_attempts = fields.Integer(copy=False, readonly=True)
+    shipment_notification_error = fields.Char(copy=False, readonly=True)
+    shipment_notification_message_id = fields.Many2one(
+        "mail.message", copy=False, readonly=True, ondelete="set null"
+    )
+
+    _sql_constraints = [
+        (
+            "shipment_ref_company_uniq",
+            "unique(company_id, shipment_ref)",
+            "A shipment ID must be unique per company.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+    @api.depends("picking_type_code")
+    def _compute_is_shipment(self):
+        for picking in self:
+            picking.is_shipment = picking.picking_type_code == "outgoing"
+
+    def _search_is_shipment(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(_("Unsupported search on shipments."))
+        positive = (operator == "=") == value
+        return [("picking_type_code", "=" if positive else "!=", "outgoing")]
+
+    def _compute_shipment_length_uom_name(self):
+        name = self.env["product.template"]._get_length_uom_name_from_ir_config_parameter()
+        self.shipment_length_uom_name = name
+
+    @api.depends("move_ids.product_id", "move_ids.product_uom_qty")
+    def _compute_shipment_contents(self):
+        for picking in self:
+            lines = [
+                f"{move.product_uom_qty:g} {move.product_uom.name} "
+                f"{move.product_id.display_name}"
+                for move in picking.move_ids
+                if move.state != "cancel"
+            ]
+            picking.shipment_contents = "\n".join(lines) or False
+
+    @api.depends("expected_delivery_date", "shipment_state")
+    @api.depends_context("tz")
+    def _compute_shipment_is_late(self):
+        today = fields.Date.context_today(self)
+        for picking in self:
+            picking.shipment_is_late = bool(
+                picking.expected_delivery_date
+                and picking.expected_delivery_date < today
+                and picking.shipment_state not in FINAL_SHIPMENT_STATES + ("pending",)
+            )
+
+    def _search_shipment_is_late(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(_("Unsupported search on late shipments."))
+        domain = [
+            ("expected_delivery_date", "<", fields.Date.context_today(self)),
+            (
+                "shipment_state",
+                "not in",
+                list(FINAL_SHIPMENT_STATES) + ["pending"],
+            ),
+        ]
+        if (operator == "=") == value:
+            return domain
+        return ["!", "&", *domain]
+
+    # ------------------------------------------------------------------
+    # Constraints and write guards
+    # ------------------------------------------------------------------
+    @api.constrains("shipment_length", "shipment_width", "shipment_height")
+    def _check_shipment_dimensions(self):
+        for picking in self:
+            if min(
+                picking.shipment_length, picking.shipment_width, picking.shipment_height
+            ) < 0:
+                raise ValidationError(
+                    _(
+                        "%(picking)s: parcel dimensions cannot be negative.",
+                        picking=picking.display_name,
+                    )
+                )
+
+    def _shipment_check_write_access(self, vals):
+        """Enforce the roles on shipment fields (ACLs are per model, not per field)."""
+        if self.env.su:
+            return
+        user = self.env.user
+        logistics = set(vals) & LOGISTICS_FIELDS
+        if logistics and not user.has_group("stock.group_stock_manager"):
+            raise AccessError(
+                _(
+                    "Only the Logistics team (Inventory / Administrator) may change: "
+                    "%(fields)s.",
+                    fields=", ".join(sorted(self._fields[f].string for f in logistics)),
+                )
+            )
+        details = set(vals) & DETAIL_FIELDS
+        if details and not user.has_group("stock.group_stock_user"):
+            raise AccessError(
+                _(
+                    "Only warehouse staff may change the shipment details: %(fields)s.",
+                    fields=", ".join(sorted(self._fields[f].string for f in details)),
+                )
+            )
+        if set(vals) & NOTIFICATION_FIELDS:
+            raise AccessError(
+                _("The customer notification status is maintained by the system.")
+            )
+        if "shipment_ref" in vals:
+            dispatched = self.filtered(lambda p: p.shipment_state != "pending")
+            if dispatched:
+                raise UserError(
+                    _(
+                        "The shipment ID of %(pickings)s cannot change after dispatch.",
+                        pickings=", ".join(dispatched.mapped("display_name")),
+                    )
+                )
+
+    def _shipment_check_state_transition(self, new_state):
+        if self.env.context.get("shipment_tracking_force_state"):
+            if not (self.env.su or self.env.user.has_group("stock.group_stock_manager")):
+                raise AccessError(
+                    _("Only the Logistics team may override a shipment status.")
+                )
+            return
+        for picking in self:
+            old = picking.shipment_state
+            if old != new_state and new_state not in SHIPMENT_TRANSITIONS[old]:
+                states = dict(SHIPMENT_STATES)
+                raise UserError(
+                    _(
+                        "%(picking)s: a shipment cannot go from %(old)s to %(new)s. "
+                        "Logistics can override the status explicitly.",
+                        picking=picking.display_name,
+                        old=states[old],
+                        new=states[new_state],
+                    )
+                )
+
+    def _shipment_check_weight(self, vals):
+        # shipping_weight is a non-stored computed field: @constrains cannot see it.
+        if (vals.get("shipping_weight") or 0) < 0:
+            raise ValidationError(_("The shipping weight cannot be negative."))
+
+    def write(self, vals):
+        sending_id = self.env.context.get("shipment_tracking_sending_id")
+        if sending_id and "carrier_tracking_ref" in vals and self.ids != [sending_id]:
+            return self._shipment_write_tracking_on_sending_only(sending_id, vals)
+        self._shipment_check_write_access(vals)
+        self._shipment_check_weight(vals)
+        if vals.get("shipment_state"):
+            self._shipment_check_state_transition(vals["shipment_state"])
+        if vals.get("shipment_ref"):
+            vals["shipment_ref"] = vals["shipment_ref"].strip()
+        res = super().write(vals)
+        if "carrier_tracking_ref" in vals:
+            self._shipment_dispatch_ready()
+        return res
+
+    def _shipment_write_tracking_on_sending_only(self, sending_id, vals):
+        """Core copies a booked tracking number onto every chained transfer
+        (odoo/odoo#145700): keep it on the delivery that was booked."""
+        sending = self.filtered(lambda p: p.id == sending_id)
+        others = self - sending
+        other_vals = {k: v for k, v in vals.items() if k != "carrier_tracking_ref"}
+        if other_vals:
+            others.write(other_vals)
+        return sending.write(vals) if sending else True
+
+    def send_to_shipper(self):
+        self.ensure_one()
+        return super(
+            StockPicking, self.with_context(shipment_tracking_sending_id=self.id)
+        ).send_to_shipper()
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._shipment_check_write_access(vals)
+            self._shipment_check_weight(vals)
+        return super().create(vals_list)
+
+    # ------------------------------------------------------------------
+    # Verification (SOP step 2)
+    # ------------------------------------------------------------------
+    def _shipment_details_required(self):
+        self.ensure_one()
+        return (
+            self.is_shipment
+            and self.carrier_id
+            and self.carrier_id.shipment_require_details
+        )
+
+    def _get_shipment_parcels(self):
+        """The parcels of this delivery: its packages, plus the delivery itself
+        when some goods travel outside a package (or none are packed)."""
+        self.ensure_one()
+        packages = self.move_line_ids.result_package_id
+        loose = not packages or any(not ml.result_package_id for ml in self.move_line_ids)
+        return packages, loose
+
+    def _get_shipment_detail_errors(self):
+        """Return the list of missing or invalid shipment details (translated)."""
+        self.ensure_one()
+        errors = []
+        packages, loose = self._get_shipment_parcels()
+        if loose:
+            dims = {
+                _("length"): self.shipment_length,
+                _("width"): self.shipment_width,
+                _("height"): self.shipment_height,
+            }
+            errors += [
+                _("parcel %(dimension)s must be greater than 0", dimension=name)
+                for name, value in dims.items()
+                if value <= 0
+            ]
+            if self.weight_bulk <= 0 and self.shipping_weight <= 0:
+                errors.append(_("parcel weight must be greater than 0"))
+        for package in packages:
+            errors += package._get_shipment_detail_errors(self)
+        if not (self.shipment_contents or "").strip():
+            errors.append(_("contents description is empty"))
+        return errors
+
+    def _check_shipment_details(self):
+        messages = []
+        for picking in self:
+            if not picking._shipment_details_required():
+                continue
+            errors = picking._get_shipment_detail_errors()
+            if errors:
+                messages.append(
+                    f"{picking.display_name}:\n" + "\n".join(f"- {e}" for e in errors)
+                )
+        if messages:
+            raise UserError(
+                _("Shipment details are missing or invalid, nothing was validated.")
+                + "\n\n"
+                + "\n\n".join(messages)
+            )
+
+    def _pre_action_done_hook(self):
+        # Before the backorder/immediate-transfer wizards, so the worker sees
+        # every missing detail at once.
+        self._check_shipment_details()
+        return super()._pre_action_done_hook()
+
+    def _action_done(self):
+        self._check_shipment_details()
+        res = super()._action_done()
+        shipments = self.filtered(lambda p: p.is_shipment and p.state == "done")
+        shipments._shipment_assign_ref()
+        shipments._shipment_dispatch_ready()
+        return res
+
+    def _send_confirmation_email(self):
+        # Our dispatch notification replaces stock's confirmation email.
+        return super(
+            StockPicking, self.with_context(shipment_tracking_skip_native_email=True)
+        )._send_confirmation_email()
+
+    def message_post_with_source(self, source_ref, *args, **kwargs):
+        if (
+            self.env.context.get("shipment_tracking_skip_native_email")
+            and len(self) == 1
+            and self.is_shipment
+            and self.company_id.shipment_notify_dispatch
+            and source_ref == self.company_id.stock_mail_confirmation_template_id
+        ):
+            return self.env["mail.message"]
+        return super().message_post_with_source(source_ref, *args, **kwargs)
+
+    def action_cancel(self):
+        res = super().action_cancel()
+        pending = self.filtered(
+            lambda p: p.is_shipment
+            and p.state == "cancel"
+            and p.shipment_state in ("pending", "dispatched")
+        )
+        # sudo: a status change that follows the user's (checked) cancellation.
+        pending.sudo().write({"shipment_state": "cancelled"})
+        return res
+
+    # ------------------------------------------------------------------
+    # Shipment ID, dispatch, EDD (SOP steps 2, 3, 5)
+    # ------------------------------------------------------------------
+    def _shipment_assign_ref(self):
+        for picking in self.filtered(lambda p: not p.shipment_ref):
+            ref = picking.company_id._get_shipment_sequence().next_by_id()
+            # sudo: system-generated ID, assigned on the validating user's behalf.
+            picking.sudo().shipment_ref = ref
+
+    def _shipment_dispatch_ready(self):
+        """Mark done deliveries that have a tracking number as dispatched."""
+        ready = self.filtered(
+            lambda p: p.is_shipment
+            and p.state == "done"
+            and p.carrier_tracking_ref
+            and p.shipment_state == "pending"
+        )
+        if not ready:
+            return
+        now = fields.Datetime.now()
+        for picking in ready:
+            vals = {
+                "shipment_state": "dispatched",
+                "shipment_date": picking.shipment_date or now,
+            }
+            if not picking.expected_delivery_date:
+                vals["expected_delivery_date"] = picking._compute_shipment_edd(
+                    vals["shipment_date"]
+                )
+            if picking.company_id.shipment_notify_dispatch:
+                vals["shipment_notification_state"] = "to_send"
+            # sudo: system transition on the validating user's behalf; the user's
+            # rights were checked by the validation itself.
+            picking.sudo().write(vals)
+        if ready.filtered(lambda p: p.shipment_notification_state == "to_send"):
+            self.env.ref("shipment_tracking.ir_cron_shipment_notification")._trigger()
+
+    def _compute_shipment_edd(self, shipment_date):
+        """Shipment date plus the carrier's transit days, in working days of the
+        company's calendar (public holidays included)."""
+        self.ensure_one()
+        days = self.carrier_id.shipment_transit_days
+        if not days:
+            return False
+        calendar = self.company_id.resource_calendar_id
+        if calendar:
+            # plan_days counts the start day when it is a working day: ask one
+            # more so that "2 transit days" means two days after shipping.
+            end = calendar.plan_days(days + 1, shipment_date, compute_leaves=True)
+            if end:
+                return end.date()
+        return fields.Date.add(shipment_date.date(), days=days)
+
+    def _get_shipment_notification_partner(self):
+        """Delivery address when it has an email, else the order's customer."""
+        self.ensure_one()
+        if self.partner_id.email:
+            return self.partner_id
+        customer = self.sale_id.partner_id
+        if customer.email:
+            return customer
+        return self.env["res.partner"]
+
+    def _get_shipment_order_ref(self):
+        self.ensure_one()
+        return self.sale_id.name or self.origin or self.name
+
+    # ------------------------------------------------------------------
+    # Dispatch notification (SOP step 4)
+    # ------------------------------------------------------------------
+    def _shipment_send_dispatch_notification(self):
+        """Render and queue the dispatch email; called from the cron only."""
+        template = self.env.ref("shipment_tracking.mail_template_shipment_dispatched")
+        for picking in self:
+            partner = picking._get_shipment_notification_partner()
+            if not partner:
+                picking.message_post(
+                    body=_(
+                        "No dispatch email was sent: neither the delivery address nor "
+                        "the customer has an email address."
+                    ),
+                    subtype_xmlid="mail.mt_note",
+                )
+                picking.shipment_notification_state = "no_email"
+                continue
+            message = picking.with_context(
+                mail_notify_force_send=False, shipment_tracking_customer_only=True
+            ).message_post_with_source(
+                template,
+                email_layout_xmlid="mail.mail_notification_layout",
+                subtype_xmlid="mail.mt_comment",
+                message_type="comment",
+                partner_ids=partner.ids,
+            )
+            picking.write(
+                {
+                    "shipment_notification_state": "queued",
+                    "shipment_notification_message_id": message[:1].id,
+                    "shipment_notification_attempts": 1,
+                    "shipment_notification_error": False,
+                }
+            )
+            if picking.sale_id:
+                picking.sale_id.message_post(
+                    body=Markup(
+                        "<p>%s</p>"
+                        '<p><a href="#" data-oe-model="stock.picking" '
+                        'data-oe-id="%s">%s</a></p>'
+                    )
+                    % (
+                        _(
+                            "Dispatch notification queued for %(email)s: %(carrier)s, "
+                            "tracking number %(ref)s, estimated delivery %(edd)s.",
+                            email=partner.email,
+                            carrier=picking.carrier_id.name or "",
+                            ref=picking.carrier_tracking_ref,
+                            edd=picking.expected_delivery_date or _("unknown"),
+                        ),
+                        picking.id,
+                        picking.name,
+                    ),
+                    subtype_xmlid="mail.mt_note",
+                )
+
+    def _notify_get_recipients(self, message, msg_vals, **kwargs):
+        recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
+        if self.env.context.get("shipment_tracking_customer_only"):
+            # A customer notification goes to the customer only, not to every
+            # follower of the delivery (they see it in the chatter).
+            customer_ids = set((msg_vals or {}).get("partner_ids") or message.partner_ids.ids)
+            recipients = [r for r in recipients if r["id"] in customer_ids]
+        return recipients
+
+    @api.model
+    def _cron_process_shipment_notifications(self, batch_size=50):
+        """Send queued dispatch notifications and retry failed emails, in
+        batches that commit their progress."""
+        # sudo: a system job; it only sends what validations queued.
+        self = self.sudo()  # noqa: PLW0642
+        cron = self.env["ir.cron"]
+        done = 0
+        self.flush_model(["shipment_notification_state"])
+        while True:
+            # SKIP LOCKED: concurrent runs never pick the same shipment twice.
+            self.env.cr.execute(
+                """SELECT id FROM stock_picking
+                    WHERE shipment_notification_state = 'to_send'
+                    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
+                [batch_size],
+            )
+            ids = [row[0] for row in self.env.cr.fetchall()]
+            if not ids:
+                break
+            self.browse(ids)._shipment_send_dispatch_notification()
+            done += len(ids)
+            remaining = self.search_count(
+                [("shipment_notification_state", "=", "to_send")]
+            )
+            cron._notify_progress(done=done, remaining=remaining)
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        self._shipment_retry_failed_notifications()
+        self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
+
+    def _shipment_retry_failed_notifications(self):
+        """Put emails that failed on SMTP back in the queue, a capped number of
+        times; past the cap the shipment shows the failure."""
+        max_attempts = self.env.company._get_shipment_notification_max_attempts()
+        failed_mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("state", "=", "exception"),
+                    ("model", "=", "stock.picking"),
+                    ("mail_message_id.shipment_notification_picking_ids", "!=", False),
+                ]
+            )
+        )
+        for mail in failed_mails:
+            picking = mail.mail_message_id.shipment_notification_picking_ids[:1]
+            if picking.shipment_notification_attempts < max_attempts:
+                picking.shipment_notification_attempts += 1
+                mail.mark_outgoing()
+            else:
+                mail.cancel()
+                picking._shipment_notification_failed(mail.failure_reason)
+
+    def _shipment_notification_failed(self, reason):
+        self.write(
+            {
+                "shipment_notification_state": "failed",
+                "shipment_notification_error": reason or _("Unknown error"),
+            }
+        )
+        for picking in self:
+            picking.message_post(
+                body=_(
+                    "The dispatch email could not be delivered after %(count)s "
+                    "attempts: %(reason)s",
+                    count=picking.shipment_notification_attempts,
+                    reason=reason or _("unknown error"),
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+
+    def action_shipment_resend_notification(self):
+        """Customer Service: send the dispatch email again."""
+        if not self.env.user.has_group(
+            "sales_team.group_sale_salesman"
+        ) and not self.env.user.has_group("stock.group_stock_manager"):
+            raise AccessError(
+                _("Only Customer Service or Logistics can resend notifications.")
+            )
+        self.check_access("read")
+        not_dispatched = self.filtered(
+            lambda p: not p.is_shipment or p.shipment_state == "pending"
+        )
+        if not_dispatched:
+            raise UserError(
+                _(
+                    "%(pickings)s: not dispatched yet, there is nothing to resend.",
+                    pickings=", ".join(not_dispatched.mapped("display_name")),
+                )
+            )
+        # sudo: the notification status is system-maintained; access to the
+        # deliveries and the role were checked above.
+        self.sudo().write(
+            {
+                "shipment_notification_state": "to_send",
+                "shipment_notification_attempts": 0,
+                "shipment_notification_error": False,
+            }
+        )
+        self.env.ref("shipment_tracking.ir_cron_shipment_notification")._trigger()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _("The dispatch notification will be sent again shortly."),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def action_shipment_open_update(self):
+        self.ensure_one()
+        action = self.env["ir.actions.actions"]._for_xml_id(
+            "shipment_tracking.stock_picking_update_shipment_action"
+        )
+        action["context"] = {"default_picking_id": self.id}
+        return action

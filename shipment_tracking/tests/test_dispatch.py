@@ -1,0 +1,232 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import date, datetime
+from unittest.mock import patch
+
+from freezegun import freeze_time
+
+from odoo import Command
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import Form, tagged
+
+from .common import ShipmentTrackingCase
+
+
+@tagged("post_install", "-at_install")
+class TestDispatch(ShipmentTrackingCase):
+    def _dispatch(self, picking, **tracking):
+        self._fill_details(picking)
+        self._set_tracking(picking, **tracking)
+        self._validate(picking)
+
+    def test_dispatched_when_done_with_tracking_number(self):
+        picking = self._create_delivery()
+        self._dispatch(picking)
+        self.assertRecordValues(
+            picking,
+            [
+                {
+                    "state": "done",
+                    "shipment_state": "dispatched",
+                    "carrier_tracking_ref": "AbC123xyz",
+                    "shipment_notification_state": "to_send",
+                }
+            ],
+        )
+        self.assertTrue(picking.shipment_date)
+
+    def test_done_without_tracking_stays_pending_until_logistics_records_it(self):
+        picking = self._create_delivery()
+        self._fill_details(picking)
+        self._validate(picking)
+        self.assertRecordValues(
+            picking, [{"state": "done", "shipment_state": "pending"}]
+        )
+        self.assertFalse(picking.shipment_date)
+        self._set_tracking(picking, ref="TRK-9")
+        self.assertRecordValues(
+            picking,
+            [{"shipment_state": "dispatched", "shipment_notification_state": "to_send"}],
+        )
+
+    def test_tracking_link_keeps_exact_case(self):
+        picking = self._create_delivery()
+        self._dispatch(picking, ref="AbC123xyz")
+        self.assertEqual(
+            picking.carrier_tracking_url, "https://track.example/t?n=AbC123xyz"
+        )
+        self.assertEqual(
+            self.carrier._shipment_tracking_link("a b/C"),
+            "https://track.example/t?n=a%20b%2FC",
+        )
+
+    @freeze_time("2026-11-27 09:00:00")  # a Friday
+    def test_edd_counts_working_days(self):
+        picking = self._create_delivery()
+        self._dispatch(picking)
+        self.assertEqual(picking.shipment_date, datetime(2026, 11, 27, 9, 0))
+        # Two transit days after Friday: Monday, Tuesday.
+        self.assertEqual(picking.expected_delivery_date, date(2026, 12, 1))
+
+    @freeze_time("2026-11-27 09:00:00")
+    def test_edd_skips_public_holidays(self):
+        self.env["resource.calendar.leaves"].create(
+            {
+                "name": "Public holiday",
+                "calendar_id": self.company.resource_calendar_id.id,
+                "date_from": datetime(2026, 11, 30, 0, 0),
+                "date_to": datetime(2026, 11, 30, 23, 59),
+                "resource_id": False,
+            }
+        )
+        picking = self._create_delivery()
+        self._dispatch(picking)
+        self.assertEqual(picking.expected_delivery_date, date(2026, 12, 2))
+
+    def test_edd_given_by_logistics_is_kept(self):
+        picking = self._create_delivery()
+        self._dispatch(picking, edd=date(2030, 1, 15))
+        self.assertEqual(picking.expected_delivery_date, date(2030, 1, 15))
+
+    def test_no_transit_days_no_edd(self):
+        self.carrier.shipment_transit_days = 0
+        picking = self._create_delivery()
+        self._dispatch(picking)
+        self.assertFalse(picking.expected_delivery_date)
+
+    def test_illegal_status_jump_refused_unless_logistics_overrides(self):
+        picking = self._create_delivery()
+        self._dispatch(picking)
+        picking.with_user(self.user_logistics).shipment_state = "delivered"
+        with self.assertRaisesRegex(UserError, "cannot go from Delivered to Dispatched"):
+            picking.with_user(self.user_logistics).shipment_state = "dispatched"
+        with self.assertRaises(AccessError):
+            picking.with_user(self.user_warehouse).with_context(
+                shipment_tracking_force_state=True
+            ).shipment_state = "dispatched"
+        wizard = Form(
+            self.env["stock.picking.update.shipment"]
+            .with_user(self.user_logistics)
+            .with_context(default_picking_id=picking.id)
+        )
+        wizard.shipment_state = "dispatched"
+        with self.assertRaisesRegex(UserError, "needs a reason"):
+            wizard.save().action_apply()
+        wizard.reason = "Courier scanned the wrong parcel"
+        wizard.save().action_apply()
+        self.assertEqual(picking.shipment_state, "dispatched")
+
+    def test_tracking_number_frozen_after_dispatch(self):
+        picking = self._create_delivery()
+        self._dispatch(picking)
+        wizard = (
+            self.env["stock.picking.update.shipment"]
+            .with_user(self.user_logistics)
+            .create({"picking_id": picking.id, "carrier_tracking_ref": "OTHER"})
+        )
+        with self.assertRaisesRegex(UserError, "cannot change once"):
+            wizard.action_apply()
+        self.assertEqual(picking.carrier_tracking_ref, "AbC123xyz")
+
+    def test_cancelled_delivery_cancels_shipment(self):
+        picking = self._create_delivery()
+        picking.action_cancel()
+        self.assertEqual(picking.shipment_state, "cancelled")
+
+    def test_backorder_gets_no_tracking_data(self):
+        picking = self._create_delivery(qty=4)
+        self._fill_details(picking)
+        self._set_tracking(picking)
+        picking.move_ids[0].quantity = 1
+        picking.move_ids.picked = True
+        action = self._validate(picking)
+        backorder_wizard = Form(
+            self.env[action["res_model"]].with_context(**action["context"])
+        ).save()
+        backorder_wizard.with_user(self.user_warehouse).process()
+        backorder = picking.backorder_ids
+        self.assertTrue(backorder)
+        self.assertEqual(picking.shipment_state, "dispatched")
+        self.assertRecordValues(
+            backorder,
+            [
+                {
+                    "carrier_tracking_ref": False,
+                    "shipment_ref": False,
+                    "shipment_state": "pending",
+                    "shipment_date": False,
+                    "expected_delivery_date": False,
+                    "shipment_notification_state": "none",
+                }
+            ],
+        )
+
+    def test_tracking_number_stays_on_the_outgoing_delivery(self):
+        """Core copies a carrier's tracking number onto every chained transfer
+        (odoo/odoo#145700); ours keeps it on the delivery only."""
+        self.warehouse.delivery_steps = "pick_ship"
+        self.carrier.integration_level = "rate_and_ship"
+        order = self._create_order()
+        pick = order.picking_ids
+        self.assertEqual(pick.picking_type_code, "internal")
+        pick.move_ids.picked = True
+        pick.button_validate()
+        ship = order.picking_ids - pick
+        self.assertEqual(ship.picking_type_code, "outgoing")
+        self._fill_details(ship)
+        ship.picking_type_id.print_label = True
+        # Stand-in for a carrier API answering with a tracking number.
+        carrier_cls = type(self.env["delivery.carrier"])
+        with patch.object(
+            carrier_cls,
+            "fixed_send_shipping",
+            lambda carrier, pickings: [
+                {"exact_price": 5.0, "tracking_number": "Api-777"} for _p in pickings
+            ],
+        ):
+            self._validate(ship)
+        self.assertEqual(ship.carrier_tracking_ref, "Api-777")
+        self.assertEqual(ship.shipment_state, "dispatched")
+        self.assertFalse(pick.carrier_tracking_ref)
+
+    def test_warehouse_edits_details_on_the_form(self):
+        picking = self._create_delivery()
+        with Form(picking.with_user(self.user_warehouse)) as form:
+            form.shipment_length = 12
+            form.shipment_width = 8
+            form.shipment_height = 5
+        self.assertRecordValues(
+            picking,
+            [{"shipment_length": 12, "shipment_width": 8, "shipment_height": 5}],
+        )
+
+    def test_other_operation_types_are_not_shipments(self):
+        receipt = self.env["stock.picking"].create(
+            {
+                "picking_type_id": self.warehouse.in_type_id.id,
+                "partner_id": self.customer.id,
+                "move_ids": [
+                    Command.create(
+                        {
+                            "name": "in",
+                            "product_id": self.products[0].id,
+                            "product_uom_qty": 1,
+                            "location_id": self.env.ref(
+                                "stock.stock_location_suppliers"
+                            ).id,
+                            "location_dest_id": self.stock_location.id,
+                        }
+                    )
+                ],
+            }
+        )
+        self.assertFalse(receipt.is_shipment)
+        receipt.action_confirm()
+        receipt.move_ids.quantity = 1
+        receipt.move_ids.picked = True
+        receipt.button_validate()
+        self.assertFalse(receipt.shipment_ref)
+        self.assertIn(
+            receipt,
+            self.env["stock.picking"].search([("is_shipment", "=", False)]),
+        )

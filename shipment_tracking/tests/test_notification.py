@@ -1,0 +1,190 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from unittest.mock import patch
+
+from odoo.addons.base.models.ir_mail_server import IrMailServer
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
+
+from .common import ShipmentTrackingCase
+
+
+@tagged("post_install", "-at_install")
+class TestDispatchNotification(ShipmentTrackingCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.template = cls.env.ref("shipment_tracking.mail_template_shipment_dispatched")
+
+    def _dispatched(self, **kwargs):
+        picking = self._create_delivery(**kwargs)
+        self._fill_details(picking)
+        self._set_tracking(picking)
+        self._validate(picking)
+        return picking
+
+    def test_validation_only_queues_the_notification(self):
+        picking = self._dispatched()
+        self.assertEqual(picking.shipment_notification_state, "to_send")
+        self.assertFalse(self._notification_mails(picking))
+        trigger = self.env["ir.cron.trigger"].search(
+            [
+                (
+                    "cron_id",
+                    "=",
+                    self.env.ref("shipment_tracking.ir_cron_shipment_notification").id,
+                )
+            ]
+        )
+        self.assertTrue(trigger, "validation wakes the notification cron up")
+
+    def test_dispatch_email_holds_the_five_sop_details(self):
+        picking = self._dispatched()
+        self._run_notification_cron()
+        mail = self._notification_mails(picking)
+        self.assertEqual(
+            len(mail), 1, mail.mapped(lambda m: (m.recipient_ids.name, m.subject))
+        )
+        self.assertEqual(mail.recipient_ids, self.customer)
+        self.assertEqual(picking.shipment_notification_state, "queued")
+        body = mail.body_html
+        order = picking.sale_id
+        for expected in (
+            order.name,
+            picking.shipment_date.strftime("%m/%d/%Y"),
+            self.carrier.name,
+            "AbC123xyz",
+            'href="https://track.example/t?n=AbC123xyz"',
+            picking.expected_delivery_date.strftime("%m/%d/%Y"),
+        ):
+            self.assertIn(expected, body)
+        self.assertIn(order.name, mail.subject)
+        message = picking.shipment_notification_message_id
+        self.assertEqual(message.email_layout_xmlid, "mail.mail_notification_layout")
+        self.assertEqual(message.model, "stock.picking")
+        # Logged on the sale order too.
+        self.assertIn(picking.name, order.message_ids[0].body)
+        self.assertIn("AbC123xyz", order.message_ids[0].body)
+
+    def test_sent_state_follows_the_mail_queue(self):
+        picking = self._dispatched()
+        self._run_notification_cron()
+        self._notification_mails(picking).send()
+        self.assertEqual(picking.shipment_notification_state, "sent")
+
+    def test_never_sent_twice(self):
+        picking = self._dispatched()
+        self._run_notification_cron()
+        # A retried validation / repeated dispatch and cron runs change nothing.
+        picking._shipment_dispatch_ready()
+        self._run_notification_cron()
+        self._run_notification_cron()
+        self.assertEqual(len(self._notification_mails(picking)), 1)
+        with self.assertRaises(UserError):
+            self._validate(picking)
+
+    def test_customer_language(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.customer.lang = "fr_FR"
+        picking = self._dispatched()
+        self._run_notification_cron()
+        body = self._notification_mails(picking).body_html
+        self.assertIn(picking.shipment_date.strftime("%d/%m/%Y"), body)
+
+    def test_delivery_address_without_email_falls_back_to_customer(self):
+        shipping = self.env["res.partner"].create(
+            {"name": "Dock 4", "type": "delivery", "parent_id": self.customer.id}
+        )
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": self.customer.id,
+                "partner_shipping_id": shipping.id,
+                "carrier_id": self.carrier.id,
+                "order_line": [(0, 0, {"product_id": self.products[0].id})],
+            }
+        )
+        order.action_confirm()
+        picking = order.picking_ids
+        self.assertEqual(picking.partner_id, shipping)
+        self._fill_details(picking)
+        self._set_tracking(picking)
+        self._validate(picking)
+        self._run_notification_cron()
+        self.assertEqual(self._notification_mails(picking).recipient_ids, self.customer)
+
+    def test_customer_without_email_gets_a_chatter_note(self):
+        walk_in = self.env["res.partner"].create({"name": "Walk-in"})
+        picking = self._dispatched(partner=walk_in)
+        self._run_notification_cron()
+        self.assertFalse(self._notification_mails(picking))
+        self.assertEqual(picking.shipment_notification_state, "no_email")
+        self.assertIn("No dispatch email was sent", picking.message_ids[0].body)
+
+    def _customer_emails(self, picking):
+        return picking.message_ids.filtered(lambda m: self.customer in m.partner_ids)
+
+    def test_native_confirmation_email_not_sent_twice(self):
+        self.company.stock_move_email_validation = True
+        picking = self._dispatched()
+        self._run_notification_cron()
+        emails = self._customer_emails(picking)
+        self.assertEqual(emails, picking.shipment_notification_message_id)
+        self.assertIn("has shipped", emails.subject)
+
+    def test_native_email_kept_when_ours_is_off(self):
+        self.company.stock_move_email_validation = True
+        self.company.shipment_notify_dispatch = False
+        picking = self._dispatched()
+        self._run_notification_cron()
+        self.assertEqual(picking.shipment_notification_state, "none")
+        emails = self._customer_emails(picking)
+        self.assertEqual(len(emails), 1)
+        self.assertIn("Delivery Order", emails.subject)
+
+    def test_smtp_failure_is_retried_then_visible(self):
+        self.company.shipment_notification_max_attempts = 2
+        picking = self._dispatched()
+        self._run_notification_cron()
+        mail = self._notification_mails(picking)
+        with patch.object(
+            IrMailServer, "connect", side_effect=ConnectionRefusedError("SMTP down")
+        ):
+            mail.send()
+            self.assertEqual(mail.state, "exception")
+            self.assertIn("SMTP down", picking.shipment_notification_error)
+            self.assertEqual(picking.shipment_notification_state, "queued")
+            self._run_notification_cron()  # retry 2 of 2
+            self.assertEqual(mail.state, "outgoing")
+            self.assertEqual(picking.shipment_notification_attempts, 2)
+            mail.send()
+            self._run_notification_cron()  # cap reached
+        self.assertEqual(picking.shipment_notification_state, "failed")
+        self.assertEqual(mail.state, "cancel")
+        failed = self.env["stock.picking"].search(
+            [("shipment_notification_state", "=", "failed")]
+        )
+        self.assertIn(picking, failed)
+        self.assertIn("could not be delivered", picking.message_ids[0].body)
+
+        # Customer Service resends once SMTP is back.
+        picking.with_user(self.user_cs).action_shipment_resend_notification()
+        self.assertEqual(picking.shipment_notification_state, "to_send")
+        self._run_notification_cron()
+        self._notification_mails(picking).filtered(lambda m: m.state == "outgoing").send()
+        self.assertEqual(picking.shipment_notification_state, "sent")
+
+    def test_resend_rules(self):
+        pending = self._create_delivery()
+        with self.assertRaisesRegex(UserError, "not dispatched yet"):
+            pending.with_user(self.user_cs).action_shipment_resend_notification()
+        picking = self._dispatched()
+        with self.assertRaises(AccessError):
+            picking.with_user(self.user_warehouse).action_shipment_resend_notification()
+
+    def test_cron_commits_each_batch(self):
+        pickings = self._dispatched() | self._dispatched() | self._dispatched()
+        commits = self._run_notification_cron(batch_size=2)
+        self.assertEqual(commits, 2)
+        self.assertEqual(
+            set(pickings.mapped("shipment_notification_state")), {"queued"}
+        )

@@ -1,0 +1,166 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from psycopg2 import IntegrityError
+
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import Form, tagged
+from odoo.tools import mute_logger
+
+from .common import ShipmentTrackingCase
+
+
+@tagged("post_install", "-at_install")
+class TestShipmentDetails(ShipmentTrackingCase):
+    def test_contents_default_from_moves_and_editable(self):
+        picking = self._create_delivery(qty=2)
+        lines = picking.shipment_contents.splitlines()
+        self.assertEqual(len(lines), 3)
+        self.assertIn("2 Units Mug", lines[0])
+        picking.with_user(self.user_warehouse).shipment_contents = "Gift box"
+        self.assertEqual(picking.shipment_contents, "Gift box")
+
+    def test_negative_dimensions_refused(self):
+        picking = self._create_delivery()
+        for field in ("shipment_length", "shipment_width", "shipment_height"):
+            with self.subTest(field=field), self.assertRaises(ValidationError):
+                with self.env.cr.savepoint():
+                    picking.with_user(self.user_warehouse).write({field: -1.0})
+        with self.assertRaises(ValidationError):
+            picking.with_user(self.user_warehouse).write({"shipping_weight": -2.0})
+        self.assertEqual(picking.shipment_length, 0.0)
+
+    def test_missing_details_block_validation_listing_everything(self):
+        picking = self._create_delivery()
+        picking.shipment_contents = " "
+        picking.shipment_width = 5.0
+        with self.assertRaises(UserError) as error:
+            self._validate(picking)
+        message = str(error.exception)
+        self.assertIn(picking.name, message)
+        self.assertIn("length must be greater than 0", message)
+        self.assertIn("height must be greater than 0", message)
+        self.assertNotIn("width must be", message)
+        self.assertIn("contents description is empty", message)
+        self.assertEqual(picking.state, "assigned")
+        self.assertFalse(picking.shipment_ref)
+
+    def test_zero_weight_blocks_validation(self):
+        picking = self._create_delivery()
+        self._fill_details(picking)
+        self.products.write({"weight": 0.0})
+        with self.assertRaisesRegex(UserError, "weight must be greater than 0"):
+            self._validate(picking)
+        picking.with_user(self.user_warehouse).shipping_weight = 3.5
+        self._validate(picking)
+        self.assertEqual(picking.state, "done")
+
+    def test_details_check_can_be_relaxed_per_carrier(self):
+        self.carrier.shipment_require_details = False
+        picking = self._create_delivery()
+        self._validate(picking)
+        self.assertEqual(picking.state, "done")
+
+    def test_no_carrier_no_check(self):
+        picking = self._create_delivery()
+        picking.carrier_id = False
+        self._validate(picking)
+        self.assertEqual(picking.state, "done")
+        self.assertTrue(picking.shipment_ref, "every delivery gets a shipment ID")
+
+    def test_valid_details_validate(self):
+        picking = self._create_delivery()
+        self._fill_details(picking)
+        self._validate(picking)
+        self.assertEqual(picking.state, "done")
+
+    def test_packages_carry_their_own_dimensions(self):
+        box = self.env["stock.package.type"].create(
+            {"name": "Box M", "packaging_length": 40, "width": 30, "height": 20}
+        )
+        picking = self._create_delivery()
+        package = self.env["stock.quant.package"].create({"package_type_id": box.id})
+        self.assertRecordValues(
+            package,
+            [{"shipment_length": 40, "shipment_width": 30, "shipment_height": 20}],
+        )
+        picking.move_line_ids.write({"result_package_id": package.id})
+        # Every good is packed: the delivery-level dimensions are not required.
+        package.shipment_height = 0
+        with self.assertRaisesRegex(UserError, f"package {package.name}: height"):
+            self._validate(picking)
+        package.shipment_height = 25
+        self._validate(picking)
+        self.assertEqual(picking.state, "done")
+
+    def test_package_negative_dimension_refused(self):
+        package = self.env["stock.quant.package"].create({})
+        with self.assertRaises(ValidationError):
+            package.shipment_width = -3
+
+    def test_package_form_defaults_from_type(self):
+        box = self.env["stock.package.type"].create(
+            {"name": "Box S", "packaging_length": 20, "width": 15, "height": 10}
+        )
+        with Form(self.env["stock.quant.package"]) as form:
+            form.package_type_id = box
+            self.assertEqual(form.shipment_length, 20)
+            form.shipment_length = 22
+        self.assertEqual(form.record.shipment_length, 22)
+
+
+@tagged("post_install", "-at_install")
+class TestShipmentRef(ShipmentTrackingCase):
+    def test_ref_assigned_at_validation_from_company_sequence(self):
+        first, second = self._create_delivery(), self._create_delivery()
+        for picking in first + second:
+            self._fill_details(picking)
+            self.assertFalse(picking.shipment_ref)
+        self._validate(first)
+        self._validate(second)
+        self.assertTrue(first.shipment_ref.startswith("SHP/"))
+        self.assertNotEqual(first.shipment_ref, second.shipment_ref)
+
+    def test_ref_entered_by_logistics_is_kept(self):
+        picking = self._create_delivery()
+        self._fill_details(picking)
+        picking.with_user(self.user_logistics).shipment_ref = "  OWN-42 "
+        self._validate(picking)
+        self.assertEqual(picking.shipment_ref, "OWN-42")
+
+    def test_duplicate_ref_refused_per_company(self):
+        first, second = self._create_delivery(), self._create_delivery()
+        first.shipment_ref = "DUP-1"
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
+            with self.env.cr.savepoint():
+                second.shipment_ref = "DUP-1"
+                second.flush_recordset()
+        other_company = self.env["res.company"].create({"name": "Other Co"})
+        other_warehouse = self.env["stock.warehouse"].search(
+            [("company_id", "=", other_company.id)], limit=1
+        )
+        other_picking = self.env["stock.picking"].create(
+            {
+                "picking_type_id": other_warehouse.out_type_id.id,
+                "company_id": other_company.id,
+                "shipment_ref": "DUP-1",
+            }
+        )
+        other_picking.flush_recordset()
+        self.assertEqual(other_picking.shipment_ref, "DUP-1")
+
+    def test_ref_cannot_change_after_dispatch(self):
+        picking = self._create_delivery()
+        self._fill_details(picking)
+        self._set_tracking(picking)
+        self._validate(picking)
+        self.assertEqual(picking.shipment_state, "dispatched")
+        with self.assertRaisesRegex(UserError, "cannot change after dispatch"):
+            picking.with_user(self.user_logistics).shipment_ref = "LATE-1"
+
+    def test_ref_not_copied(self):
+        picking = self._create_delivery()
+        self._fill_details(picking)
+        self._validate(picking)
+        copy = picking.copy()
+        self.assertFalse(copy.shipment_ref)
+        self.assertEqual(copy.shipment_state, "pending")
