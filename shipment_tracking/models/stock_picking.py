@@ -433,7 +433,16 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     def _shipment_assign_ref(self):
         for picking in self.filtered(lambda p: not p.shipment_ref):
-            ref = picking.company_id._get_shipment_sequence().next_by_id()
+            company = picking.company_id
+            sequence = company._get_shipment_sequence()
+            ref = sequence.next_by_id()
+            # sudo: uniqueness is per company, whatever the user may read; skip
+            # numbers someone already entered by hand.
+            pickings_sudo = self.sudo().with_context(active_test=False)
+            while pickings_sudo.search_count(
+                [("company_id", "=", company.id), ("shipment_ref", "=", ref)], limit=1
+            ):
+                ref = sequence.next_by_id()
             # sudo: system-generated ID, assigned on the validating user's behalf.
             picking.sudo().shipment_ref = ref
 
@@ -463,7 +472,15 @@ class StockPicking(models.Model):
             # rights were checked by the validation itself.
             picking.sudo().write(vals)
         if ready.filtered(lambda p: p.shipment_notification_state == "to_send"):
-            self.env.ref("shipment_tracking.ir_cron_shipment_notification")._trigger()
+            self._shipment_trigger_notification_cron()
+
+    def _shipment_trigger_notification_cron(self):
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
+            "shipment_tracking.ir_cron_shipment_notification"
+        )
+        # browse, not env.ref(): the xmlid lookup is cached, the existence check
+        # would cost a query in the worker's click.
+        self.env["ir.cron"].browse(cron_id)._trigger()
 
     def _compute_shipment_edd(self, shipment_date):
         """Shipment date plus the carrier's transit days, in working days of the
@@ -661,7 +678,7 @@ class StockPicking(models.Model):
                 "shipment_notification_error": False,
             }
         )
-        self.env.ref("shipment_tracking.ir_cron_shipment_notification")._trigger()
+        self._shipment_trigger_notification_cron()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -4,13 +4,19 @@ from odoo.tests import tagged
 
 from .common import ShipmentTrackingCase
 
+# Queries of a Warehouse user validating one 3-line delivery with a carrier,
+# shipment details and a tracking number (ID, dispatch, EDD, queued email).
+# Measured on Odoo 18.0 (README, "Performance"): change it on purpose only.
+VALIDATION_BUDGET = 110
+# What dispatch adds over validating the same delivery with no tracking number
+# (status, shipment date, EDD from the working-day calendar, cron trigger).
+DISPATCH_OVERHEAD = 8
+
 
 @tagged("post_install", "-at_install")
 class TestValidationQueries(ShipmentTrackingCase):
-    """Query budget of a Warehouse user validating one 3-line delivery.
-
-    Dispatch (shipment ID, status, date, EDD, queued notification) must stay a
-    small, fixed overhead: the email is rendered by the cron, not in the click."""
+    """The dispatch email is rendered by the cron, never in the worker's click:
+    validation stays a small, fixed number of queries."""
 
     def _ready_deliveries(self, count, tracking=True):
         pickings = self.env["stock.picking"]
@@ -20,21 +26,33 @@ class TestValidationQueries(ShipmentTrackingCase):
             if tracking:
                 picking.carrier_tracking_ref = f"Q{picking.id}"
             pickings |= picking
-        # Warm up the caches shared by every validation (sequence, calendar, ...).
+        # Warm up what every validation shares (sequence, calendar, cron, ...).
         pickings[0].with_user(self.user_warehouse).button_validate()
         self.env.flush_all()
-        self.env.invalidate_all()
         return pickings[1:]
 
+    def _count_queries(self, picking):
+        self.env.invalidate_all()
+        before = self.cr.sql_log_count
+        picking.with_user(self.user_warehouse).button_validate()
+        self.env.flush_all()
+        return self.cr.sql_log_count - before
+
     def test_validation_query_budget(self):
-        dispatched, = self._ready_deliveries(2)
-        with self.assertQueryCount(DISPATCH_BUDGET):
-            dispatched.with_user(self.user_warehouse).button_validate()
+        (picking,) = self._ready_deliveries(2)
+        self.env.invalidate_all()
+        with self.assertQueryCount(VALIDATION_BUDGET):
+            picking.with_user(self.user_warehouse).button_validate()
             self.env.flush_all()
+        self.assertEqual(picking.shipment_state, "dispatched")
+        self.assertEqual(picking.shipment_notification_state, "to_send")
+        self.assertFalse(self._notification_mails(picking))
+
+    def test_dispatch_overhead(self):
+        without_tracking = self._ready_deliveries(3, tracking=False)[1]
+        dispatched = self._ready_deliveries(3)[1]
+        base = self._count_queries(without_tracking)
+        ours = self._count_queries(dispatched)
+        self.assertEqual(without_tracking.shipment_state, "pending")
         self.assertEqual(dispatched.shipment_state, "dispatched")
-        self.assertEqual(dispatched.shipment_notification_state, "to_send")
-
-
-# Measured on Odoo 18.0 (see README, "Performance"); a change that adds queries to
-# the warehouse worker's click must update this figure on purpose.
-DISPATCH_BUDGET = 200
+        self.assertLessEqual(ours - base, DISPATCH_OVERHEAD, f"{base} -> {ours}")

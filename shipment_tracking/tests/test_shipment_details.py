@@ -164,3 +164,19 @@ class TestShipmentRef(ShipmentTrackingCase):
         copy = picking.copy()
         self.assertFalse(copy.shipment_ref)
         self.assertEqual(copy.shipment_state, "pending")
+
+    def test_generated_ref_skips_numbers_entered_by_hand(self):
+        first, second = self._create_delivery(), self._create_delivery()
+        for picking in first + second:
+            self._fill_details(picking)
+        self._validate(first)
+        sequence = self.company.shipment_sequence_id
+        upcoming = sequence.get_next_char(sequence.number_next_actual)
+        second.with_user(self.user_logistics).shipment_ref = upcoming
+        third = self._create_delivery()
+        self._fill_details(third)
+        self._validate(second)
+        self._validate(third)
+        self.assertEqual(second.shipment_ref, upcoming)
+        self.assertNotEqual(third.shipment_ref, upcoming)
+        self.assertTrue(third.shipment_ref.startswith("SHP/"))
