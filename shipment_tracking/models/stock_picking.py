@@ -33,7 +33,13 @@ SHIPMENT_TRANSITIONS = {
     },
     "in_transit": {"out_for_delivery", "delivered", "exception", "returned"},
     "out_for_delivery": {"in_transit", "delivered", "exception", "returned"},
-    "exception": {"in_transit", "out_for_delivery", "delivered", "returned", "cancelled"},
+    "exception": {
+        "in_transit",
+        "out_for_delivery",
+        "delivered",
+        "returned",
+        "cancelled",
+    },
     "delivered": set(),
     "returned": set(),
     "cancelled": set(),
@@ -170,7 +176,9 @@ class StockPicking(models.Model):
         return [("picking_type_code", "=" if positive else "!=", "outgoing")]
 
     def _compute_shipment_length_uom_name(self):
-        name = self.env["product.template"]._get_length_uom_name_from_ir_config_parameter()
+        name = self.env[
+            "product.template"
+        ]._get_length_uom_name_from_ir_config_parameter()
         self.shipment_length_uom_name = name
 
     @api.depends("move_ids.product_id", "move_ids.product_uom_qty")
@@ -216,9 +224,14 @@ class StockPicking(models.Model):
     @api.constrains("shipment_length", "shipment_width", "shipment_height")
     def _check_shipment_dimensions(self):
         for picking in self:
-            if min(
-                picking.shipment_length, picking.shipment_width, picking.shipment_height
-            ) < 0:
+            if (
+                min(
+                    picking.shipment_length,
+                    picking.shipment_width,
+                    picking.shipment_height,
+                )
+                < 0
+            ):
                 raise ValidationError(
                     _(
                         "%(picking)s: parcel dimensions cannot be negative.",
@@ -264,7 +277,9 @@ class StockPicking(models.Model):
 
     def _shipment_check_state_transition(self, new_state):
         if self.env.context.get("shipment_tracking_force_state"):
-            if not (self.env.su or self.env.user.has_group("stock.group_stock_manager")):
+            if not (
+                self.env.su or self.env.user.has_group("stock.group_stock_manager")
+            ):
                 raise AccessError(
                     _("Only the Logistics team may override a shipment status.")
                 )
@@ -342,7 +357,9 @@ class StockPicking(models.Model):
         when some goods travel outside a package (or none are packed)."""
         self.ensure_one()
         packages = self.move_line_ids.result_package_id
-        loose = not packages or any(not ml.result_package_id for ml in self.move_line_ids)
+        loose = not packages or any(
+            not ml.result_package_id for ml in self.move_line_ids
+        )
         return packages, loose
 
     def _get_shipment_detail_errors(self):
@@ -357,7 +374,9 @@ class StockPicking(models.Model):
                 _("height"): self.shipment_height,
             }
             errors += [
-                _("parcel %(dimension)s must be greater than 0", dimension=name)
+                self.env._(
+                    "parcel %(dimension)s must be greater than 0", dimension=name
+                )
                 for name, value in dims.items()
                 if value <= 0
             ]
@@ -508,6 +527,18 @@ class StockPicking(models.Model):
             return customer
         return self.env["res.partner"]
 
+    def _get_shipment_local_date(self):
+        """The shipment date as the customer sees it (their time zone, else the
+        company's)."""
+        self.ensure_one()
+        if not self.shipment_date:
+            return False
+        partner = self._get_shipment_notification_partner()
+        tz = partner.tz or self.company_id.partner_id.tz or "UTC"
+        return fields.Datetime.context_timestamp(
+            self.with_context(tz=tz), self.shipment_date
+        ).date()
+
     def _get_shipment_order_ref(self):
         self.ensure_one()
         return self.sale_id.name or self.origin or self.name
@@ -574,7 +605,9 @@ class StockPicking(models.Model):
         if self.env.context.get("shipment_tracking_customer_only"):
             # A customer notification goes to the customer only, not to every
             # follower of the delivery (they see it in the chatter).
-            customer_ids = set((msg_vals or {}).get("partner_ids") or message.partner_ids.ids)
+            customer_ids = set(
+                (msg_vals or {}).get("partner_ids") or message.partner_ids.ids
+            )
             recipients = [r for r in recipients if r["id"] in customer_ids]
         return recipients
 

@@ -41,9 +41,14 @@ class StockQuantPackage(models.Model):
     @api.constrains("shipment_length", "shipment_width", "shipment_height")
     def _check_shipment_dimensions(self):
         for package in self:
-            if min(
-                package.shipment_length, package.shipment_width, package.shipment_height
-            ) < 0:
+            if (
+                min(
+                    package.shipment_length,
+                    package.shipment_width,
+                    package.shipment_height,
+                )
+                < 0
+            ):
                 raise ValidationError(
                     _(
                         "%(package)s: parcel dimensions cannot be negative.",
@@ -60,7 +65,7 @@ class StockQuantPackage(models.Model):
             _("height"): self.shipment_height,
         }
         errors = [
-            _(
+            self.env._(
                 "package %(package)s: %(dimension)s must be greater than 0",
                 package=self.name,
                 dimension=name,
@@ -71,6 +76,9 @@ class StockQuantPackage(models.Model):
         weight = self.shipping_weight or self.with_context(picking_id=picking.id).weight
         if weight <= 0:
             errors.append(
-                _("package %(package)s: weight must be greater than 0", package=self.name)
+                _(
+                    "package %(package)s: weight must be greater than 0",
+                    package=self.name,
+                )
             )
         return errors

@@ -19,10 +19,16 @@ class ShipmentFixtures:
         )
         cls.stock_location = cls.warehouse.lot_stock_id
         cls.user_warehouse = new_test_user(
-            cls.env, "st_warehouse", groups="stock.group_stock_user", name="Wes Warehouse"
+            cls.env,
+            "st_warehouse",
+            groups="stock.group_stock_user",
+            name="Wes Warehouse",
         )
         cls.user_logistics = new_test_user(
-            cls.env, "st_logistics", groups="stock.group_stock_manager", name="Lou Logistics"
+            cls.env,
+            "st_logistics",
+            groups="stock.group_stock_manager",
+            name="Lou Logistics",
         )
         cls.user_cs = new_test_user(
             cls.env,
@@ -102,7 +108,11 @@ class ShipmentFixtures:
     @staticmethod
     def _fill_details(picking, length=30.0, width=20.0, height=10.0):
         picking.write(
-            {"shipment_length": length, "shipment_width": width, "shipment_height": height}
+            {
+                "shipment_length": length,
+                "shipment_width": width,
+                "shipment_height": height,
+            }
         )
 
 

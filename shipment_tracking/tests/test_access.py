@@ -71,19 +71,19 @@ class TestRolesOrm(ShipmentTrackingCase):
         picking.button_validate()
         self.assertEqual(picking.shipment_state, "dispatched")
         picking.shipment_state = "in_transit"
-        picking.with_context(shipment_tracking_force_state=True).shipment_state = (
-            "dispatched"
-        )
+        picking.with_context(
+            shipment_tracking_force_state=True
+        ).shipment_state = "dispatched"
         self.assertEqual(self.picking.shipment_state, "dispatched")
         self.carrier.with_user(self.user_logistics).shipment_transit_days = 4
 
     def test_customer_service_reads_its_customers_shipments_only(self):
         pickings = self.env["stock.picking"].with_user(self.user_cs)
-        visible = pickings.search([("id", "in", (self.picking | self.foreign_picking).ids)])
-        self.assertEqual(visible, self.picking)
-        self.assertEqual(
-            self.picking.with_user(self.user_cs).shipment_state, "pending"
+        visible = pickings.search(
+            [("id", "in", (self.picking | self.foreign_picking).ids)]
         )
+        self.assertEqual(visible, self.picking)
+        self.assertEqual(self.picking.with_user(self.user_cs).shipment_state, "pending")
         with self.assertRaises(AccessError):
             self.foreign_picking.with_user(self.user_cs).read(["shipment_state"])
 
@@ -118,11 +118,15 @@ class TestRolesOrm(ShipmentTrackingCase):
         self.assertEqual(picking.shipment_notification_state, "to_send")
 
     def test_salesman_still_confirms_orders(self):
-        order = self.env["sale.order"].with_user(self.user_cs).create(
-            {
-                "partner_id": self.customer.id,
-                "order_line": [(0, 0, {"product_id": self.products[0].id})],
-            }
+        order = (
+            self.env["sale.order"]
+            .with_user(self.user_cs)
+            .create(
+                {
+                    "partner_id": self.customer.id,
+                    "order_line": [(0, 0, {"product_id": self.products[0].id})],
+                }
+            )
         )
         order.action_confirm()
         self.assertEqual(order.with_user(self.user_cs).delivery_count, 1)

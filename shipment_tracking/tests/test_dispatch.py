@@ -46,7 +46,12 @@ class TestDispatch(ShipmentTrackingCase):
         self._set_tracking(picking, ref="TRK-9")
         self.assertRecordValues(
             picking,
-            [{"shipment_state": "dispatched", "shipment_notification_state": "to_send"}],
+            [
+                {
+                    "shipment_state": "dispatched",
+                    "shipment_notification_state": "to_send",
+                }
+            ],
         )
 
     def test_tracking_link_keeps_exact_case(self):
@@ -98,7 +103,9 @@ class TestDispatch(ShipmentTrackingCase):
         picking = self._create_delivery()
         self._dispatch(picking)
         picking.with_user(self.user_logistics).shipment_state = "delivered"
-        with self.assertRaisesRegex(UserError, "cannot go from Delivered to Dispatched"):
+        with self.assertRaisesRegex(
+            UserError, "cannot go from Delivered to Dispatched"
+        ):
             picking.with_user(self.user_logistics).shipment_state = "dispatched"
         with self.assertRaises(AccessError):
             picking.with_user(self.user_warehouse).with_context(

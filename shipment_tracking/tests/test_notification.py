@@ -2,9 +2,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from unittest.mock import patch
 
-from odoo.addons.base.models.ir_mail_server import IrMailServer
+from freezegun import freeze_time
+
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
+
+from odoo.addons.base.models.ir_mail_server import IrMailServer
 
 from .common import ShipmentTrackingCase
 
@@ -14,7 +17,9 @@ class TestDispatchNotification(ShipmentTrackingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.template = cls.env.ref("shipment_tracking.mail_template_shipment_dispatched")
+        cls.template = cls.env.ref(
+            "shipment_tracking.mail_template_shipment_dispatched"
+        )
 
     def _dispatched(self, **kwargs):
         picking = self._create_delivery(**kwargs)
@@ -51,7 +56,7 @@ class TestDispatchNotification(ShipmentTrackingCase):
         order = picking.sale_id
         for expected in (
             order.name,
-            picking.shipment_date.strftime("%m/%d/%Y"),
+            picking._get_shipment_local_date().strftime("%m/%d/%Y"),
             self.carrier.name,
             "AbC123xyz",
             'href="https://track.example/t?n=AbC123xyz"',
@@ -83,13 +88,24 @@ class TestDispatchNotification(ShipmentTrackingCase):
         with self.assertRaises(UserError):
             self._validate(picking)
 
+    def test_sender_and_local_shipment_date(self):
+        self.company.email = "shipping@mycompany.example"
+        self.customer.tz = "Pacific/Auckland"  # UTC+13 in November
+        with freeze_time("2026-11-26 20:30:00"):
+            picking = self._dispatched()
+        self._run_notification_cron()
+        mail = self._notification_mails(picking)
+        self.assertIn("shipping@mycompany.example", mail.email_from)
+        self.assertEqual(mail.author_id, self.company.partner_id)
+        self.assertIn("11/27/2026", mail.body_html)
+
     def test_customer_language(self):
         self.env["res.lang"]._activate_lang("fr_FR")
         self.customer.lang = "fr_FR"
         picking = self._dispatched()
         self._run_notification_cron()
         body = self._notification_mails(picking).body_html
-        self.assertIn(picking.shipment_date.strftime("%d/%m/%Y"), body)
+        self.assertIn(picking._get_shipment_local_date().strftime("%d/%m/%Y"), body)
 
     def test_delivery_address_without_email_falls_back_to_customer(self):
         shipping = self.env["res.partner"].create(
@@ -170,7 +186,9 @@ class TestDispatchNotification(ShipmentTrackingCase):
         picking.with_user(self.user_cs).action_shipment_resend_notification()
         self.assertEqual(picking.shipment_notification_state, "to_send")
         self._run_notification_cron()
-        self._notification_mails(picking).filtered(lambda m: m.state == "outgoing").send()
+        self._notification_mails(picking).filtered(
+            lambda m: m.state == "outgoing"
+        ).send()
         self.assertEqual(picking.shipment_notification_state, "sent")
 
     def test_resend_rules(self):
