@@ -6,6 +6,7 @@ from freezegun import freeze_time
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.base.models.ir_mail_server import IrMailServer
 
@@ -162,8 +163,11 @@ class TestDispatchNotification(ShipmentTrackingCase):
         picking = self._dispatched()
         self._run_notification_cron()
         mail = self._notification_mails(picking)
-        with patch.object(
-            IrMailServer, "connect", side_effect=ConnectionRefusedError("SMTP down")
+        with (
+            patch.object(
+                IrMailServer, "connect", side_effect=ConnectionRefusedError("SMTP down")
+            ),
+            mute_logger("odoo.addons.mail.models.mail_mail"),
         ):
             mail.send()
             self.assertEqual(mail.state, "exception")

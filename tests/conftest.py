@@ -1,0 +1,529 @@
+"""Fixtures of the end-to-end tests: a real Odoo server driven over HTTP, with
+an SMTP sink and a carrier tracking page on loopback.
+
+Environment: ODOO_BIN, ODOO_PYTHON, ODOO_ADDONS_PATH, E2E_DB (a database with
+shipment_tracking installed and admin/admin; without it a throw-away one is
+built and dropped), PGHOST, PGPORT, PGUSER.
+"""
+
+import getpass
+import html
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg2
+import pytest
+import requests
+from aiosmtpd.controller import Controller
+from psycopg2 import sql
+
+REPO = Path(__file__).resolve().parent.parent
+ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/root/.cache/shipment_tracking/odoo-18.0"))
+ODOO_BIN = os.environ.get("ODOO_BIN") or str(ODOO_SRC / "odoo-bin")
+ODOO_PYTHON = os.environ.get("ODOO_PYTHON") or sys.executable
+PG = {
+    "host": os.environ.get("PGHOST", "127.0.0.1"),
+    "port": os.environ.get("PGPORT", "5432"),
+    "user": os.environ.get("PGUSER") or getpass.getuser(),
+}
+SERVER_START_TIMEOUT = 90
+INSTALL_TIMEOUT = 900
+HTTP_TIMEOUT = 30
+ADMIN = ("admin", "admin")
+
+
+def _default_addons_path():
+    # A source checkout keeps most add-ons in addons/, the nightly tarball in
+    # odoo/addons (as scripts/run_tests.sh).
+    src = Path(ODOO_BIN).resolve().parent
+    paths = [src / "addons", src / "odoo" / "addons"]
+    return ",".join([str(p) for p in paths if p.is_dir()] + [str(REPO)])
+
+
+ODOO_ADDONS_PATH = os.environ.get("ODOO_ADDONS_PATH") or _default_addons_path()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def log_tail(path, lines=60):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as log:
+            return "".join(deque(log, maxlen=lines))
+    except OSError as error:
+        return f"(no log: {error})"
+
+
+def odoo_command(db, *args, data_dir=None):
+    cmd = [
+        ODOO_PYTHON,
+        ODOO_BIN,
+        "-d",
+        db,
+        "--db_host",
+        PG["host"],
+        "--db_port",
+        str(PG["port"]),
+        "--db_user",
+        PG["user"],
+        "--addons-path",
+        ODOO_ADDONS_PATH,
+        *args,
+    ]
+    if data_dir:
+        cmd += ["--data-dir", data_dir]
+    return cmd
+
+
+# ----------------------------------------------------------------------------
+# JSON-RPC client
+# ----------------------------------------------------------------------------
+class RPCError(Exception):
+    """A JSON-RPC error answer; ``name`` is the server exception's class path."""
+
+    def __init__(self, error):
+        data = error.get("data") or {}
+        self.name = data.get("name", "")
+        self.message = data.get("message") or error.get("message", "")
+        super().__init__(f"{self.name}: {self.message}")
+
+
+class OdooClient:
+    """One logged-in user talking JSON-RPC to the server over real HTTP."""
+
+    def __init__(self, base_url, db, login, password):
+        self.base_url = base_url
+        self.session = requests.Session()
+        self._ids = itertools.count(1)
+        info = self.rpc(
+            "/web/session/authenticate",
+            {"db": db, "login": login, "password": password},
+        )
+        self.uid = info["uid"]
+        self.context = info["user_context"]
+
+    def rpc(self, path, params):
+        payload = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "params": params,
+            "id": next(self._ids),
+        }
+        response = self.session.post(
+            self.base_url + path, json=payload, timeout=HTTP_TIMEOUT
+        )
+        response.raise_for_status()
+        answer = response.json()
+        if "error" in answer:
+            raise RPCError(answer["error"])
+        # Odoo leaves "result" out when the method returned None.
+        return answer.get("result")
+
+    def call(self, model, method, *args, **kwargs):
+        kwargs.setdefault("context", self.context)
+        return self.rpc(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+        )
+
+    def read_one(self, model, record_id, fields):
+        return self.call(model, "read", [record_id], fields)[0]
+
+    def ref(self, xmlid):
+        module, name = xmlid.split(".")
+        data = self.call(
+            "ir.model.data",
+            "search_read",
+            [("module", "=", module), ("name", "=", name)],
+            ["res_id"],
+        )
+        assert data, f"no record {xmlid}"
+        return data[0]["res_id"]
+
+
+# ----------------------------------------------------------------------------
+# Loopback services
+# ----------------------------------------------------------------------------
+class SmtpSink:
+    """aiosmtpd handler keeping every message with its envelope and raw bytes."""
+
+    def __init__(self):
+        self.messages = []
+        self.port = None
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, _server, _session, envelope):
+        with self._lock:
+            self.messages.append(
+                {
+                    "mail_from": envelope.mail_from,
+                    "rcpt_tos": [rcpt.lower() for rcpt in envelope.rcpt_tos],
+                    "raw": envelope.original_content or envelope.content,
+                }
+            )
+        return "250 OK"
+
+    def messages_to(self, email):
+        with self._lock:
+            return [m for m in self.messages if email.lower() in m["rcpt_tos"]]
+
+
+class TrackingPageHandler(BaseHTTPRequestHandler):
+    """The carrier's public tracking page: GET /track?number=X."""
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        numbers = parse_qs(url.query).get("number")
+        if url.path != "/track" or not numbers:
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return
+        number = html.escape(numbers[0])
+        body = (
+            f"<html><body><h1>Parcel {number}</h1>"
+            f"<p>Tracking number {number}: in transit.</p></body></html>"
+        ).encode()
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        """Silent: the tests report what matters."""
+
+
+@pytest.fixture(scope="module")
+def smtp_sink():
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    sink.port = controller.port
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def tracking_site():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TrackingPageHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+# ----------------------------------------------------------------------------
+# Database and server
+# ----------------------------------------------------------------------------
+def _drop_database(name):
+    conn = psycopg2.connect(dbname="postgres", **PG)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cr:
+            cr.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)
+                )
+            )
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def e2e_db(tmp_path_factory):
+    """(database, data_dir): E2E_DB as given, else a throw-away database."""
+    if os.environ.get("E2E_DB"):
+        yield os.environ["E2E_DB"], None
+        return
+    name = f"shipment_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    data_dir = str(tmp_path_factory.mktemp("odoo-data"))
+    log = Path(data_dir) / "install.log"
+    cmd = odoo_command(
+        name,
+        "-i",
+        "shipment_tracking",
+        "--stop-after-init",
+        "--workers",
+        "0",
+        "--max-cron-threads",
+        "0",
+        "--http-port",
+        str(free_port()),
+        "--logfile",
+        str(log),
+        data_dir=data_dir,
+    )
+    try:
+        result = subprocess.run(
+            cmd, stdin=subprocess.DEVNULL, timeout=INSTALL_TIMEOUT, check=False
+        )
+        if result.returncode:
+            pytest.fail(
+                f"installing shipment_tracking in {name} failed:\n{log_tail(log)}"
+            )
+        yield name, data_dir
+    finally:
+        _drop_database(name)
+
+
+def _answers_ok(url):
+    try:
+        return requests.get(url, timeout=5).status_code == HTTPStatus.OK
+    except requests.RequestException:
+        return False  # not listening yet, or still loading the registry
+
+
+def _wait_until_up(proc, url, log):
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _answers_ok(url):
+            return
+        time.sleep(0.5)
+    pytest.fail(
+        f"Odoo did not answer 200 on {url} (exit status {proc.poll()}):\n"
+        f"{log_tail(log)}"
+    )
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def odoo_server(e2e_db, smtp_sink, tmp_path_factory):
+    """A running Odoo server (one HTTP worker thread pool, one cron thread)
+    sending its emails to the SMTP sink; yields its base URL and database."""
+    db, data_dir = e2e_db
+    port = free_port()
+    log = tmp_path_factory.mktemp("odoo-server") / "odoo.log"
+    cmd = odoo_command(
+        db,
+        "--db-filter",
+        f"^{db}$",
+        "--http-port",
+        str(port),
+        "--http-interface",
+        "127.0.0.1",
+        "--smtp",
+        "127.0.0.1",
+        "--smtp-port",
+        str(smtp_sink.port),
+        "--workers",
+        "0",
+        "--max-cron-threads",
+        "1",
+        "--without-demo",
+        "all",
+        "--log-level",
+        "info",
+        "--logfile",
+        str(log),
+        data_dir=data_dir,
+    )
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(proc, f"{base_url}/web/login", log)
+        yield {"url": base_url, "db": db, "log": log}
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def login(odoo_server):
+    """login(user, password) -> OdooClient, each with its own HTTP session."""
+
+    def _login(user, password):
+        return OdooClient(odoo_server["url"], odoo_server["db"], user, password)
+
+    return _login
+
+
+@pytest.fixture(scope="module")
+def admin(login):
+    return login(*ADMIN)
+
+
+# ----------------------------------------------------------------------------
+# Business fixtures, created by admin over RPC (no demo data relied on)
+# ----------------------------------------------------------------------------
+class Shop:
+    """The records the scenarios share, and a factory for new deliveries."""
+
+    def __init__(self, admin, tracking_site):
+        self.admin = admin
+        self.tag = uuid.uuid4().hex[:8]
+        self.company_id = admin.read_one("res.users", admin.uid, ["company_id"])[
+            "company_id"
+        ][0]
+        warehouse = admin.call(
+            "stock.warehouse",
+            "search_read",
+            [("company_id", "=", self.company_id)],
+            ["lot_stock_id"],
+            limit=1,
+        )[0]
+        self.warehouse_id = warehouse["id"]
+        self.customer_email = f"customer-{self.tag}@example.com"
+        self.customer_id = admin.call(
+            "res.partner",
+            "create",
+            {
+                "name": f"E2E Customer {self.tag}",
+                "email": self.customer_email,
+                "country_id": admin.ref("base.be"),
+                "lang": "en_US",
+                # The email prints the shipment date in the customer's time zone.
+                "tz": "UTC",
+            },
+        )
+        self.product_id = admin.call(
+            "product.product",
+            "create",
+            {
+                "name": f"E2E Widget {self.tag}",
+                "type": "consu",
+                "is_storable": True,
+                "weight": 1.5,
+                "list_price": 20.0,
+            },
+        )
+        quant_id = admin.call(
+            "stock.quant",
+            "create",
+            {
+                "product_id": self.product_id,
+                "location_id": warehouse["lot_stock_id"][0],
+                "inventory_quantity": 100,
+            },
+            context={**admin.context, "inventory_mode": True},
+        )
+        admin.call("stock.quant", "action_apply_inventory", [quant_id])
+        shipping_product_id = admin.call(
+            "product.product",
+            "create",
+            {"name": f"E2E Shipping {self.tag}", "type": "service"},
+        )
+        self.carrier_name = f"E2E Express {self.tag}"
+        self.transit_days = 2
+        tracking_url = f"{tracking_site}/track?number=<shipmenttrackingnumber>"
+        self.carrier_id = admin.call(
+            "delivery.carrier",
+            "create",
+            {
+                "name": self.carrier_name,
+                "delivery_type": "fixed",
+                "fixed_price": 5.0,
+                "product_id": shipping_product_id,
+                "tracking_url": tracking_url,
+                "shipment_transit_days": self.transit_days,
+            },
+        )
+        self.users = {
+            "warehouse": self._create_user("warehouse", "stock.group_stock_user"),
+            "logistics": self._create_user("logistics", "stock.group_stock_manager"),
+        }
+
+    def _create_user(self, role, group_xmlid):
+        login = f"e2e-{role}-{self.tag}"
+        self.admin.call(
+            "res.users",
+            "create",
+            {
+                "name": f"E2E {role} {self.tag}",
+                "login": login,
+                "password": login,
+                "email": f"{login}@example.com",
+                "company_id": self.company_id,
+                "company_ids": [(6, 0, [self.company_id])],
+                "groups_id": [(6, 0, [self.admin.ref(group_xmlid)])],
+            },
+        )
+        return login, login
+
+    def new_delivery(self, quantity=2):
+        """Confirm a sale order with the carrier; return (order, delivery) dicts."""
+        order_id = self.admin.call(
+            "sale.order",
+            "create",
+            {
+                "partner_id": self.customer_id,
+                "warehouse_id": self.warehouse_id,
+                "carrier_id": self.carrier_id,
+                "order_line": [
+                    (0, 0, {"product_id": self.product_id, "product_uom_qty": quantity})
+                ],
+            },
+        )
+        self.admin.call("sale.order", "action_confirm", [order_id])
+        order = self.admin.read_one("sale.order", order_id, ["name", "picking_ids"])
+        assert len(order["picking_ids"]) == 1, order
+        picking = self.admin.read_one(
+            "stock.picking",
+            order["picking_ids"][0],
+            ["state", "carrier_id", "partner_id", "picking_type_code"],
+        )
+        assert picking["picking_type_code"] == "outgoing", picking
+        assert picking["carrier_id"][0] == self.carrier_id, picking
+        assert picking["state"] == "assigned", picking
+        return order, picking
+
+
+@pytest.fixture(scope="module")
+def shop(admin, tracking_site):
+    return Shop(admin, tracking_site)
+
+
+class Poller:
+    """Polling with a deadline; a timeout fails with the server log's tail."""
+
+    interval = 0.5
+
+    def __init__(self, log):
+        self.log = log
+
+    def until(self, condition, what, timeout):
+        """Return the first truthy value of ``condition()``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = condition()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"no {what} within {timeout}s; Odoo log tail:\n{log_tail(self.log)}"
+                )
+            time.sleep(self.interval)
+
+    def never(self, condition, what, duration):
+        """Check that ``condition()`` stays false for ``duration`` seconds."""
+        deadline = time.monotonic() + duration
+        while time.monotonic() < deadline:
+            assert not condition(), f"unexpected {what}"
+            time.sleep(self.interval)
+
+
+@pytest.fixture(scope="module")
+def poll(odoo_server):
+    return Poller(odoo_server["log"])
