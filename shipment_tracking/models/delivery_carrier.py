@@ -25,6 +25,19 @@ class DeliveryCarrier(models.Model):
         "delivery date when the carrier does not give one. 0: no estimate.",
     )
 
+    shipment_expire_days = fields.Integer(
+        string="Expire After (days)",
+        default=30,
+        help="A shipment with no carrier news for this many days becomes "
+        "Expired and is no longer polled. 0: never.",
+    )
+    shipment_poll_error = fields.Char(
+        string="Last Polling Error", readonly=True, copy=False
+    )
+    shipment_last_poll_date = fields.Datetime(
+        string="Last Polled", readonly=True, copy=False
+    )
+
     @api.constrains("shipment_transit_days")
     def _check_shipment_transit_days(self):
         if any(carrier.shipment_transit_days < 0 for carrier in self):
@@ -39,6 +52,25 @@ class DeliveryCarrier(models.Model):
         return PLACEHOLDER.sub(
             lambda _match: quote(tracking_ref.strip(), safe=""), self.tracking_url
         )
+
+    def _shipment_can_poll(self):
+        """Whether this carrier's connector answers batch tracking requests."""
+        self.ensure_one()
+        return hasattr(self, f"{self.delivery_type}_get_tracking_batch")
+
+    def _shipment_fetch_tracking(self, numbers):
+        """Ask the carrier for the tracking of ``numbers`` (at most
+        ``_shipment_poll_batch_size()``).
+
+        Connectors implement ``<delivery_type>_get_tracking_batch(numbers)``
+        returning ``{"events": [event dicts as _shipment_apply_carrier_events
+        takes them], "not_found": [numbers]}`` and raising ``UserError`` when
+        the carrier cannot be reached."""
+        self.ensure_one()
+        return getattr(self, f"{self.delivery_type}_get_tracking_batch")(numbers)
+
+    def _shipment_poll_batch_size(self):
+        return 100
 
     def fixed_get_tracking_link(self, picking):
         return self._shipment_tracking_link(picking.carrier_tracking_ref)

@@ -18,8 +18,11 @@ SHIPMENT_STATES = [
     ("exception", "Exception"),
     ("returned", "Returned"),
     ("cancelled", "Cancelled"),
+    ("expired", "Expired"),
 ]
 FINAL_SHIPMENT_STATES = ("delivered", "returned", "cancelled")
+# States in which nobody polls the carrier any more.
+CLOSED_SHIPMENT_STATES = (*FINAL_SHIPMENT_STATES, "expired")
 # Transitions a carrier or a user may make without an explicit Logistics override.
 SHIPMENT_TRANSITIONS = {
     "pending": {"dispatched", "cancelled"},
@@ -30,20 +33,34 @@ SHIPMENT_TRANSITIONS = {
         "exception",
         "returned",
         "cancelled",
+        "expired",
     },
-    "in_transit": {"out_for_delivery", "delivered", "exception", "returned"},
-    "out_for_delivery": {"in_transit", "delivered", "exception", "returned"},
+    "in_transit": {"out_for_delivery", "delivered", "exception", "returned", "expired"},
+    "out_for_delivery": {
+        "in_transit",
+        "delivered",
+        "exception",
+        "returned",
+        "expired",
+    },
     "exception": {
         "in_transit",
         "out_for_delivery",
         "delivered",
         "returned",
         "cancelled",
+        "expired",
     },
+    # News after expiry revives the shipment.
+    "expired": {"in_transit", "out_for_delivery", "delivered", "exception", "returned"},
     "delivered": set(),
     "returned": set(),
     "cancelled": set(),
 }
+# Polling: every hour while there is news, then twice as long each time
+# nothing changed, up to once a day.
+POLL_INTERVAL_MINUTES = 60
+POLL_MAX_INTERVAL_MINUTES = 24 * 60
 NOTIFICATION_STATES = [
     ("none", "Not sent"),
     ("to_send", "To send"),
@@ -152,6 +169,27 @@ class StockPicking(models.Model):
     shipment_notification_message_id = fields.Many2one(
         "mail.message", copy=False, readonly=True, ondelete="set null"
     )
+    tracking_number_ids = fields.One2many(
+        "shipment.tracking.number", "picking_id", string="Parcel Tracking Numbers"
+    )
+    tracking_event_ids = fields.One2many(
+        "shipment.tracking.event", "picking_id", string="Tracking Events"
+    )
+    shipment_last_event_date = fields.Datetime(
+        string="Last Carrier Event", copy=False, readonly=True
+    )
+    shipment_pod_signed_by = fields.Char(
+        string="Received By", copy=False, readonly=True
+    )
+    shipment_pod_signature_url = fields.Char(
+        string="Signature Link", copy=False, readonly=True
+    )
+    shipment_pod_photo_url = fields.Char(
+        string="Delivery Photo", copy=False, readonly=True
+    )
+    shipment_next_poll_date = fields.Datetime(copy=False, readonly=True, index=True)
+    shipment_poll_idle_count = fields.Integer(copy=False, readonly=True)
+    shipment_poll_error = fields.Char(copy=False, readonly=True)
 
     _sql_constraints = [
         (
@@ -315,8 +353,30 @@ class StockPicking(models.Model):
             vals["shipment_ref"] = vals["shipment_ref"].strip()
         res = super().write(vals)
         if "carrier_tracking_ref" in vals:
+            self._shipment_sync_tracking_numbers()
             self._shipment_dispatch_ready()
         return res
+
+    def _shipment_sync_tracking_numbers(self):
+        """One tracking number record per number in carrier_tracking_ref (Odoo
+        joins a multi-parcel booking's numbers with commas)."""
+        Number = self.env["shipment.tracking.number"].sudo()
+        for picking in self.filtered("is_shipment"):
+            numbers = [
+                n.strip() for n in (picking.carrier_tracking_ref or "").split(",")
+            ]
+            numbers = [n for n in numbers if n]
+            existing = picking.sudo().tracking_number_ids
+            (existing.filtered(lambda t, keep=numbers: t.name not in keep)).unlink()
+            known = set(existing.mapped("name"))
+            # sudo: system bookkeeping of what the user wrote on the delivery.
+            Number.create(
+                [
+                    {"name": number, "picking_id": picking.id}
+                    for number in dict.fromkeys(numbers)
+                    if number not in known
+                ]
+            )
 
     def _shipment_write_tracking_on_sending_only(self, sending_id, vals):
         """Core copies a booked tracking number onto every chained transfer
@@ -516,6 +576,232 @@ class StockPicking(models.Model):
             if end:
                 return end.date()
         return fields.Date.add(shipment_date.date(), days=days)
+
+    # ------------------------------------------------------------------
+    # Carrier events (SOP step 6)
+    # ------------------------------------------------------------------
+    @api.model
+    def _shipment_apply_carrier_events(self, events, source, carrier=None):
+        """Record carrier events and let the shipments follow them.
+
+        :param list events: dicts with ``tracking_ref``, ``event_time`` (naive
+            UTC datetime) and optionally ``state`` (already normalised),
+            ``carrier_status_code``, ``carrier_status_text``, ``location``,
+            ``carrier_event_id``, ``expected_delivery_date``, ``pod_signed_by``,
+            ``pod_signature_url``, ``pod_photo_url``.
+        :param str source: ``webhook``, ``poll`` or ``manual``.
+        :param carrier: restrict the tracking number lookup to this carrier.
+        :return: dict with ``created`` (new events), ``duplicates`` (count) and
+            ``unknown`` (tracking numbers no shipment has)
+        """
+        refs = {event["tracking_ref"] for event in events}
+        domain = [("name", "in", list(refs))]
+        if carrier:
+            domain.append(("carrier_id", "=", carrier.id))
+        # sudo: carriers are not users; the caller authenticated the carrier.
+        numbers = self.env["shipment.tracking.number"].sudo().search(domain)
+        by_ref = {number.name: number for number in numbers}
+        vals_list, unknown = [], []
+        for event in events:
+            number = by_ref.get(event["tracking_ref"])
+            if not number:
+                unknown.append(event["tracking_ref"])
+                continue
+            vals_list.append(
+                dict(
+                    event,
+                    picking_id=number.picking_id.id,
+                    package_id=number.package_id.id,
+                    source=source,
+                )
+            )
+        created = self.env["shipment.tracking.event"].sudo()._record_events(vals_list)
+        created.picking_id._shipment_follow_events()
+        return {
+            "created": created,
+            "duplicates": len(vals_list) - len(created),
+            "unknown": sorted(set(unknown)),
+        }
+
+    def _shipment_follow_events(self):
+        """Status, EDD, last event date and proof of delivery follow the newest
+        events by event time, whatever order they arrived in; a closed
+        shipment (delivered, returned, cancelled) never moves back."""
+        events = (
+            self.env["shipment.tracking.event"]
+            .sudo()
+            .search([("picking_id", "in", self.ids)], order="event_time desc, id desc")
+        )
+        for picking in self.sudo():
+            mine = events.filtered(lambda e, p=picking: e.picking_id == p)
+            if not mine:
+                continue
+            vals = {
+                "shipment_last_event_date": mine[0].event_time,
+                "shipment_poll_idle_count": 0,
+                "shipment_poll_error": False,
+            }
+            edd_event = mine.filtered("expected_delivery_date")[:1]
+            if (
+                edd_event
+                and edd_event.expected_delivery_date != picking.expected_delivery_date
+            ):
+                vals["expected_delivery_date"] = edd_event.expected_delivery_date
+            pod = mine.filtered(lambda e: e.pod_signed_by or e.pod_signature_url)[:1]
+            if pod:
+                vals.update(
+                    shipment_pod_signed_by=pod.pod_signed_by,
+                    shipment_pod_signature_url=pod.pod_signature_url,
+                    shipment_pod_photo_url=pod.pod_photo_url,
+                )
+            newest = mine.filtered("state")[:1]
+            if newest and picking._shipment_may_follow(newest.state):
+                vals["shipment_state"] = newest.state
+            # sudo + force: a carrier update whose transition was checked above.
+            picking.with_context(shipment_tracking_force_state=True).write(vals)
+            if "shipment_state" in vals:
+                picking._shipment_log_carrier_status(newest)
+
+    def _shipment_log_carrier_status(self, event):
+        """Chatter line for a status change, with what the carrier said (plain
+        text: carrier texts are untrusted and get escaped)."""
+        self.ensure_one()
+        states = dict(self._fields["shipment_state"]._description_selection(self.env))
+        details = " · ".join(
+            part
+            for part in (event.carrier_status_text, event.location, event.tracking_ref)
+            if part
+        )
+        self.message_post(
+            body=_(
+                "Carrier update: %(state)s%(details)s",
+                state=states[event.state],
+                details=f" ({details})" if details else "",
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+
+    def _shipment_may_follow(self, new_state):
+        self.ensure_one()
+        current = self.shipment_state
+        if current == new_state or self.state != "done" or current == "pending":
+            return False
+        return new_state in SHIPMENT_TRANSITIONS[current]
+
+    # ------------------------------------------------------------------
+    # Polling
+    # ------------------------------------------------------------------
+    def _shipment_poll_domain(self, carriers):
+        return [
+            ("picking_type_code", "=", "outgoing"),
+            ("state", "=", "done"),
+            ("carrier_id", "in", carriers.ids),
+            ("shipment_state", "not in", [*CLOSED_SHIPMENT_STATES, "pending"]),
+            "|",
+            ("shipment_next_poll_date", "=", False),
+            ("shipment_next_poll_date", "<=", fields.Datetime.now()),
+        ]
+
+    @api.model
+    def _cron_poll_shipments(self):
+        """Refresh every open shipment from its carrier, by carrier and in
+        batches that commit their progress: a crash loses one batch at most
+        and the next run resumes with what is still due."""
+        # sudo: a system job working for every company's shipments.
+        self = self.sudo()  # noqa: PLW0642
+        carriers = (
+            self.env["delivery.carrier"]
+            .search([])
+            .filtered(lambda c: c._shipment_can_poll())
+        )
+        if not carriers:
+            return
+        todo = self.search(
+            self._shipment_poll_domain(carriers),
+            order="shipment_next_poll_date asc nulls first, id",
+        )
+        done = 0
+        cron = self.env["ir.cron"]
+        for carrier in carriers:
+            size = carrier._shipment_poll_batch_size()
+            pickings = todo.filtered(lambda p, c=carrier: p.carrier_id == c)
+            for start in range(0, len(pickings), size):
+                chunk = pickings[start : start + size]
+                chunk._shipment_poll(carrier)
+                done += len(chunk)
+                cron._notify_progress(done=done, remaining=len(todo) - done)
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def _shipment_poll(self, carrier):
+        """Poll one batch of shipments of ``carrier``; failures stay visible on
+        the shipments and the carrier and never stop the other batches."""
+        now = fields.Datetime.now()
+        numbers = self.tracking_number_ids.mapped("name")
+        try:
+            result = carrier._shipment_fetch_tracking(numbers)
+        except UserError as error:
+            carrier.shipment_poll_error = str(error)
+            for picking in self:
+                picking._shipment_poll_backoff(now, error=str(error))
+            return
+        carrier.write({"shipment_poll_error": False, "shipment_last_poll_date": now})
+        applied = self._shipment_apply_carrier_events(result["events"], "poll", carrier)
+        touched = applied["created"].picking_id
+        not_found = set(result.get("not_found") or [])
+        for picking in self:
+            missing = set(picking.tracking_number_ids.mapped("name")) & not_found
+            error = (
+                _(
+                    "Unknown to the carrier: %(numbers)s",
+                    numbers=", ".join(sorted(missing)),
+                )
+                if missing
+                else False
+            )
+            if picking in touched:
+                picking.write(
+                    {
+                        "shipment_next_poll_date": fields.Datetime.add(
+                            now, minutes=POLL_INTERVAL_MINUTES
+                        ),
+                        "shipment_poll_error": error,
+                    }
+                )
+            else:
+                picking._shipment_poll_backoff(now, error=error)
+            picking._shipment_expire_if_silent(now)
+
+    def _shipment_poll_backoff(self, now, error=False):
+        """No news: wait twice as long before asking again, up to a day."""
+        self.ensure_one()
+        idle = self.shipment_poll_idle_count + 1
+        delay = min(POLL_INTERVAL_MINUTES * 2**idle, POLL_MAX_INTERVAL_MINUTES)
+        self.write(
+            {
+                "shipment_poll_idle_count": idle,
+                "shipment_next_poll_date": fields.Datetime.add(now, minutes=delay),
+                "shipment_poll_error": error,
+            }
+        )
+
+    def _shipment_expire_if_silent(self, now):
+        self.ensure_one()
+        days = self.carrier_id.shipment_expire_days
+        last = self.shipment_last_event_date or self.shipment_date
+        if not days or not last or self.shipment_state in CLOSED_SHIPMENT_STATES:
+            return
+        if last <= fields.Datetime.subtract(now, days=days):
+            self.with_context(shipment_tracking_force_state=True).write(
+                {"shipment_state": "expired"}
+            )
+            self.message_post(
+                body=_(
+                    "No news from the carrier for %(days)s days: the shipment is "
+                    "marked expired and no longer polled.",
+                    days=days,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
 
     def _get_shipment_notification_partner(self):
         """Delivery address when it has an email, else the order's customer."""

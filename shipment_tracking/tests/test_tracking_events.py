@@ -1,0 +1,121 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import date, datetime
+
+from odoo.tests import tagged
+
+from .common import ShipmentTrackingCase
+
+
+@tagged("post_install", "-at_install")
+class TestTrackingEvents(ShipmentTrackingCase):
+    """The carrier-neutral event machinery any connector feeds."""
+
+    def setUp(self):
+        super().setUp()
+        self.picking = self._create_delivery()
+        self._fill_details(self.picking)
+        self._set_tracking(self.picking, ref="TRK-1")
+        self._validate(self.picking)
+
+    def _apply(self, *events, source="manual"):
+        return self.env["stock.picking"]._shipment_apply_carrier_events(
+            [dict({"tracking_ref": "TRK-1"}, **event) for event in events], source
+        )
+
+    def test_tracking_numbers_follow_the_reference(self):
+        self.assertEqual(self.picking.tracking_number_ids.mapped("name"), ["TRK-1"])
+        self.assertEqual(
+            self.picking.tracking_number_ids.tracking_url,
+            "https://track.example/t?n=TRK-1",
+        )
+
+    def test_events_recorded_once(self):
+        event = {
+            "state": "in_transit",
+            "carrier_status_code": "IT",
+            "event_time": datetime(2026, 11, 20, 8, 0),
+            "location": "Ghent, BE",
+        }
+        first = self._apply(event)
+        again = self._apply(event, dict(event))
+        self.assertEqual(len(first["created"]), 1)
+        self.assertEqual(again["duplicates"], 2)
+        self.assertEqual(len(self.picking.tracking_event_ids), 1)
+        self.assertEqual(self.picking.shipment_state, "in_transit")
+
+    def test_newest_event_by_time_wins_and_final_is_final(self):
+        self._apply(
+            {
+                "state": "delivered",
+                "event_time": datetime(2026, 11, 22, 10, 0),
+                "pod_signed_by": "A. Smith",
+                "carrier_event_id": "e3",
+            },
+            {
+                "state": "in_transit",
+                "event_time": datetime(2026, 11, 20, 10, 0),
+                "carrier_event_id": "e1",
+            },
+        )
+        self.assertEqual(self.picking.shipment_state, "delivered")
+        self.assertEqual(self.picking.shipment_pod_signed_by, "A. Smith")
+        self._apply(
+            {
+                "state": "exception",
+                "event_time": datetime(2026, 11, 23, 10, 0),
+                "carrier_event_id": "e4",
+            }
+        )
+        self.assertEqual(self.picking.shipment_state, "delivered")
+        self.assertEqual(len(self.picking.tracking_event_ids), 3)
+        self.assertEqual(
+            self.picking.shipment_last_event_date, datetime(2026, 11, 23, 10, 0)
+        )
+
+    def test_edd_follows_the_newest_estimate(self):
+        self._apply(
+            {
+                "state": "in_transit",
+                "event_time": datetime(2026, 11, 21, 10, 0),
+                "expected_delivery_date": date(2030, 1, 9),
+                "carrier_event_id": "b",
+            },
+            {
+                "state": "in_transit",
+                "event_time": datetime(2026, 11, 20, 10, 0),
+                "expected_delivery_date": date(2030, 1, 2),
+                "carrier_event_id": "a",
+            },
+        )
+        self.assertEqual(self.picking.expected_delivery_date, date(2030, 1, 9))
+
+    def test_unknown_numbers_and_unmapped_codes(self):
+        result = self.env["stock.picking"]._shipment_apply_carrier_events(
+            [
+                {"tracking_ref": "NOPE", "event_time": datetime(2026, 11, 20)},
+                {
+                    "tracking_ref": "TRK-1",
+                    "event_time": datetime(2026, 11, 20),
+                    "carrier_status_code": "ZZ",
+                    "state": False,
+                },
+            ],
+            "webhook",
+        )
+        self.assertEqual(result["unknown"], ["NOPE"])
+        self.assertEqual(len(result["created"]), 1)
+        self.assertEqual(self.picking.shipment_state, "dispatched")
+
+    def test_status_changes_are_logged_in_the_chatter(self):
+        self._apply(
+            {
+                "state": "out_for_delivery",
+                "event_time": datetime(2026, 11, 21, 7, 0),
+                "carrier_status_text": "<b>On the van</b>",
+                "location": "Ghent, BE",
+            }
+        )
+        body = self.picking.message_ids[0].body
+        self.assertIn("Carrier update: Out for Delivery", body)
+        self.assertIn("&lt;b&gt;On the van&lt;/b&gt; · Ghent, BE · TRK-1", body)
