@@ -1,0 +1,340 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import base64
+import logging
+from urllib.parse import quote
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from .generic_request import GenericCarrierClient, GenericCarrierError
+from .tracking_formats import DEFAULT_STATUS_MAPS, PayloadError, events_generic
+
+_logger = logging.getLogger(__name__)
+
+
+class DeliveryCarrier(models.Model):
+    _inherit = "delivery.carrier"
+
+    delivery_type = fields.Selection(
+        selection_add=[("generic", "Generic HTTP Carrier")],
+        ondelete={"generic": lambda recs: recs.write({"delivery_type": "fixed"})},
+    )
+    generic_base_url = fields.Char(
+        string="API Base URL", help="e.g. https://api.carrier.example"
+    )
+    generic_api_key = fields.Char(
+        string="API Key", groups="base.group_system", copy=False
+    )
+    generic_webhook_secret = fields.Char(
+        string="Webhook Secret",
+        groups="base.group_system",
+        copy=False,
+        help="Shared secret of the webhook signatures. Without it every webhook "
+        "is refused.",
+    )
+    generic_webhook_format = fields.Selection(
+        [
+            ("generic", "Shipment Tracking protocol"),
+            ("easypost", "EasyPost tracker webhooks"),
+            ("aftership", "AfterShip tracking webhooks"),
+        ],
+        string="Webhook Format",
+        default="generic",
+        required=True,
+    )
+    generic_webhook_url = fields.Char(
+        string="Webhook URL", compute="_compute_generic_webhook_url"
+    )
+    generic_timeout = fields.Float(string="Timeout (s)", default=10.0)
+    generic_max_retries = fields.Integer(string="Retries", default=3)
+    generic_retry_backoff = fields.Float(
+        string="Retry Backoff (s)",
+        default=0.5,
+        help="First wait before a retry; doubles at each attempt.",
+    )
+    generic_rate_limit = fields.Float(
+        string="Requests per Second",
+        default=5.0,
+        help="The carrier's rate limit; 0 for none.",
+    )
+    generic_status_map_ids = fields.One2many(
+        "shipment.tracking.status.map", "carrier_id", string="Status Mapping"
+    )
+
+    def _compute_generic_webhook_url(self):
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for carrier in self:
+            carrier.generic_webhook_url = (
+                f"{base}/shipment_tracking/webhook/{carrier.id}"
+                if carrier.id
+                else False
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        carriers = super().create(vals_list)
+        carriers.filtered(
+            lambda c: c.delivery_type == "generic"
+        )._generic_fill_status_map()
+        return carriers
+
+    def write(self, vals):
+        res = super().write(vals)
+        if vals.get("delivery_type") == "generic" or "generic_webhook_format" in vals:
+            self.filtered(
+                lambda c: c.delivery_type == "generic"
+            )._generic_fill_status_map()
+        return res
+
+    def _generic_fill_status_map(self):
+        """Add the default mapping of the webhook format's codes (kept when
+        the user changed or added rows)."""
+        Map = self.env["shipment.tracking.status.map"].sudo()
+        for carrier in self:
+            known = set(carrier.generic_status_map_ids.mapped("code"))
+            defaults = DEFAULT_STATUS_MAPS["generic"] | DEFAULT_STATUS_MAPS.get(
+                carrier.generic_webhook_format, {}
+            )
+            Map.create(
+                [
+                    {"carrier_id": carrier.id, "code": code, "state": state or False}
+                    for code, state in defaults.items()
+                    if code not in known
+                ]
+            )
+
+    # -- the adapter ------------------------------------------------------------
+    def _generic_client(self):
+        self.ensure_one()
+        # sudo: the API key is readable by administrators only; the connector
+        # uses it on behalf of whoever validates or polls.
+        carrier_sudo = self.sudo()
+        return GenericCarrierClient(
+            carrier_sudo.generic_base_url,
+            carrier_sudo.generic_api_key,
+            timeout=carrier_sudo.generic_timeout or 10.0,
+            max_retries=carrier_sudo.generic_max_retries,
+            backoff=carrier_sudo.generic_retry_backoff,
+            rate_limit=carrier_sudo.generic_rate_limit,
+            log=self._generic_debug_log if self.debug_logging else None,
+        )
+
+    def _generic_debug_log(self, kind, what, data):
+        self.log_xml(f"{what}\n{data}", kind)
+
+    def _generic_call(self, method, *args):
+        try:
+            return getattr(self._generic_client(), method)(*args)
+        except GenericCarrierError as error:
+            raise UserError(
+                _("%(carrier)s: %(error)s", carrier=self.name, error=error)
+            ) from error
+
+    def action_generic_test_connection(self):
+        self.ensure_one()
+        answer = self._generic_call("ping")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "title": _("Connection works"),
+                "message": _(
+                    "%(carrier)s answered: %(name)s",
+                    carrier=self.name,
+                    name=answer.get("carrier") or "ok",
+                ),
+            },
+        }
+
+    # -- payloads ---------------------------------------------------------------
+    def _generic_prepare_address(self, partner):
+        return {
+            "name": partner.name or "",
+            "street": partner.street or "",
+            "street2": partner.street2 or "",
+            "city": partner.city or "",
+            "zip": partner.zip or "",
+            "state": partner.state_id.code or "",
+            "country_code": partner.country_id.code or "",
+            "email": partner.email or "",
+            "phone": partner.mobile or partner.phone or "",
+        }
+
+    def _generic_prepare_parcels(self, picking):
+        units = {
+            "dimension_unit": picking.shipment_length_uom_name or "cm",
+            "weight_unit": picking.weight_uom_name or "kg",
+        }
+        packages, loose = picking._get_shipment_parcels()
+        parcels = [
+            {
+                "reference": package.name,
+                "length": package.shipment_length,
+                "width": package.shipment_width,
+                "height": package.shipment_height,
+                "weight": package.shipping_weight
+                or package.with_context(picking_id=picking.id).weight,
+                "contents": picking.shipment_contents or "",
+                **units,
+            }
+            for package in packages
+        ]
+        if loose:
+            parcels.append(
+                {
+                    "reference": picking.name,
+                    "length": picking.shipment_length,
+                    "width": picking.shipment_width,
+                    "height": picking.shipment_height,
+                    "weight": picking.weight_bulk or picking.shipping_weight,
+                    "contents": picking.shipment_contents or "",
+                    **units,
+                }
+            )
+        return parcels
+
+    def _generic_prepare_shipment(self, picking):
+        return {
+            "reference": picking.name,
+            "shipment_ref": picking.shipment_ref or "",
+            "service": "standard",
+            "ship_from": self._generic_prepare_address(
+                picking.picking_type_id.warehouse_id.partner_id
+                or picking.company_id.partner_id
+            ),
+            "ship_to": self._generic_prepare_address(picking.partner_id),
+            "parcels": self._generic_prepare_parcels(picking),
+        }
+
+    # -- Odoo's carrier interface ---------------------------------------------
+    def generic_rate_shipment(self, order):
+        weight = order._get_estimated_weight() or 1.0
+        payload = {
+            "reference": order.name,
+            "ship_to": self._generic_prepare_address(order.partner_shipping_id),
+            "parcels": [
+                {
+                    "reference": order.name,
+                    "length": 1,
+                    "width": 1,
+                    "height": 1,
+                    "weight": weight,
+                }
+            ],
+        }
+        try:
+            answer = self._generic_client().rate(payload)
+        except GenericCarrierError as error:
+            return {
+                "success": False,
+                "price": 0.0,
+                "error_message": str(error),
+                "warning_message": False,
+            }
+        return {
+            "success": True,
+            "price": float(answer.get("price") or 0.0),
+            "error_message": False,
+            "warning_message": False,
+        }
+
+    def generic_send_shipping(self, pickings):
+        results = []
+        for picking in pickings:
+            answer = self._generic_call(
+                "create_shipment", self._generic_prepare_shipment(picking)
+            )
+            self._generic_store_booking(picking, answer)
+            results.append(
+                {
+                    "exact_price": float(answer.get("price") or 0.0),
+                    "tracking_number": ",".join(answer.get("tracking_numbers") or []),
+                }
+            )
+        return results
+
+    def _generic_store_booking(self, picking, answer):
+        """Per-parcel tracking numbers, the carrier's EDD and the label."""
+        packages = {
+            package.name: package for package in picking._get_shipment_parcels()[0]
+        }
+        numbers = self.env["shipment.tracking.number"].sudo()
+        for parcel in answer.get("parcels") or []:
+            if parcel.get("tracking_number"):
+                numbers.create(
+                    {
+                        "name": parcel["tracking_number"],
+                        "picking_id": picking.id,
+                        "package_id": packages.get(parcel.get("reference"), numbers).id,
+                    }
+                )
+        vals = {"generic_shipment_id": answer.get("shipment_id")}
+        edd = answer.get("estimated_delivery_date")
+        if edd:
+            vals["expected_delivery_date"] = fields.Date.to_date(edd[:10])
+        # sudo: booking results written on the validating user's behalf.
+        picking.sudo().write(vals)
+        label = answer.get("label") or {}
+        if label.get("content_base64"):
+            picking.message_post(
+                body=_("Shipping label from %(carrier)s", carrier=self.name),
+                attachments=[
+                    (
+                        f"{self._get_delivery_label_prefix()}-{picking.name}.pdf",
+                        base64.b64decode(label["content_base64"]),
+                    )
+                ],
+            )
+
+    def generic_get_tracking_link(self, picking):
+        number = (picking.carrier_tracking_ref or "").split(",")[0].strip()
+        return self._shipment_tracking_link(number)
+
+    def _shipment_tracking_link(self, tracking_ref):
+        # Without a tracking URL template, the carrier's own public page.
+        if self.delivery_type == "generic" and not self.tracking_url:
+            if not tracking_ref or not self.generic_base_url:
+                return False
+            base = self.generic_base_url.rstrip("/")
+            return f"{base}/track/{quote(tracking_ref.strip(), safe='')}"
+        return super()._shipment_tracking_link(tracking_ref)
+
+    def generic_cancel_shipment(self, pickings):
+        for picking in pickings:
+            if picking.generic_shipment_id:
+                self._generic_call("cancel_shipment", picking.generic_shipment_id)
+            picking.sudo().write({"generic_shipment_id": False})
+            picking.tracking_number_ids.sudo().unlink()
+
+    # -- tracking ---------------------------------------------------------------
+    def _generic_map_events(self, events):
+        """Normalise the carrier's codes with the status table; unknown codes
+        are kept as events without a status."""
+        mapping = {row.code: row.state for row in self.generic_status_map_ids}
+        for event in events:
+            event["state"] = mapping.get(event["carrier_status_code"]) or False
+        return events
+
+    def generic_get_tracking_batch(self, numbers):
+        answer = self._generic_call("tracking_batch", numbers)
+        events = []
+        for tracking in answer.get("results") or []:
+            try:
+                parsed, _rejected = events_generic(
+                    {"events": tracking.get("events") or []}
+                )
+            except PayloadError as error:
+                raise UserError(
+                    _(
+                        "%(carrier)s sent unusable tracking: %(error)s",
+                        carrier=self.name,
+                        error=error,
+                    )
+                ) from error
+            events += parsed
+        return {
+            "events": self._generic_map_events(events),
+            "not_found": answer.get("not_found") or [],
+        }

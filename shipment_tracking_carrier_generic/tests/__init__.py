@@ -1,0 +1,4 @@
+from . import test_booking
+from . import test_polling
+from . import test_security
+from . import test_webhook

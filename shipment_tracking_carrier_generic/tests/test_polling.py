@@ -1,0 +1,148 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+from unittest.mock import patch
+
+from freezegun import freeze_time
+
+from odoo import fields
+from odoo.tests import TransactionCase, tagged
+
+from .common import SandboxCarrierMixin
+
+# The status each sandbox scenario drives a shipment through, clock hour by hour.
+SCENARIOS = {
+    "normal": [
+        (5, "in_transit"),
+        (37, "out_for_delivery"),
+        (43, "delivered"),
+    ],
+    "delayed": [
+        (13, "in_transit"),
+        (31, "in_transit"),
+        (85, "out_for_delivery"),
+        (91, "delivered"),
+    ],
+    "exception_recovered": [(15, "exception"), (27, "in_transit"), (47, "delivered")],
+    "returned": [(31, "exception"), (81, "returned")],
+    "pickup_point": [(37, "out_for_delivery"), (61, "delivered")],
+    "lost": [(13, "in_transit"), (200, "in_transit")],
+}
+
+
+@tagged("post_install", "-at_install")
+class TestPolling(SandboxCarrierMixin, TransactionCase):
+    def _poll(self):
+        """Run the polling cron now (it commits per batch: counted, not done)."""
+        self.env["stock.picking"].search([]).write({"shipment_next_poll_date": False})
+        with patch.object(self.env.cr, "commit") as commit:
+            self.env["stock.picking"]._cron_poll_shipments()
+        return commit.call_count
+
+    def test_each_scenario_drives_the_right_statuses(self):
+        for scenario, steps in SCENARIOS.items():
+            with self.subTest(scenario=scenario):
+                self.sandbox.reset()
+                picking = self._booked(scenario=scenario)
+                elapsed = 0
+                for hour, expected in steps:
+                    self.sandbox.advance_clock(hour - elapsed)
+                    elapsed = hour
+                    self._poll()
+                    self.assertEqual(picking.shipment_state, expected, f"hour {hour}")
+                self.assertTrue(picking.tracking_event_ids)
+                self.assertEqual(
+                    set(picking.tracking_event_ids.mapped("source")), {"poll"}
+                )
+
+    def test_delay_moves_the_edd(self):
+        picking = self._booked(scenario="delayed")
+        before = picking.expected_delivery_date
+        self.sandbox.advance_clock(31)
+        self._poll()
+        self.assertEqual(picking.expected_delivery_date, before + timedelta(days=2))
+
+    def test_proof_of_delivery_kept(self):
+        picking = self._booked(scenario="normal")
+        self.sandbox.advance_clock(43)
+        self._poll()
+        self.assertEqual(picking.shipment_state, "delivered")
+        self.assertEqual(picking.shipment_pod_signed_by, self.customer.name)
+        self.assertTrue(picking.shipment_pod_signature_url.startswith(self.sandbox.url))
+
+    def test_polling_twice_records_nothing_new(self):
+        picking = self._booked()
+        self.sandbox.advance_clock(13)
+        self._poll()
+        count = len(picking.tracking_event_ids)
+        self._poll()
+        self.assertEqual(len(picking.tracking_event_ids), count)
+
+    def test_batches_commit_and_closed_shipments_are_not_polled(self):
+        pickings = self._booked() | self._booked() | self._booked()
+        with patch.object(
+            type(self.generic), "_shipment_poll_batch_size", lambda self: 2
+        ):
+            commits = self._poll()
+        self.assertEqual(commits, 2)
+        pickings[0].with_context(
+            shipment_tracking_force_state=True
+        ).shipment_state = "delivered"
+        self.sandbox.configure(fail_next=100)
+        self._poll()
+        self.assertFalse(pickings[0].shipment_poll_error)
+        self.assertTrue(pickings[1].shipment_poll_error)
+
+    def test_failing_carrier_is_visible_and_backs_off(self):
+        picking = self._booked()
+        self.generic.generic_max_retries = 0
+        self.sandbox.configure(fail_next=10)
+        now = fields.Datetime.now()
+        self._poll()
+        self.assertIn("503", picking.shipment_poll_error)
+        self.assertIn("503", self.generic.shipment_poll_error)
+        self.assertEqual(picking.shipment_poll_idle_count, 1)
+        self.assertGreaterEqual(
+            picking.shipment_next_poll_date, now + timedelta(hours=2)
+        )
+        self.sandbox.configure(fail_next=0)
+        self.sandbox.advance_clock(5)
+        self._poll()
+        self.assertFalse(picking.shipment_poll_error)
+        self.assertFalse(self.generic.shipment_poll_error)
+        self.assertEqual(picking.shipment_state, "in_transit")
+
+    def test_faults_are_retried_without_losing_events(self):
+        picking = self._booked()
+        self.sandbox.advance_clock(13)
+        self.sandbox.configure(throttle_next=1, fail_next=1, malformed_next=1)
+        self.generic.generic_max_retries = 3
+        self._poll()
+        self.assertFalse(picking.shipment_poll_error)
+        self.assertEqual(picking.shipment_state, "in_transit")
+        self.assertEqual(
+            picking.tracking_event_ids.sorted("event_time").mapped(
+                "carrier_status_code"
+            ),
+            ["label_created", "picked_up", "in_transit"],
+        )
+
+    def test_no_news_backs_off_then_expires(self):
+        self.generic.shipment_expire_days = 10
+        picking = self._booked(scenario="lost")
+        self.sandbox.advance_clock(13)
+        self._poll()
+        self.assertEqual(picking.shipment_poll_idle_count, 0)
+        self._poll()
+        self._poll()
+        self.assertEqual(picking.shipment_poll_idle_count, 2)
+        last = picking.shipment_last_event_date
+        with freeze_time(last + timedelta(days=11)):
+            self._poll()
+        self.assertEqual(picking.shipment_state, "expired")
+        self.assertNotIn(
+            picking,
+            self.env["stock.picking"].search(
+                self.env["stock.picking"]._shipment_poll_domain(self.generic)
+            ),
+        )

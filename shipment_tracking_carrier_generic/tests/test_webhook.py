@@ -1,0 +1,284 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
+
+from .common import SECRET, SandboxCarrierMixin
+
+WEBHOOK_LOGGER = "odoo.addons.shipment_tracking_carrier_generic.controllers.webhook"
+
+
+@tagged("post_install", "-at_install")
+class TestWebhook(SandboxCarrierMixin, HttpCase):
+    def setUp(self):
+        super().setUp()
+        self.picking = self._booked()
+        self.number = self.picking.carrier_tracking_ref
+        self.url = f"/shipment_tracking/webhook/{self.generic.id}"
+
+    def _post(self, body, headers=None, url=None):
+        return self.url_open(
+            url or self.url,
+            data=body,
+            headers=self._signed_headers(body) if headers is None else headers,
+        )
+
+    def _events(self):
+        return self.picking.tracking_event_ids.sorted("event_time")
+
+    def test_signed_events_drive_the_status(self):
+        body = self._body(
+            self._event(self.number, "picked_up", "2026-11-20T08:00:00Z"),
+            self._event(self.number, "out_for_delivery", "2026-11-21T07:00:00Z"),
+        )
+        response = self._post(body)
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json()["accepted"], 2)
+        self.assertEqual(self.picking.shipment_state, "out_for_delivery")
+        self.assertEqual(self._events().mapped("source"), ["webhook", "webhook"])
+        self.assertEqual(
+            str(self.picking.shipment_last_event_date), "2026-11-21 07:00:00"
+        )
+
+    def test_duplicates_are_acknowledged_and_change_nothing(self):
+        body = self._body(self._event(self.number, "picked_up", "2026-11-20T08:00:00Z"))
+        self._post(body)
+        response = self._post(body)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(
+            response.json(), {**response.json(), "accepted": 0, "duplicates": 1}
+        )
+        self.assertEqual(len(self._events()), 1)
+
+    def test_out_of_order_events_follow_event_time(self):
+        self._post(
+            self._body(
+                self._event(
+                    self.number,
+                    "delivered",
+                    "2026-11-22T10:00:00Z",
+                    proof_of_delivery={
+                        "signed_by": "J. Doe",
+                        "signature_url": "http://127.0.0.1/sig.png",
+                        "photo_url": "http://127.0.0.1/photo.png",
+                    },
+                )
+            )
+        )
+        self.assertEqual(self.picking.shipment_state, "delivered")
+        # An older scan arriving late never moves a delivered shipment back.
+        self._post(
+            self._body(self._event(self.number, "in_transit", "2026-11-21T10:00:00Z"))
+        )
+        self.assertEqual(self.picking.shipment_state, "delivered")
+        self.assertEqual(len(self._events()), 2)
+        self.assertEqual(self.picking.shipment_pod_signed_by, "J. Doe")
+        self.assertEqual(
+            self.picking.shipment_pod_photo_url, "http://127.0.0.1/photo.png"
+        )
+
+    def test_newer_edd_from_the_carrier(self):
+        self._post(
+            self._body(
+                self._event(
+                    self.number,
+                    "delayed",
+                    "2026-11-21T10:00:00Z",
+                    estimated_delivery_date="2030-01-05",
+                )
+            )
+        )
+        self.assertEqual(str(self.picking.expected_delivery_date), "2030-01-05")
+        self.assertEqual(self.picking.shipment_state, "in_transit")
+
+    @mute_logger(WEBHOOK_LOGGER)
+    def test_refused_requests_write_nothing(self):
+        body = self._body(self._event(self.number, "picked_up", "2026-11-20T08:00:00Z"))
+        old = int(time.time()) - 301
+        cases = {
+            "unsigned": ({"Content-Type": "application/json"}, 401),
+            "bad signature": (self._signed_headers(body, secret="nope"), 401),
+            "replayed": (self._signed_headers(body, timestamp=old), 401),
+            "future": (
+                self._signed_headers(body, timestamp=int(time.time()) + 301),
+                401,
+            ),
+        }
+        for name, (headers, status) in cases.items():
+            with self.subTest(name):
+                self.assertEqual(self._post(body, headers).status_code, status)
+        big = b"{" + b" " * (1024 * 1024) + b"}"
+        self.assertEqual(self._post(big).status_code, 413)
+        self.assertEqual(self._post(b"{not json").status_code, 400)
+        self.assertEqual(self._post(b'{"type": "x"}').status_code, 400)
+        unknown = f"/shipment_tracking/webhook/{self.generic.id + 1000}"
+        self.assertEqual(self._post(body, url=unknown).status_code, 404)
+        self.assertFalse(self._events())
+        self.assertEqual(self.picking.shipment_state, "dispatched")
+
+    @mute_logger(WEBHOOK_LOGGER)
+    def test_no_secret_refuses_everything(self):
+        self.generic.generic_webhook_secret = False
+        body = self._body(self._event(self.number, "picked_up", "2026-11-20T08:00:00Z"))
+        headers = self._signed_headers(body, secret="")
+        self.assertEqual(self._post(body, headers).status_code, 401)
+        self.assertFalse(self._events())
+
+    def test_bad_event_does_not_drop_the_others(self):
+        body = self._body(
+            self._event(self.number, "picked_up", "2026-11-20T08:00:00Z"),
+            {"tracking_number": self.number, "status": "in_transit"},
+            self._event("UNKNOWN123", "picked_up", "2026-11-20T08:00:00Z"),
+        )
+        response = self._post(body)
+        self.assertEqual(response.status_code, 200)
+        answer = response.json()
+        self.assertEqual(answer["accepted"], 1)
+        self.assertEqual(answer["unknown"], ["UNKNOWN123"])
+        self.assertEqual(answer["rejected"][0]["index"], 1)
+        self.assertIn("occurred_at", answer["rejected"][0]["reason"])
+
+    def test_sandbox_pushes_signed_webhooks(self):
+        """The sandbox carrier itself pushes as the clock runs (real HTTP to
+        this test server)."""
+        self.sandbox.configure(
+            webhook_url=f"{self.base_url()}{self.url}", webhook_secret=SECRET
+        )
+        # The push bypasses url_open, which flushes and invalidates for us.
+        self.env.flush_all()
+        self.sandbox.advance_clock(13)
+        self.sandbox.wait_for_webhooks()
+        self.env.invalidate_all()
+        self.assertEqual([push["status"] for push in self.sandbox.webhook_log()], [200])
+        self.assertEqual(self.picking.shipment_state, "in_transit")
+        self.assertEqual(
+            self._events().mapped("carrier_status_code")[-2:],
+            ["picked_up", "in_transit"],
+        )
+
+    # -- aggregators --------------------------------------------------------------
+    def test_easypost_tracker_webhook(self):
+        self.generic.generic_webhook_format = "easypost"
+        payload = {
+            "object": "Event",
+            "id": "evt_1",
+            "description": "tracker.updated",
+            "mode": "test",
+            "result": {
+                "object": "Tracker",
+                "id": "trk_1",
+                "tracking_code": self.number,
+                "status": "out_for_delivery",
+                "status_detail": "out_for_delivery",
+                "est_delivery_date": "2030-02-03T00:00:00Z",
+                "carrier": "USPS",
+                "signed_by": None,
+                "tracking_details": [
+                    {
+                        "object": "TrackingDetail",
+                        "message": "Pre-Shipment Info Sent to USPS",
+                        "status": "pre_transit",
+                        "status_detail": "status_update",
+                        "datetime": "2026-11-20T08:00:00Z",
+                        "source": "USPS",
+                        "tracking_location": {"city": None, "country": None},
+                    },
+                    {
+                        "object": "TrackingDetail",
+                        "message": "Arrived at USPS Facility",
+                        "status": "in_transit",
+                        "status_detail": "arrived_at_facility",
+                        "datetime": "2026-11-21T08:00:00Z",
+                        "source": "USPS",
+                        "tracking_location": {
+                            "city": "COLUMBIA",
+                            "state": "SC",
+                            "country": "US",
+                            "zip": "29201",
+                        },
+                    },
+                    {
+                        "object": "TrackingDetail",
+                        "message": "Out for Delivery",
+                        "status": "out_for_delivery",
+                        "status_detail": "out_for_delivery",
+                        "datetime": "2026-11-22T07:00:00Z",
+                        "source": "USPS",
+                        "tracking_location": {"city": "CHARLESTON", "state": "SC"},
+                    },
+                ],
+            },
+        }
+        body = json.dumps(payload).encode()
+        digest = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        response = self._post(
+            body,
+            {
+                "Content-Type": "application/json",
+                "X-Hmac-Signature": f"hmac-sha256-hex={digest}",
+            },
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(self.picking.shipment_state, "out_for_delivery")
+        self.assertEqual(str(self.picking.expected_delivery_date), "2030-02-03")
+        self.assertEqual(
+            self._events().mapped("location"),
+            [False, "COLUMBIA, SC, US", "CHARLESTON, SC"],
+        )
+        # Our own scheme is refused on an EasyPost-format carrier.
+        self.assertEqual(self._post(body).status_code, 401)
+
+    def test_aftership_tracking_webhook(self):
+        self.generic.generic_webhook_format = "aftership"
+        payload = {
+            "event": "tracking_update",
+            "event_id": "2f2b1c1e-1111-4a4a-9999-000000000001",
+            "is_tracking_first_tag": False,
+            "msg": {
+                "id": "5b0d0fd4",
+                "tracking_number": self.number,
+                "slug": "dhl",
+                "tag": "Delivered",
+                "subtag": "Delivered_001",
+                "expected_delivery": "2026-11-23",
+                "signed_by": "MARIE CURIE",
+                "checkpoints": [
+                    {
+                        "checkpoint_time": "2026-11-21T09:15:00+01:00",
+                        "message": "Shipment picked up",
+                        "tag": "InTransit",
+                        "subtag": "InTransit_002",
+                        "city": "Brussels",
+                        "country_iso3": "BEL",
+                    },
+                    {
+                        "checkpoint_time": "2026-11-22T14:02:00+01:00",
+                        "message": "Delivered",
+                        "tag": "Delivered",
+                        "subtag": "Delivered_001",
+                        "location": "Paris, FRA",
+                    },
+                ],
+            },
+            "ts": int(time.time()),
+        }
+        body = json.dumps(payload).encode()
+        signature = base64.b64encode(
+            hmac.new(SECRET.encode(), body, hashlib.sha256).digest()
+        ).decode()
+        response = self._post(
+            body,
+            {"Content-Type": "application/json", "aftership-hmac-sha256": signature},
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(self.picking.shipment_state, "delivered")
+        self.assertEqual(self.picking.shipment_pod_signed_by, "MARIE CURIE")
+        events = self._events()
+        self.assertEqual(events.mapped("state"), ["in_transit", "delivered"])
+        self.assertEqual(str(events[0].event_time), "2026-11-21 08:15:00")
