@@ -672,11 +672,12 @@ class StockPicking(models.Model):
             for part in (event.carrier_status_text, event.location, event.tracking_ref)
             if part
         )
+        suffix = f" ({details})" if details else ""
         self.message_post(
             body=_(
                 "Carrier update: %(state)s%(details)s",
                 state=states[event.state],
-                details=f" ({details})" if details else "",
+                details=suffix,
             ),
             subtype_xmlid="mail.mt_note",
         )
