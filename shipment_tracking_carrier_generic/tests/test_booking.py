@@ -97,3 +97,15 @@ class TestBooking(SandboxCarrierMixin, TransactionCase):
         self.generic.generic_webhook_format = "aftership"
         mapping = {m.code: m.state for m in self.generic.generic_status_map_ids}
         self.assertEqual(mapping["OutForDelivery"], "out_for_delivery")
+
+    def test_rate_limit_respected(self):
+        """The sandbox answers 429 above 5 requests/s; spacing our calls to
+        the carrier's setting avoids it, without retries to hide a 429."""
+        self.sandbox.configure(rate_limit=5)
+        self.generic.write({"generic_rate_limit": 5, "generic_max_retries": 0})
+        for _i in range(12):
+            self.generic.action_generic_test_connection()
+        self.generic.generic_rate_limit = 0
+        with self.assertRaisesRegex(UserError, "rate limited"):
+            for _i in range(12):
+                self.generic.action_generic_test_connection()

@@ -162,6 +162,44 @@ class TestWebhook(SandboxCarrierMixin, HttpCase):
             ["picked_up", "in_transit"],
         )
 
+    def test_each_scenario_by_webhook(self):
+        """The sandbox pushes every scenario's events as its clock runs."""
+        expectations = {
+            "normal": [(5, "in_transit"), (37, "out_for_delivery"), (43, "delivered")],
+            "delayed": [(31, "in_transit"), (91, "delivered")],
+            "exception_recovered": [
+                (15, "exception"),
+                (27, "in_transit"),
+                (47, "delivered"),
+            ],
+            "returned": [(31, "exception"), (81, "returned")],
+            "pickup_point": [(37, "out_for_delivery"), (61, "delivered")],
+            "lost": [(13, "in_transit"), (300, "in_transit")],
+        }
+        for scenario, steps in expectations.items():
+            with self.subTest(scenario=scenario):
+                self.sandbox.reset()
+                picking = self._booked(scenario=scenario)
+                self.env.flush_all()
+                # Pushes start after the booking: a push handled while this
+                # test's validation runs would share its test cursor.
+                self.sandbox.configure(
+                    webhook_url=f"{self.base_url()}{self.url}", webhook_secret=SECRET
+                )
+                elapsed = 0
+                for hour, expected in steps:
+                    self.sandbox.advance_clock(hour - elapsed)
+                    elapsed = hour
+                    self.sandbox.wait_for_webhooks()
+                    self.env.invalidate_all()
+                    self.assertEqual(picking.shipment_state, expected, f"hour {hour}")
+                self.assertEqual(
+                    {push["status"] for push in self.sandbox.webhook_log()}, {200}
+                )
+                self.assertEqual(
+                    set(picking.tracking_event_ids.mapped("source")), {"webhook"}
+                )
+
     # -- aggregators --------------------------------------------------------------
     def test_easypost_tracker_webhook(self):
         self.generic.generic_webhook_format = "easypost"
