@@ -13,7 +13,7 @@
     "development_status": "Beta",
     "application": False,
     "installable": True,
-    "depends": ["stock_delivery", "sale_stock", "resource"],
+    "depends": ["stock_delivery", "sale_stock", "resource", "portal"],
     "data": [
         "security/shipment_tracking_security.xml",
         "security/ir.model.access.csv",

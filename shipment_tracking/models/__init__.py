@@ -4,6 +4,8 @@ from . import mail_message
 from . import res_company
 from . import res_config_settings
 from . import shipment_tracking_event
+from . import shipment_tracking_incident
+from . import shipment_tracking_notification
 from . import shipment_tracking_number
 from . import stock_picking
 from . import stock_quant_package

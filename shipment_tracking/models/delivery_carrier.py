@@ -31,6 +31,20 @@ class DeliveryCarrier(models.Model):
         help="A shipment with no carrier news for this many days becomes "
         "Expired and is no longer polled. 0: never.",
     )
+    shipment_stalled_hours = fields.Integer(
+        string="Stalled After (hours)",
+        help="Overrides the company's threshold for this carrier (0: company's).",
+    )
+    shipment_out_for_delivery_hours = fields.Integer(
+        string="Out for Delivery Limit (hours)",
+        help="Overrides the company's threshold for this carrier (0: company's).",
+    )
+    shipment_late_after_days = fields.Integer(
+        string="Late After (days)",
+        help="Overrides the company's threshold for this carrier (-1 or less: "
+        "company's; 0: the day after the estimate).",
+        default=-1,
+    )
     shipment_poll_error = fields.Char(
         string="Last Polling Error", readonly=True, copy=False
     )

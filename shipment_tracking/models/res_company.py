@@ -20,6 +20,41 @@ class ResCompany(models.Model):
         help="How many times a dispatch email is tried before it is marked failed.",
     )
 
+    # Monitoring thresholds (carriers may override them).
+    shipment_late_after_days = fields.Integer(
+        string="Late After (days)",
+        default=0,
+        help="A shipment not delivered this many days after its estimated "
+        "delivery date is late (0: the day after).",
+    )
+    shipment_stalled_hours = fields.Integer(
+        string="Stalled After (hours)",
+        default=48,
+        help="No carrier event for this long while in transit.",
+    )
+    shipment_out_for_delivery_hours = fields.Integer(
+        string="Out for Delivery Limit (hours)", default=24
+    )
+    shipment_incident_user_id = fields.Many2one(
+        "res.users",
+        string="Incident Responsible",
+        help="Customer Service user who gets the follow-up activities; empty: "
+        "the order's salesperson.",
+    )
+    # Which status updates reach the customer (dispatch always does).
+    shipment_notify_out_for_delivery = fields.Boolean(
+        string="Notify Out for Delivery", default=True
+    )
+    shipment_notify_delivered = fields.Boolean(string="Notify Delivered", default=True)
+    shipment_notify_exception = fields.Boolean(string="Notify Exceptions", default=True)
+    shipment_notify_late = fields.Boolean(string="Notify Delays", default=True)
+    shipment_notify_returned = fields.Boolean(string="Notify Returns", default=True)
+    shipment_notify_recovered = fields.Boolean(
+        string="Notify Recovery",
+        default=True,
+        help="Tell the customer when a delayed or blocked shipment is back on "
+        "track.",
+    )
     shipment_sequence_id = fields.Many2one(
         "ir.sequence",
         string="Shipment ID Sequence",

@@ -12,3 +12,33 @@ class ResConfigSettings(models.TransientModel):
     shipment_notification_max_attempts = fields.Integer(
         related="company_id.shipment_notification_max_attempts", readonly=False
     )
+    shipment_late_after_days = fields.Integer(
+        related="company_id.shipment_late_after_days", readonly=False
+    )
+    shipment_stalled_hours = fields.Integer(
+        related="company_id.shipment_stalled_hours", readonly=False
+    )
+    shipment_out_for_delivery_hours = fields.Integer(
+        related="company_id.shipment_out_for_delivery_hours", readonly=False
+    )
+    shipment_incident_user_id = fields.Many2one(
+        related="company_id.shipment_incident_user_id", readonly=False
+    )
+    shipment_notify_out_for_delivery = fields.Boolean(
+        related="company_id.shipment_notify_out_for_delivery", readonly=False
+    )
+    shipment_notify_delivered = fields.Boolean(
+        related="company_id.shipment_notify_delivered", readonly=False
+    )
+    shipment_notify_exception = fields.Boolean(
+        related="company_id.shipment_notify_exception", readonly=False
+    )
+    shipment_notify_late = fields.Boolean(
+        related="company_id.shipment_notify_late", readonly=False
+    )
+    shipment_notify_returned = fields.Boolean(
+        related="company_id.shipment_notify_returned", readonly=False
+    )
+    shipment_notify_recovered = fields.Boolean(
+        related="company_id.shipment_notify_recovered", readonly=False
+    )

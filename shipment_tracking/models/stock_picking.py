@@ -57,6 +57,7 @@ SHIPMENT_TRANSITIONS = {
     "returned": set(),
     "cancelled": set(),
 }
+DELAY_KINDS = ("late", "stalled", "out_for_delivery_long")
 # Polling: every hour while there is news, then twice as long each time
 # nothing changed, up to once a day.
 POLL_INTERVAL_MINUTES = 60
@@ -100,7 +101,8 @@ NOTIFICATION_FIELDS = frozenset(
 
 
 class StockPicking(models.Model):
-    _inherit = "stock.picking"
+    _name = "stock.picking"
+    _inherit = ["stock.picking", "portal.mixin"]
 
     is_shipment = fields.Boolean(
         compute="_compute_is_shipment",
@@ -187,6 +189,49 @@ class StockPicking(models.Model):
     shipment_pod_photo_url = fields.Char(
         string="Delivery Photo", copy=False, readonly=True
     )
+    shipment_incident_ids = fields.One2many(
+        "shipment.tracking.incident", "picking_id", string="Incidents"
+    )
+    shipment_has_incident = fields.Boolean(
+        string="Incident",
+        compute="_compute_shipment_incident",
+        store=True,
+        index=True,
+    )
+    shipment_incident_reason = fields.Char(
+        string="Incident Reason", compute="_compute_shipment_incident", store=True
+    )
+    shipment_update_ids = fields.One2many(
+        "shipment.tracking.notification", "picking_id", string="Customer Updates"
+    )
+    shipment_delivered_date = fields.Datetime(copy=False, readonly=True)
+    shipment_transit_days = fields.Float(
+        string="Transit Days (actual)",
+        compute="_compute_shipment_delivery_kpi",
+        store=True,
+        aggregator="avg",
+    )
+    shipment_on_time = fields.Boolean(
+        string="Delivered On Time",
+        compute="_compute_shipment_delivery_kpi",
+        store=True,
+    )
+    shipment_on_time_rate = fields.Float(
+        string="On-time Rate (%)",
+        compute="_compute_shipment_delivery_kpi",
+        store=True,
+        aggregator="avg",
+        help="100 for a shipment delivered on time, 0 for a late one: its "
+        "average over deliveries is the on-time rate.",
+    )
+    shipment_inquiry_date = fields.Datetime(
+        string="Customer Question Since",
+        copy=False,
+        readonly=True,
+        index=True,
+        help="Set when the customer writes from the portal, cleared when an "
+        "internal user answers.",
+    )
     shipment_next_poll_date = fields.Datetime(copy=False, readonly=True, index=True)
     shipment_poll_idle_count = fields.Integer(copy=False, readonly=True)
     shipment_poll_error = fields.Char(copy=False, readonly=True)
@@ -202,6 +247,38 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     # Computes
     # ------------------------------------------------------------------
+    @api.depends("shipment_incident_ids.closed_at", "shipment_incident_ids.reason")
+    def _compute_shipment_incident(self):
+        for picking in self:
+            open_incidents = picking.shipment_incident_ids.filtered("is_open")
+            picking.shipment_has_incident = bool(open_incidents)
+            picking.shipment_incident_reason = (
+                "; ".join(open_incidents.mapped("reason")) or False
+            )
+
+    @api.depends("shipment_delivered_date", "shipment_date", "expected_delivery_date")
+    def _compute_shipment_delivery_kpi(self):
+        for picking in self:
+            delivered, shipped = picking.shipment_delivered_date, picking.shipment_date
+            if not (delivered and shipped):
+                picking.shipment_transit_days = 0.0
+                picking.shipment_on_time = False
+                picking.shipment_on_time_rate = 0.0
+                continue
+            picking.shipment_transit_days = round(
+                (delivered - shipped).total_seconds() / 86400, 2
+            )
+            on_time = not picking.expected_delivery_date or (
+                delivered.date() <= picking.expected_delivery_date
+            )
+            picking.shipment_on_time = on_time
+            picking.shipment_on_time_rate = 100.0 if on_time else 0.0
+
+    def _compute_access_url(self):
+        super()._compute_access_url()
+        for picking in self.filtered("is_shipment"):
+            picking.access_url = f"/my/shipments/{picking.id}"
+
     @api.depends("picking_type_code")
     def _compute_is_shipment(self):
         for picking in self:
@@ -658,9 +735,23 @@ class StockPicking(models.Model):
             if newest and picking._shipment_may_follow(newest.state):
                 vals["shipment_state"] = newest.state
             # sudo + force: a carrier update whose transition was checked above.
+            if vals.get("shipment_state") == "delivered":
+                vals["shipment_delivered_date"] = newest.event_time
             picking.with_context(shipment_tracking_force_state=True).write(vals)
             if "shipment_state" in vals:
                 picking._shipment_log_carrier_status(newest)
+                picking._shipment_on_status(vals["shipment_state"])
+
+    def _shipment_on_status(self, state):
+        """Queue the customer update a status calls for, and let the incident
+        monitor react at once."""
+        self.ensure_one()
+        Notification = self.env["shipment.tracking.notification"].sudo()
+        if state in ("out_for_delivery", "delivered"):
+            Notification._enqueue(self, state, f"state:{state}")
+        if state in ("exception", "returned", "delivered", "in_transit"):
+            self._shipment_monitor(fields.Datetime.now())
+        self._shipment_trigger_notification_cron()
 
     def _shipment_log_carrier_status(self, event):
         """Chatter line for a status change, with what the carrier said (plain
@@ -804,6 +895,203 @@ class StockPicking(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
 
+    # ------------------------------------------------------------------
+    # Monitoring (SOP step 6)
+    # ------------------------------------------------------------------
+    def _shipment_monitor_domain(self):
+        """Open shipments, plus those with an incident still open: the cost
+        grows with open shipments, not with every delivery ever made."""
+        return [
+            ("picking_type_code", "=", "outgoing"),
+            ("state", "=", "done"),
+            "|",
+            ("shipment_has_incident", "=", True),
+            "|",
+            (
+                "shipment_state",
+                "in",
+                ["dispatched", "in_transit", "out_for_delivery", "exception"],
+            ),
+            "&",
+            ("shipment_state", "=", "returned"),
+            ("shipment_incident_ids", "not any", [("kind", "=", "returned")]),
+        ]
+
+    @api.model
+    def _cron_monitor_shipments(self, batch_size=200):
+        """Detect exceptions, delays, stalls and returns; batched, committing
+        after each batch."""
+        # sudo: a system job working for every company's shipments.
+        self = self.sudo()  # noqa: PLW0642
+        todo = self.search(self._shipment_monitor_domain(), order="id")
+        cron = self.env["ir.cron"]
+        now = fields.Datetime.now()
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            for picking in batch:
+                picking._shipment_monitor(now)
+            cron._notify_progress(
+                done=start + len(batch), remaining=len(todo) - start - len(batch)
+            )
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        self._shipment_trigger_notification_cron()
+
+    def _shipment_thresholds(self):
+        self.ensure_one()
+        company, carrier = self.company_id, self.carrier_id
+        late = carrier.shipment_late_after_days
+        return {
+            "late_days": late if late >= 0 else company.shipment_late_after_days,
+            "stalled_hours": carrier.shipment_stalled_hours
+            or company.shipment_stalled_hours,
+            "ofd_hours": carrier.shipment_out_for_delivery_hours
+            or company.shipment_out_for_delivery_hours,
+        }
+
+    def _shipment_detect_incidents(self, now):
+        """{kind: reason} of what is wrong with this shipment right now."""
+        self.ensure_one()
+        state = self.shipment_state
+        limits = self._shipment_thresholds()
+        found = {}
+        last_event = self.tracking_event_ids[:1]
+        if state == "exception":
+            found["exception"] = last_event.carrier_status_text or _(
+                "The carrier reported a problem."
+            )
+        if state == "returned":
+            found["returned"] = _("The parcel is being returned to us.")
+        today = fields.Date.context_today(self, now)
+        edd = self.expected_delivery_date
+        if (
+            edd
+            and state not in CLOSED_SHIPMENT_STATES
+            and (today - edd).days > limits["late_days"]
+        ):
+            found["late"] = _(
+                "Expected on %(date)s, not delivered yet.",
+                date=fields.Date.to_string(edd),
+            )
+        last = self.shipment_last_event_date or self.shipment_date
+        if (
+            state in ("dispatched", "in_transit")
+            and limits["stalled_hours"]
+            and last
+            and (now - last).total_seconds() > limits["stalled_hours"] * 3600
+        ):
+            found["stalled"] = _(
+                "No news from the carrier for %(hours)s hours.",
+                hours=int((now - last).total_seconds() // 3600),
+            )
+        if state == "out_for_delivery" and limits["ofd_hours"]:
+            since = (
+                self.tracking_event_ids.filtered(
+                    lambda e: e.state == "out_for_delivery"
+                )[-1:].event_time
+                or last
+            )
+            if since and (now - since).total_seconds() > limits["ofd_hours"] * 3600:
+                found["out_for_delivery_long"] = _(
+                    "Out for delivery since %(since)s.",
+                    since=fields.Datetime.to_string(since),
+                )
+        return found
+
+    def _shipment_monitor(self, now):
+        """Open the incidents detected (once each), close the recovered ones,
+        and queue what the customer must hear."""
+        self.ensure_one()
+        Incident = self.env["shipment.tracking.incident"].sudo()
+        Notification = self.env["shipment.tracking.notification"].sudo()
+        detected = self._shipment_detect_incidents(now)
+        open_incidents = self.shipment_incident_ids.filtered("is_open")
+        # Late, stalled and too long out for delivery all mean "delayed" to the
+        # customer: one delay email while any of them is open.
+        delay_told = bool(open_incidents.filtered(lambda i: i.kind in DELAY_KINDS))
+        for kind, reason in detected.items():
+            if kind in open_incidents.mapped("kind"):
+                continue
+            incident = Incident._open(self, kind, reason)
+            if not incident:
+                continue  # opened meanwhile by a concurrent run
+            self._compute_shipment_incident()
+            key = f"incident:{incident.id}"
+            if kind not in DELAY_KINDS:
+                Notification._enqueue(self, kind, key, incident)
+            elif not delay_told:
+                delay_told = bool(Notification._enqueue(self, "late", key, incident))
+            self._shipment_schedule_incident_activity(incident)
+        recovered = open_incidents.filtered(lambda i: i.kind not in detected)
+        if recovered:
+            recovered.write({"closed_at": now})
+            # Delivered has its own update; returned and cancelled are no recovery.
+            if not self.shipment_incident_ids.filtered("is_open") and (
+                self.shipment_state not in ("delivered", "returned", "cancelled")
+            ):
+                Notification._enqueue(
+                    self, "recovered", f"recovered:{recovered[:1].id}", recovered[:1]
+                )
+
+    def _shipment_schedule_incident_activity(self, incident):
+        user = (
+            self.company_id.shipment_incident_user_id
+            or self.sale_id.user_id
+            or self.user_id
+            or self.env.ref("base.user_admin")
+        )
+        self.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=_(
+                "Shipment incident: %(kind)s",
+                kind=dict(incident._fields["kind"]._description_selection(self.env))[
+                    incident.kind
+                ],
+            ),
+            note=incident.reason,
+            user_id=user.id,
+        )
+
+    # ------------------------------------------------------------------
+    # Customer inquiries (portal questions)
+    # ------------------------------------------------------------------
+    def _message_post_after_hook(self, message, msg_vals):
+        res = super()._message_post_after_hook(message, msg_vals)
+        if self.is_shipment and message.message_type == "comment":
+            if self._shipment_is_customer_author(message.author_id):
+                self._shipment_customer_asked(message)
+            elif self.shipment_inquiry_date and not (
+                message.is_internal or message.subtype_id.internal
+            ):
+                # sudo: an internal answer closes the question.
+                self.sudo().shipment_inquiry_date = False
+        return res
+
+    def _shipment_is_customer_author(self, partner):
+        if not partner:
+            return False
+        users = partner.user_ids
+        if users and not all(users.mapped("share")):
+            return False
+        commercial = self.partner_id.commercial_partner_id
+        return partner.commercial_partner_id == commercial or bool(users)
+
+    def _shipment_customer_asked(self, message):
+        """A customer's question: flag it for Customer Service and give its
+        salesperson a to-do, once per open question."""
+        if self.shipment_inquiry_date:
+            return
+        # sudo: the customer cannot write the delivery, the flag is ours.
+        picking_sudo = self.sudo()
+        picking_sudo.shipment_inquiry_date = fields.Datetime.now()
+        user = self.sale_id.user_id or self.company_id.shipment_incident_user_id
+        if user:
+            picking_sudo.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=_("Customer question on %(name)s", name=self.name),
+                note=message.preview,
+                user_id=user.id,
+            )
+
     def _get_shipment_notification_partner(self):
         """Delivery address when it has an email, else the order's customer."""
         self.ensure_one()
@@ -906,8 +1194,9 @@ class StockPicking(models.Model):
         self = self.sudo()  # noqa: PLW0642
         cron = self.env["ir.cron"]
         done = 0
-        self.flush_model(["shipment_notification_state"])
         while True:
+            # Raw SQL below: what the previous batch wrote must be in the table.
+            self.env.flush_all()
             # SKIP LOCKED: concurrent runs never pick the same shipment twice.
             self.env.cr.execute(
                 """SELECT id FROM stock_picking
@@ -925,8 +1214,26 @@ class StockPicking(models.Model):
             )
             cron._notify_progress(done=done, remaining=remaining)
             self.env.cr.commit()  # pylint: disable=invalid-commit
+        self._shipment_send_updates(batch_size)
         self._shipment_retry_failed_notifications()
         self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
+
+    def _shipment_send_updates(self, batch_size):
+        Notification = self.env["shipment.tracking.notification"]
+        while True:
+            # Raw SQL below: what the previous batch wrote must be in the table.
+            self.env.flush_all()
+            self.env.cr.execute(
+                """SELECT id FROM shipment_tracking_notification
+                    WHERE state = 'to_send'
+                    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
+                [batch_size],
+            )
+            ids = [row[0] for row in self.env.cr.fetchall()]
+            if not ids:
+                return
+            Notification.browse(ids)._send()
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _shipment_retry_failed_notifications(self):
         """Put emails that failed on SMTP back in the queue, a capped number of

@@ -4,3 +4,4 @@ from . import test_notification
 from . import test_performance
 from . import test_shipment_details
 from . import test_tracking_events
+from . import test_monitoring

@@ -1,0 +1,80 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+INCIDENT_KINDS = [
+    ("exception", "Carrier exception"),
+    ("late", "Late"),
+    ("stalled", "No carrier news"),
+    ("out_for_delivery_long", "Out for delivery too long"),
+    ("returned", "Returned to sender"),
+]
+
+
+class ShipmentTrackingIncident(models.Model):
+    """Something wrong with a shipment, detected by the monitoring cron.
+
+    At most one open incident per shipment and kind, enforced by a partial
+    unique index, so re-runs and concurrent runs never duplicate one."""
+
+    _name = "shipment.tracking.incident"
+    _description = "Shipment incident"
+    _order = "opened_at desc, id desc"
+    _rec_name = "kind"
+
+    picking_id = fields.Many2one(
+        "stock.picking", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="picking_id.company_id", store=True)
+    carrier_id = fields.Many2one(related="picking_id.carrier_id", store=True)
+    kind = fields.Selection(INCIDENT_KINDS, required=True)
+    reason = fields.Char(required=True)
+    opened_at = fields.Datetime(required=True, default=fields.Datetime.now)
+    closed_at = fields.Datetime(index=True)
+    is_open = fields.Boolean(compute="_compute_is_open", store=True)
+
+    @api.depends("closed_at")
+    def _compute_is_open(self):
+        for incident in self:
+            incident.is_open = not incident.closed_at
+
+    def init(self):
+        self.env.cr.execute(
+            """CREATE UNIQUE INDEX IF NOT EXISTS shipment_tracking_incident_open_uniq
+                ON shipment_tracking_incident (picking_id, kind)
+                WHERE closed_at IS NULL"""
+        )
+
+    @api.model
+    def _open(self, picking, kind, reason):
+        """Open an incident unless one of that kind is open already; return
+        the new incident or an empty recordset. Safe against concurrent runs."""
+        now = fields.Datetime.now()
+        # Raw SQL: incidents closed in this transaction must be in the table.
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """INSERT INTO shipment_tracking_incident
+                       (picking_id, company_id, carrier_id, kind, reason, opened_at,
+                        is_open, create_uid, create_date, write_uid, write_date)
+                   VALUES (%s, %s, %s, %s, %s, %s, TRUE, %s, %s, %s, %s)
+                   ON CONFLICT (picking_id, kind) WHERE closed_at IS NULL
+                   DO NOTHING RETURNING id""",
+                picking.id,
+                picking.company_id.id,
+                picking.carrier_id.id or None,
+                kind,
+                reason,
+                now,
+                self.env.uid,
+                now,
+                self.env.uid,
+                now,
+            )
+        )
+        row = self.env.cr.fetchone()
+        if not row:
+            return self.browse()
+        picking.invalidate_recordset(["shipment_incident_ids"])
+        return self.browse(row[0])
