@@ -2,8 +2,13 @@
 # Serve the demo: database $DEMO_DB (default shipment_demo) with our add-ons and
 # their demo data, on http://localhost:$HTTP_PORT (default 8069).
 # The first run creates the database (-i), later runs upgrade our add-ons (-u).
-# Environment (besides scripts/env.sh): DEMO_DB, HTTP_PORT, ADDONS (comma list,
-# default: every top-level folder holding a __manifest__.py), EXTRA_ADDONS_PATH.
+# With the generic connector's demo carrier in the database, the sandbox carrier
+# (shipment_tracking_carrier_generic/sandbox) runs beside the server on
+# http://127.0.0.1:$SANDBOX_PORT (default 8070) and pushes its webhooks to it; it
+# stops with the server. Its log: $SANDBOX_LOG (default /tmp/sandbox-$DEMO_DB.log).
+# Environment (besides scripts/env.sh): DEMO_DB, HTTP_PORT, SANDBOX_PORT,
+# SANDBOX_LOG, ADDONS (comma list, default: every top-level folder holding a
+# __manifest__.py), EXTRA_ADDONS_PATH.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/env.sh
@@ -17,6 +22,12 @@ ODOO_BIN="$ODOO_SRC/odoo-bin"
 [ -f "$ODOO_BIN" ] || die "no odoo-bin in $ODOO_SRC: run 'make setup' first"
 DEMO_DB=${DEMO_DB:-shipment_demo}
 HTTP_PORT=${HTTP_PORT:-8069}
+SANDBOX_PORT=${SANDBOX_PORT:-8070}
+SANDBOX_LOG=${SANDBOX_LOG:-${TMPDIR:-/tmp}/sandbox-$DEMO_DB.log}
+# As in shipment_tracking_carrier_generic/demo/delivery_carrier_demo.xml.
+SANDBOX_API_KEY=sandbox-demo-key
+SANDBOX_WEBHOOK_SECRET=sandbox-demo-secret
+SANDBOX_CARRIER_XMLID=shipment_tracking_carrier_generic.delivery_carrier_sandbox_demo
 
 if [ -z "${ADDONS:-}" ]; then
   ADDONS=$(for m in "$here"/*/__manifest__.py; do
@@ -46,8 +57,85 @@ else
   fi
 fi
 
-# Hook (issue 3): the sandbox carrier process is to be started here, before the
-# server (which replaces this shell through exec).
+# The demo carrier's id (its webhook URL holds it), with its base URL aligned on
+# SANDBOX_PORT; prints nothing when the database has no such carrier.
+sandbox_carrier_id() {
+  "$PY" - "$DEMO_DB" "$SANDBOX_CARRIER_XMLID" "http://127.0.0.1:$SANDBOX_PORT" <<'PY'
+import sys
+
+import psycopg2  # connection settings from libpq's environment (scripts/env.sh)
+
+db, xmlid, base_url = sys.argv[1:]
+module, name = xmlid.split(".")
+with psycopg2.connect(dbname=db, connect_timeout=10) as conn, conn.cursor() as cr:
+    cr.execute(
+        "SELECT res_id FROM ir_model_data"
+        " WHERE module = %s AND name = %s AND model = 'delivery.carrier'",
+        [module, name],
+    )
+    row = cr.fetchone()
+    if row:
+        cr.execute(
+            "UPDATE delivery_carrier SET generic_base_url = %s"
+            " WHERE id = %s AND generic_base_url IS DISTINCT FROM %s",
+            [base_url, row[0], base_url],
+        )
+        if cr.rowcount:
+            print(f"run_demo: demo carrier's base URL set to {base_url}", file=sys.stderr)
+        print(row[0])
+PY
+}
+
+# Both children stop with this shell (Ctrl-C, TERM, an error or the server's end).
+sandbox_pid= server_pid=
+stop_children() {
+  local pid
+  for pid in $server_pid $sandbox_pid; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in $server_pid $sandbox_pid; do
+    wait "$pid" 2>/dev/null || true
+  done
+}
+trap stop_children EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+carrier_id=$(sandbox_carrier_id) || die "could not read the demo carrier in $DEMO_DB"
+sandbox_url="http://127.0.0.1:$SANDBOX_PORT"
+if [ -n "$carrier_id" ]; then
+  # Else the readiness check below would take the other program for ours.
+  ! listening "$SANDBOX_PORT" ||
+    die "port $SANDBOX_PORT is taken: stop what listens there or set SANDBOX_PORT"
+  webhook_url="http://127.0.0.1:$HTTP_PORT/shipment_tracking/webhook/$carrier_id"
+  echo "==> starting the sandbox carrier on $sandbox_url (log: $SANDBOX_LOG)"
+  (cd "$here/shipment_tracking_carrier_generic" && exec "$PY" -m sandbox \
+    --port "$SANDBOX_PORT" --api-key "$SANDBOX_API_KEY" \
+    --webhook-url "$webhook_url" --webhook-secret "$SANDBOX_WEBHOOK_SECRET") \
+    </dev/null >"$SANDBOX_LOG" 2>&1 &
+  sandbox_pid=$!
+  for _ in $(seq 1 50); do
+    kill -0 "$sandbox_pid" 2>/dev/null ||
+      die "the sandbox carrier stopped: $(tail -n 3 "$SANDBOX_LOG")"
+    listening "$SANDBOX_PORT" && break
+    sleep 0.1
+  done
+  sandbox_help="
+  Sandbox carrier: $sandbox_url   (API key $SANDBOX_API_KEY)
+    Webhooks go to $webhook_url
+    Move its clock to release tracking events (usual story: picked up after
+    4 h, in transit 12 h, out for delivery 36 h, delivered 42 h):
+      curl -X POST $sandbox_url/sandbox/clock/advance \\
+        -H 'Content-Type: application/json' -d '{\"hours\": 13}'
+    What it pushed: curl $sandbox_url/sandbox/webhooks
+"
+else
+  sandbox_help="
+  (No sandbox carrier: $SANDBOX_CARRIER_XMLID is not in $DEMO_DB.)
+"
+fi
 
 cat <<EOF
 
@@ -57,8 +145,16 @@ cat <<EOF
     warehouse / warehouse               Warehouse Staff
     logistics / logistics               Logistics Team
     customerservice / customerservice   Customer Service
+$sandbox_help
   Stop with Ctrl-C.
 
 EOF
-exec "${odoo[@]}" --db-filter "^${DEMO_DB}\$" \
-  --http-interface 0.0.0.0 --http-port "$HTTP_PORT" --workers 0
+# In the background (not exec): the traps above must outlive the server's start
+# to stop the sandbox, and a signal reaches them without waiting for the server.
+"${odoo[@]}" --db-filter "^${DEMO_DB}\$" \
+  --http-interface 0.0.0.0 --http-port "$HTTP_PORT" --workers 0 </dev/null &
+server_pid=$!
+rc=0
+wait "$server_pid" || rc=$?
+server_pid=
+exit "$rc"

@@ -1,9 +1,9 @@
 """Fixtures of the end-to-end tests: a real Odoo server driven over HTTP, with
-an SMTP sink and a carrier tracking page on loopback.
+an SMTP sink, a carrier tracking page and the sandbox carrier on loopback.
 
 Environment: ODOO_BIN, ODOO_PYTHON, ODOO_ADDONS_PATH, E2E_DB (a database with
-shipment_tracking installed and admin/admin; without it a throw-away one is
-built and dropped), PGHOST, PGPORT, PGUSER.
+our add-ons installed and admin/admin; without it a throw-away one is built
+with every top-level add-on and dropped), PGHOST, PGPORT, PGUSER.
 """
 
 import getpass
@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from html.parser import HTMLParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,6 +30,11 @@ from aiosmtpd.controller import Controller
 from psycopg2 import sql
 
 REPO = Path(__file__).resolve().parent.parent
+# The sandbox carrier is stdlib-only; the add-on's own __init__ imports Odoo.
+sys.path.insert(0, str(REPO / "shipment_tracking_carrier_generic"))
+
+from sandbox import SandboxCarrier  # noqa: E402
+
 ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/root/.cache/shipment_tracking/odoo-18.0"))
 ODOO_BIN = os.environ.get("ODOO_BIN") or str(ODOO_SRC / "odoo-bin")
 ODOO_PYTHON = os.environ.get("ODOO_PYTHON") or sys.executable
@@ -41,6 +47,10 @@ SERVER_START_TIMEOUT = 90
 INSTALL_TIMEOUT = 900
 HTTP_TIMEOUT = 30
 ADMIN = ("admin", "admin")
+SANDBOX_API_KEY = "e2e-sandbox-key"
+SANDBOX_WEBHOOK_SECRET = "e2e-sandbox-webhook-secret"
+# Every top-level folder holding a manifest, as scripts/run_tests.sh installs.
+ADDONS = sorted(path.parent.name for path in REPO.glob("*/__manifest__.py"))
 
 
 def _default_addons_path():
@@ -155,6 +165,24 @@ class OdooClient:
         return data[0]["res_id"]
 
 
+class LinkParser(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs = []
+
+    def handle_starttag(self, tag, attrs):
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.hrefs.append(href)
+
+
+def html_links(body):
+    """The targets of the links of an HTML document, in order."""
+    parser = LinkParser()
+    parser.feed(body)
+    return parser.hrefs
+
+
 # ----------------------------------------------------------------------------
 # Loopback services
 # ----------------------------------------------------------------------------
@@ -217,6 +245,17 @@ def smtp_sink():
 
 
 @pytest.fixture(scope="module")
+def sandbox():
+    """The sandbox carrier on a free loopback port, API key SANDBOX_API_KEY,
+    webhooks signed with SANDBOX_WEBHOOK_SECRET; tests point its pushes at
+    Odoo with ``sandbox.configure(webhook_url=...)``."""
+    with SandboxCarrier(
+        api_key=SANDBOX_API_KEY, webhook_secret=SANDBOX_WEBHOOK_SECRET, quiet=True
+    ) as carrier:
+        yield carrier
+
+
+@pytest.fixture(scope="module")
 def tracking_site():
     server = ThreadingHTTPServer(("127.0.0.1", 0), TrackingPageHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -256,7 +295,7 @@ def e2e_db(tmp_path_factory):
     cmd = odoo_command(
         name,
         "-i",
-        "shipment_tracking",
+        ",".join(ADDONS),
         "--stop-after-init",
         "--workers",
         "0",
@@ -274,7 +313,7 @@ def e2e_db(tmp_path_factory):
         )
         if result.returncode:
             pytest.fail(
-                f"installing shipment_tracking in {name} failed:\n{log_tail(log)}"
+                f"installing {', '.join(ADDONS)} in {name} failed:\n{log_tail(log)}"
             )
         yield name, data_dir
     finally:
@@ -385,13 +424,18 @@ class Shop:
             limit=1,
         )[0]
         self.warehouse_id = warehouse["id"]
+        self.customer_name = f"E2E Customer {self.tag}"
         self.customer_email = f"customer-{self.tag}@example.com"
         self.customer_id = admin.call(
             "res.partner",
             "create",
             {
-                "name": f"E2E Customer {self.tag}",
+                "name": self.customer_name,
                 "email": self.customer_email,
+                # Carriers (the sandbox too) book only with street, city and zip.
+                "street": "Rue de la Loi 16",
+                "city": "Brussels",
+                "zip": "1000",
                 "country_id": admin.ref("base.be"),
                 "lang": "en_US",
                 # The email prints the shipment date in the customer's time zone.
@@ -462,15 +506,17 @@ class Shop:
         )
         return login, login
 
-    def new_delivery(self, quantity=2):
-        """Confirm a sale order with the carrier; return (order, delivery) dicts."""
+    def new_delivery(self, quantity=2, carrier_id=None):
+        """Confirm a sale order with the carrier (default: the shop's); return
+        (order, delivery) dicts."""
+        carrier_id = carrier_id or self.carrier_id
         order_id = self.admin.call(
             "sale.order",
             "create",
             {
                 "partner_id": self.customer_id,
                 "warehouse_id": self.warehouse_id,
-                "carrier_id": self.carrier_id,
+                "carrier_id": carrier_id,
                 "order_line": [
                     (0, 0, {"product_id": self.product_id, "product_uom_qty": quantity})
                 ],
@@ -485,7 +531,7 @@ class Shop:
             ["state", "carrier_id", "partner_id", "picking_type_code"],
         )
         assert picking["picking_type_code"] == "outgoing", picking
-        assert picking["carrier_id"][0] == self.carrier_id, picking
+        assert picking["carrier_id"][0] == carrier_id, picking
         assert picking["state"] == "assigned", picking
         return order, picking
 
