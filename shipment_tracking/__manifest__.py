@@ -25,7 +25,13 @@
         "views/delivery_carrier_views.xml",
         "views/res_config_settings_views.xml",
         "views/shipment_tracking_menus.xml",
+        "views/portal_templates.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "shipment_tracking/static/tests/tours/*.js",
+        ],
+    },
     "demo": [
         "demo/res_users_demo.xml",
         "demo/shipment_tracking_demo.xml",

@@ -73,6 +73,7 @@ NOTIFICATION_STATES = [
 # Fields only Logistics (Inventory / Administrator) may write.
 LOGISTICS_FIELDS = frozenset(
     {
+        "shipment_edd_set_at",
         "shipment_ref",
         "carrier_tracking_ref",
         "expected_delivery_date",
@@ -152,6 +153,12 @@ class StockPicking(models.Model):
         tracking=True,
         help="Carrier's estimate when it gives one, else the shipment date plus "
         "the carrier's transit days counted in working days.",
+    )
+    shipment_edd_set_at = fields.Datetime(
+        copy=False,
+        readonly=True,
+        help="When Logistics last set the estimated delivery date by hand: only "
+        "newer carrier estimates replace it.",
     )
     shipment_is_late = fields.Boolean(
         string="Late",
@@ -274,7 +281,7 @@ class StockPicking(models.Model):
             picking.shipment_on_time = on_time
             picking.shipment_on_time_rate = 100.0 if on_time else 0.0
 
-    def _compute_access_url(self):
+    def _compute_access_url(self):  # pylint: disable=missing-return
         super()._compute_access_url()
         for picking in self.filtered("is_shipment"):
             picking.access_url = f"/my/shipments/{picking.id}"
@@ -718,7 +725,10 @@ class StockPicking(models.Model):
                 "shipment_poll_idle_count": 0,
                 "shipment_poll_error": False,
             }
-            edd_event = mine.filtered("expected_delivery_date")[:1]
+            edd_event = mine.filtered(
+                lambda e, p=picking: e.expected_delivery_date
+                and (not p.shipment_edd_set_at or e.event_time > p.shipment_edd_set_at)
+            )[:1]
             if (
                 edd_event
                 and edd_event.expected_delivery_date != picking.expected_delivery_date

@@ -119,3 +119,47 @@ class TestTrackingEvents(ShipmentTrackingCase):
         body = self.picking.message_ids[0].body
         self.assertIn("Carrier update: Out for Delivery", body)
         self.assertIn("&lt;b&gt;On the van&lt;/b&gt; · Ghent, BE · TRK-1", body)
+
+    def test_older_carrier_estimate_never_undoes_a_manual_edd(self):
+        self._apply(
+            {
+                "state": "in_transit",
+                "event_time": datetime(2026, 11, 21, 10, 0),
+                "expected_delivery_date": date(2030, 1, 9),
+                "carrier_event_id": "c1",
+            }
+        )
+        wizard = (
+            self.env["stock.picking.update.shipment"]
+            .with_user(self.user_logistics)
+            .create(
+                {
+                    "picking_id": self.picking.id,
+                    "expected_delivery_date": date(2030, 2, 1),
+                }
+            )
+        )
+        self.assertEqual(wizard.carrier_tracking_ref, "TRK-1", "kept, not emptied")
+        wizard.action_apply()
+        self.assertEqual(self.picking.expected_delivery_date, date(2030, 2, 1))
+        self.assertEqual(self.picking.carrier_tracking_ref, "TRK-1")
+        # A late-arriving older scan with the old estimate changes nothing...
+        self._apply(
+            {
+                "state": "in_transit",
+                "event_time": datetime(2026, 11, 22, 10, 0),
+                "expected_delivery_date": date(2030, 1, 9),
+                "carrier_event_id": "c2",
+            }
+        )
+        self.assertEqual(self.picking.expected_delivery_date, date(2030, 2, 1))
+        # ...a newer carrier estimate does.
+        self._apply(
+            {
+                "state": "in_transit",
+                "event_time": datetime(2099, 1, 1, 10, 0),
+                "expected_delivery_date": date(2030, 3, 3),
+                "carrier_event_id": "c3",
+            }
+        )
+        self.assertEqual(self.picking.expected_delivery_date, date(2030, 3, 3))

@@ -21,13 +21,13 @@ class StockPickingUpdateShipment(models.TransientModel):
     )
     carrier_tracking_ref = fields.Char(
         string="Tracking Number",
-        compute="_compute_from_picking",
+        compute="_compute_carrier_tracking_ref",
         store=True,
         readonly=False,
     )
     expected_delivery_date = fields.Date(
         string="Estimated Delivery",
-        compute="_compute_from_picking",
+        compute="_compute_expected_delivery_date",
         store=True,
         readonly=False,
         help="Leave empty to compute it from the carrier's transit days at dispatch.",
@@ -43,10 +43,16 @@ class StockPickingUpdateShipment(models.TransientModel):
     )
     reason = fields.Char()
 
+    # One compute per field: with a shared one, giving either field at creation
+    # would leave the other empty (and read as a change).
     @api.depends("picking_id")
-    def _compute_from_picking(self):
+    def _compute_carrier_tracking_ref(self):
         for wizard in self:
             wizard.carrier_tracking_ref = wizard.picking_id.carrier_tracking_ref
+
+    @api.depends("picking_id")
+    def _compute_expected_delivery_date(self):
+        for wizard in self:
             wizard.expected_delivery_date = wizard.picking_id.expected_delivery_date
 
     def action_apply(self):
@@ -64,6 +70,7 @@ class StockPickingUpdateShipment(models.TransientModel):
             vals["carrier_tracking_ref"] = tracking or False
         if self.expected_delivery_date != picking.expected_delivery_date:
             vals["expected_delivery_date"] = self.expected_delivery_date
+            vals["shipment_edd_set_at"] = fields.Datetime.now()
         if vals:
             picking.write(vals)
         if self.shipment_state and self.shipment_state != picking.shipment_state:
