@@ -964,7 +964,11 @@ class StockPicking(models.Model):
         state = self.shipment_state
         limits = self._shipment_thresholds()
         found = {}
-        last_event = self.tracking_event_ids[:1]
+        # The one2many cache keeps creation order: sort by event time here.
+        events = self.tracking_event_ids.sorted(
+            lambda e: (e.event_time, e.id), reverse=True
+        )
+        last_event = events[:1]
         if state == "exception":
             found["exception"] = last_event.carrier_status_text or _(
                 "The carrier reported a problem."
@@ -995,9 +999,7 @@ class StockPicking(models.Model):
             )
         if state == "out_for_delivery" and limits["ofd_hours"]:
             since = (
-                self.tracking_event_ids.filtered(
-                    lambda e: e.state == "out_for_delivery"
-                )[-1:].event_time
+                events.filtered(lambda e: e.state == "out_for_delivery")[-1:].event_time
                 or last
             )
             if since and (now - since).total_seconds() > limits["ofd_hours"] * 3600:
