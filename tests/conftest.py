@@ -183,6 +183,21 @@ def html_links(body):
     return parser.hrefs
 
 
+def validate_as_warehouse(shop, login, picking_id, fields):
+    """The warehouse user records the parcel (30 x 20 x 10) and validates;
+    returns ``fields`` of the delivery as that user reads them."""
+    warehouse = login(*shop.users["warehouse"])
+    warehouse.call(
+        "stock.picking",
+        "write",
+        [picking_id],
+        {"shipment_length": 30, "shipment_width": 20, "shipment_height": 10},
+    )
+    result = warehouse.call("stock.picking", "button_validate", [picking_id])
+    assert result is True, f"validation asked for more: {result}"
+    return warehouse.read_one("stock.picking", picking_id, fields)
+
+
 # ----------------------------------------------------------------------------
 # Loopback services
 # ----------------------------------------------------------------------------

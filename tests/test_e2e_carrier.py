@@ -20,6 +20,7 @@ from conftest import (
     SANDBOX_WEBHOOK_SECRET,
     html_links,
     log_tail,
+    validate_as_warehouse,
 )
 from sandbox import sign
 
@@ -96,18 +97,8 @@ def ensure_sender_address(admin, shop):
 
 
 def validate(shop, login, picking_id):
-    """The warehouse records the parcel and validates (no tracking number
-    beforehand: the booking at validation brings it)."""
-    warehouse = login(*shop.users["warehouse"])
-    warehouse.call(
-        "stock.picking",
-        "write",
-        [picking_id],
-        {"shipment_length": 30, "shipment_width": 20, "shipment_height": 10},
-    )
-    result = warehouse.call("stock.picking", "button_validate", [picking_id])
-    assert result is True, f"validation asked for more: {result}"
-    return warehouse.read_one("stock.picking", picking_id, PICKING_FIELDS)
+    """No tracking number beforehand: the booking at validation brings it."""
+    return validate_as_warehouse(shop, login, picking_id, PICKING_FIELDS)
 
 
 def tracking_events(admin, picking_id):

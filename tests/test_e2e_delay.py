@@ -15,7 +15,13 @@ from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 
 import pytest
-from conftest import SANDBOX_API_KEY, SANDBOX_WEBHOOK_SECRET, RPCError, log_tail
+from conftest import (
+    SANDBOX_API_KEY,
+    SANDBOX_WEBHOOK_SECRET,
+    RPCError,
+    log_tail,
+    validate_as_warehouse,
+)
 from test_e2e_carrier import ensure_sender_address
 
 MAIL_TIMEOUT = 90
@@ -162,18 +168,8 @@ def queued_updates(admin, picking_id):
 
 
 def validate(shop, login, picking_id):
-    """The warehouse records the parcel and validates; the booking at
-    validation brings the tracking number."""
-    warehouse = login(*shop.users["warehouse"])
-    warehouse.call(
-        "stock.picking",
-        "write",
-        [picking_id],
-        {"shipment_length": 30, "shipment_width": 20, "shipment_height": 10},
-    )
-    result = warehouse.call("stock.picking", "button_validate", [picking_id])
-    assert result is True, f"validation asked for more: {result}"
-    return warehouse.read_one("stock.picking", picking_id, PICKING_FIELDS)
+    """No tracking number beforehand: the booking at validation brings it."""
+    return validate_as_warehouse(shop, login, picking_id, PICKING_FIELDS)
 
 
 def make_late(shop, login, picking_id, number, edd):

@@ -6,35 +6,17 @@ import email
 import email.policy
 from datetime import date
 from email.utils import getaddresses, parseaddr
-from html.parser import HTMLParser
 from http import HTTPStatus
 
 import pytest
 import requests
-from conftest import HTTP_TIMEOUT, RPCError
+from conftest import HTTP_TIMEOUT, RPCError, html_links, validate_as_warehouse
 
 # Mixed case on purpose: carriers' tracking numbers are case-sensitive.
 TRACKING_NUMBER = "AbC123xyz"
 MAIL_TIMEOUT = 90
 # How long to keep listening for a duplicate once the email was sent.
 DUPLICATE_WINDOW = 5
-
-
-class LinkParser(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.hrefs = []
-
-    def handle_starttag(self, tag, attrs):
-        href = dict(attrs).get("href")
-        if tag == "a" and href:
-            self.hrefs.append(href)
-
-
-def html_links(body):
-    parser = LinkParser()
-    parser.feed(body)
-    return parser.hrefs
 
 
 def us_date(value):
@@ -53,17 +35,9 @@ def dispatch(shop, login, picking_id):
     )
     logistics.call("stock.picking.update.shipment", "action_apply", [wizard_id])
 
-    warehouse = login(*shop.users["warehouse"])
-    warehouse.call(
-        "stock.picking",
-        "write",
-        [picking_id],
-        {"shipment_length": 30, "shipment_width": 20, "shipment_height": 10},
-    )
-    result = warehouse.call("stock.picking", "button_validate", [picking_id])
-    assert result is True, f"validation asked for more: {result}"
-    return warehouse.read_one(
-        "stock.picking",
+    return validate_as_warehouse(
+        shop,
+        login,
         picking_id,
         [
             "state",

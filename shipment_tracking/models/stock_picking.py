@@ -6,6 +6,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
@@ -1206,51 +1207,48 @@ class StockPicking(models.Model):
         self = self.sudo()  # noqa: PLW0642
         cron = self.env["ir.cron"]
         done = 0
-        while True:
-            # Raw SQL below: what the previous batch wrote must be in the table.
-            self.env.flush_all()
-            # SKIP LOCKED: concurrent runs never pick the same shipment twice.
-            self.env.cr.execute(
-                """SELECT id FROM stock_picking
-                    WHERE shipment_notification_state = 'to_send'
-                    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
-                [batch_size],
-            )
-            ids = [row[0] for row in self.env.cr.fetchall()]
-            if not ids:
-                break
-            self.browse(ids)._shipment_send_dispatch_notification()
-            done += len(ids)
+        for pickings in self._shipment_claim_batches(
+            "stock.picking", "shipment_notification_state", batch_size
+        ):
+            pickings._shipment_send_dispatch_notification()
+            done += len(pickings)
             remaining = self.search_count(
                 [("shipment_notification_state", "=", "to_send")]
             )
             cron._notify_progress(done=done, remaining=remaining)
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-        self._shipment_send_updates(batch_size)
+        for updates in self._shipment_claim_batches(
+            "shipment.tracking.notification", "state", batch_size
+        ):
+            updates._send()
         self._shipment_retry_failed_notifications()
         self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
 
-    def _shipment_send_updates(self, batch_size):
-        Notification = self.env["shipment.tracking.notification"]
+    def _shipment_claim_batches(self, model, state_field, batch_size):
+        """Yield batches of ``model`` records whose ``state_field`` is
+        'to_send', committing after each batch is handled. SKIP LOCKED:
+        concurrent runs never take the same record."""
+        records = self.env[model]
         while True:
             # Raw SQL below: what the previous batch wrote must be in the table.
             self.env.flush_all()
             self.env.cr.execute(
-                """SELECT id FROM shipment_tracking_notification
-                    WHERE state = 'to_send'
-                    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
-                [batch_size],
+                SQL(
+                    """SELECT id FROM %s WHERE %s = 'to_send'
+                        ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
+                    SQL.identifier(records._table),
+                    SQL.identifier(state_field),
+                    batch_size,
+                )
             )
             ids = [row[0] for row in self.env.cr.fetchall()]
             if not ids:
                 return
-            Notification.browse(ids)._send()
+            yield records.browse(ids)
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _shipment_retry_failed_notifications(self):
         """Put emails that failed on SMTP back in the queue, a capped number of
         times; past the cap the shipment shows the failure."""
-        max_attempts = self.env.company._get_shipment_notification_max_attempts()
         failed_mails = (
             self.env["mail.mail"]
             .sudo()
@@ -1264,6 +1262,7 @@ class StockPicking(models.Model):
         )
         for mail in failed_mails:
             picking = mail.mail_message_id.shipment_notification_picking_ids[:1]
+            max_attempts = picking.company_id._get_shipment_notification_max_attempts()
             if picking.shipment_notification_attempts < max_attempts:
                 picking.shipment_notification_attempts += 1
                 mail.mark_outgoing()
