@@ -1096,6 +1096,8 @@ class StockPicking(models.Model):
         # sudo: the customer cannot write the delivery, the flag is ours.
         picking_sudo = self.sudo()
         picking_sudo.shipment_inquiry_date = fields.Datetime.now()
+        # The answer (a message to followers) must reach whoever asked.
+        picking_sudo.message_subscribe(partner_ids=message.author_id.ids)
         user = self.sale_id.user_id or self.company_id.shipment_incident_user_id
         if user:
             picking_sudo.activity_schedule(

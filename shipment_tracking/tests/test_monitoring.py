@@ -221,6 +221,7 @@ class TestInquiries(ShipmentTrackingCase):
             subtype_xmlid="mail.mt_comment",
         )
         self.assertTrue(picking.shipment_inquiry_date)
+        self.assertIn(portal.partner_id, picking.message_partner_ids)
         todo = picking.activity_ids.filtered(lambda a: "question" in (a.summary or ""))
         self.assertEqual(todo.user_id, self.user_cs)
         found = self.env["stock.picking"].search(
