@@ -1,0 +1,2 @@
+from . import test_sms_length
+from . import test_shipment_sms
