@@ -19,5 +19,6 @@
         "views/res_config_settings_views.xml",
         "views/res_partner_views.xml",
         "views/sms_template_views.xml",
+        "views/stock_picking_views.xml",
     ],
 }
