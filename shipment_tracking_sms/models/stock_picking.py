@@ -178,6 +178,13 @@ class StockPicking(models.Model):
             and p.company_id.shipment_notify_sms
         )
 
+    def _check_warn_sms(self):
+        # stock_sms asks, at the first validation, whether to send its SMS:
+        # pointless for deliveries whose SMS we send instead.
+        return super(
+            StockPicking, self - self._shipment_sms_replaces_stock_sms()
+        )._check_warn_sms()
+
     def _send_confirmation_email(self):
         # stock_sms texts on validation unless ``skip_sms`` is set: our
         # dispatch SMS (from the cron) replaces it for the deliveries we notify.
