@@ -445,13 +445,15 @@ class StockPicking(models.Model):
     def _shipment_sync_tracking_numbers(self):
         """One tracking number record per number in carrier_tracking_ref (Odoo
         joins a multi-parcel booking's numbers with commas)."""
+        # sudo: parcel numbers are system bookkeeping of what the (already
+        # authorised) user wrote on the delivery.
         Number = self.env["shipment.tracking.number"].sudo()
         for picking in self.filtered("is_shipment"):
             numbers = [
                 n.strip() for n in (picking.carrier_tracking_ref or "").split(",")
             ]
             numbers = [n for n in numbers if n]
-            existing = picking.sudo().tracking_number_ids
+            existing = picking.sudo().tracking_number_ids  # sudo: see above
             (existing.filtered(lambda t, keep=numbers: t.name not in keep)).unlink()
             known = set(existing.mapped("name"))
             # sudo: system bookkeeping of what the user wrote on the delivery.
@@ -700,6 +702,7 @@ class StockPicking(models.Model):
                     source=source,
                 )
             )
+        # sudo: events are written by the system for an authenticated carrier.
         created = self.env["shipment.tracking.event"].sudo()._record_events(vals_list)
         created.picking_id._shipment_follow_events()
         return {
@@ -712,6 +715,7 @@ class StockPicking(models.Model):
         """Status, EDD, last event date and proof of delivery follow the newest
         events by event time, whatever order they arrived in; a closed
         shipment (delivered, returned, cancelled) never moves back."""
+        # sudo: the shipment follows its carrier's events, whoever triggers it.
         events = (
             self.env["shipment.tracking.event"]
             .sudo()
@@ -757,6 +761,7 @@ class StockPicking(models.Model):
         """Queue the customer update a status calls for, and let the incident
         monitor react at once."""
         self.ensure_one()
+        # sudo: the update queue is system-maintained.
         Notification = self.env["shipment.tracking.notification"].sudo()
         if state in ("out_for_delivery", "delivered"):
             Notification._enqueue(self, state, f"state:{state}")
@@ -1014,6 +1019,7 @@ class StockPicking(models.Model):
         """Open the incidents detected (once each), close the recovered ones,
         and queue what the customer must hear."""
         self.ensure_one()
+        # sudo: incidents and the update queue are system-maintained.
         Incident = self.env["shipment.tracking.incident"].sudo()
         Notification = self.env["shipment.tracking.notification"].sudo()
         detected = self._shipment_detect_incidents(now)
@@ -1251,6 +1257,7 @@ class StockPicking(models.Model):
     def _shipment_retry_failed_notifications(self):
         """Put emails that failed on SMTP back in the queue, a capped number of
         times; past the cap the shipment shows the failure."""
+        # sudo: mail.mail is technical; only our notifications' mails are taken.
         failed_mails = (
             self.env["mail.mail"]
             .sudo()

@@ -51,6 +51,7 @@ class ShipmentTrackingWebhook(http.Controller):
             events, rejected = PARSERS[fmt](payload)
         except (ValueError, PayloadError) as error:
             return self._answer(400, error=f"malformed payload: {error}")
+        # sudo: the carrier is authenticated by its signature, not a user.
         result = (
             request.env["stock.picking"]
             .sudo()

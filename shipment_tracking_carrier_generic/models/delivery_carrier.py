@@ -63,6 +63,7 @@ class DeliveryCarrier(models.Model):
     )
 
     def _compute_generic_webhook_url(self):
+        # sudo: the public base URL is not a secret.
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         for carrier in self:
             carrier.generic_webhook_url = (
@@ -90,6 +91,7 @@ class DeliveryCarrier(models.Model):
     def _generic_fill_status_map(self):
         """Add the default mapping of the webhook format's codes (kept when
         the user changed or added rows)."""
+        # sudo: default rows follow the carrier whoever configures it.
         Map = self.env["shipment.tracking.status.map"].sudo()
         for carrier in self:
             known = set(carrier.generic_status_map_ids.mapped("code"))
@@ -260,6 +262,7 @@ class DeliveryCarrier(models.Model):
         packages = {
             package.name: package for package in picking._get_shipment_parcels()[0]
         }
+        # sudo: booking results written on the validating user's behalf.
         numbers = self.env["shipment.tracking.number"].sudo()
         for parcel in answer.get("parcels") or []:
             if parcel.get("tracking_number"):
@@ -305,6 +308,7 @@ class DeliveryCarrier(models.Model):
         for picking in pickings:
             if picking.generic_shipment_id:
                 self._generic_call("cancel_shipment", picking.generic_shipment_id)
+            # sudo: system bookkeeping after the carrier confirmed the cancel.
             picking.sudo().write({"generic_shipment_id": False})
             picking.tracking_number_ids.sudo().unlink()
 
