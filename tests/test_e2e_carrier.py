@@ -44,16 +44,16 @@ PICKING_FIELDS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def sandbox_carrier(admin, shop, sandbox, odoo_server):
-    """A 'generic' delivery carrier speaking to the sandbox, whose webhooks
-    the sandbox pushes to the running Odoo server."""
+def create_sandbox_carrier(admin, shop, sandbox, odoo_server, label):
+    """A 'generic' delivery carrier speaking to the sandbox (whose "normal"
+    story it books); returns its id, name and webhook URL. The caller decides
+    when the sandbox learns the webhook URL."""
     product_id = admin.call(
         "product.product",
         "create",
-        {"name": f"E2E Sandbox Shipping {shop.tag}", "type": "service"},
+        {"name": f"E2E {label} Shipping {shop.tag}", "type": "service"},
     )
-    name = f"E2E Sandbox {shop.tag}"
+    name = f"E2E {label} {shop.tag}"
     carrier_id = admin.call(
         "delivery.carrier",
         "create",
@@ -69,10 +69,19 @@ def sandbox_carrier(admin, shop, sandbox, odoo_server):
             "generic_retry_backoff": 0.1,
         },
     )
-    webhook_url = f"{odoo_server['url']}/shipment_tracking/webhook/{carrier_id}"
-    sandbox.configure(webhook_url=webhook_url, scenario="normal")
+    sandbox.configure(scenario="normal")
     ensure_sender_address(admin, shop)
+    webhook_url = f"{odoo_server['url']}/shipment_tracking/webhook/{carrier_id}"
     return {"id": carrier_id, "name": name, "webhook_url": webhook_url}
+
+
+@pytest.fixture(scope="module")
+def sandbox_carrier(admin, shop, sandbox, odoo_server):
+    """A sandbox carrier whose webhooks the sandbox pushes to the running
+    Odoo server."""
+    carrier = create_sandbox_carrier(admin, shop, sandbox, odoo_server, "Sandbox")
+    sandbox.configure(webhook_url=carrier["webhook_url"])
+    return carrier
 
 
 def ensure_sender_address(admin, shop):

@@ -16,13 +16,11 @@ from http import HTTPStatus
 
 import pytest
 from conftest import (
-    SANDBOX_API_KEY,
-    SANDBOX_WEBHOOK_SECRET,
     RPCError,
     log_tail,
     validate_as_warehouse,
 )
-from test_e2e_carrier import ensure_sender_address
+from test_e2e_carrier import create_sandbox_carrier
 
 MAIL_TIMEOUT = 90
 WEBHOOK_TIMEOUT = 60
@@ -53,33 +51,9 @@ PICKING_FIELDS = [
 
 @pytest.fixture(scope="module")
 def delay_carrier(admin, shop, sandbox, odoo_server):
-    """A 'generic' delivery carrier speaking to the sandbox, which tells the
-    "normal" story. Its webhook URL is given to the sandbox only after the
-    booking (see the test)."""
-    product_id = admin.call(
-        "product.product",
-        "create",
-        {"name": f"E2E Delay Shipping {shop.tag}", "type": "service"},
-    )
-    carrier_id = admin.call(
-        "delivery.carrier",
-        "create",
-        {
-            "name": f"E2E Delay Sandbox {shop.tag}",
-            "delivery_type": "generic",
-            "product_id": product_id,
-            "generic_base_url": sandbox.url,
-            "generic_api_key": SANDBOX_API_KEY,
-            "generic_webhook_secret": SANDBOX_WEBHOOK_SECRET,
-            "generic_timeout": 5,
-            "generic_max_retries": 2,
-            "generic_retry_backoff": 0.1,
-        },
-    )
-    sandbox.configure(scenario="normal")
-    ensure_sender_address(admin, shop)
-    webhook_url = f"{odoo_server['url']}/shipment_tracking/webhook/{carrier_id}"
-    return {"id": carrier_id, "webhook_url": webhook_url}
+    """A sandbox carrier telling the "normal" story. Its webhook URL is given
+    to the sandbox only after the booking (see the test)."""
+    return create_sandbox_carrier(admin, shop, sandbox, odoo_server, "Delay")
 
 
 @pytest.fixture(scope="module")
