@@ -29,20 +29,11 @@ SANDBOX_API_KEY=sandbox-demo-key
 SANDBOX_WEBHOOK_SECRET=sandbox-demo-secret
 SANDBOX_CARRIER_XMLID=shipment_tracking_carrier_generic.delivery_carrier_sandbox_demo
 
-if [ -z "${ADDONS:-}" ]; then
-  ADDONS=$(for m in "$here"/*/__manifest__.py; do
-    [ -f "$m" ] && basename "$(dirname "$m")"
-  done | paste -sd, -)
-fi
-[ -n "$ADDONS" ] || die "no add-on found (no top-level folder holds a __manifest__.py)"
-# A source checkout keeps most add-ons in addons/, the nightly tarball in odoo/addons.
-addons_path="$ODOO_SRC/odoo/addons"
-[ -d "$ODOO_SRC/addons" ] && addons_path="$ODOO_SRC/addons,$addons_path"
-addons_path="$addons_path,$here${EXTRA_ADDONS_PATH:+,$EXTRA_ADDONS_PATH}"
+resolve_addons || die "no add-on found (no top-level folder holds a __manifest__.py)"
 
 odoo=("$PY" "$ODOO_BIN" -d "$DEMO_DB"
   --db_host "$PGHOST" --db_port "$PGPORT" --db_user "$PGUSER"
-  --addons-path="$addons_path")
+  --addons-path="$ODOO_ADDONS_PATH")
 
 if "$PY" "$here/scripts/pgtool.py" exists "$DEMO_DB"; then
   echo "==> upgrading $ADDONS in $DEMO_DB"

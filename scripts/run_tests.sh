@@ -26,16 +26,7 @@ ODOO_BIN="$ODOO_SRC/odoo-bin"
 [ -f "$ODOO_BIN" ] || die "no odoo-bin in $ODOO_SRC: run 'make setup' first"
 pgtool() { "$PY" "$here/scripts/pgtool.py" "$@"; }
 
-if [ -z "${ADDONS:-}" ]; then
-  ADDONS=$(for m in "$here"/*/__manifest__.py; do
-    [ -f "$m" ] && basename "$(dirname "$m")"
-  done | paste -sd, -)
-fi
-[ -n "$ADDONS" ] || die "no add-on found (no top-level folder holds a __manifest__.py)"
-# A source checkout keeps most add-ons in addons/, the nightly tarball in odoo/addons.
-ODOO_ADDONS_PATH="$ODOO_SRC/odoo/addons"
-[ -d "$ODOO_SRC/addons" ] && ODOO_ADDONS_PATH="$ODOO_SRC/addons,$ODOO_ADDONS_PATH"
-ODOO_ADDONS_PATH="$ODOO_ADDONS_PATH,$here${EXTRA_ADDONS_PATH:+,$EXTRA_ADDONS_PATH}"
+resolve_addons || die "no add-on found (no top-level folder holds a __manifest__.py)"
 TEST_TAGS=$(printf '%s\n' "${ADDONS//,/$'\n'}" | sed 's|^|/|' | paste -sd, -)
 # HttpCase tests start Odoo's HTTP server: keep clear of a `make run` on 8069.
 TEST_HTTP_PORT=${TEST_HTTP_PORT:-$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}

@@ -3,6 +3,7 @@ from . import mail_mail
 from . import mail_message
 from . import res_company
 from . import res_config_settings
+from . import shipment_parcel_mixin
 from . import shipment_tracking_event
 from . import shipment_tracking_incident
 from . import shipment_tracking_notification

@@ -104,7 +104,7 @@ NOTIFICATION_FIELDS = frozenset(
 
 class StockPicking(models.Model):
     _name = "stock.picking"
-    _inherit = ["stock.picking", "portal.mixin"]
+    _inherit = ["stock.picking", "portal.mixin", "shipment.parcel.mixin"]
 
     is_shipment = fields.Boolean(
         compute="_compute_is_shipment",
@@ -344,24 +344,6 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     # Constraints and write guards
     # ------------------------------------------------------------------
-    @api.constrains("shipment_length", "shipment_width", "shipment_height")
-    def _check_shipment_dimensions(self):
-        for picking in self:
-            if (
-                min(
-                    picking.shipment_length,
-                    picking.shipment_width,
-                    picking.shipment_height,
-                )
-                < 0
-            ):
-                raise ValidationError(
-                    _(
-                        "%(picking)s: parcel dimensions cannot be negative.",
-                        picking=picking.display_name,
-                    )
-                )
-
     def _shipment_check_write_access(self, vals):
         """Enforce the roles on shipment fields (ACLs are per model, not per field)."""
         if self.env.su:
@@ -515,17 +497,11 @@ class StockPicking(models.Model):
         errors = []
         packages, loose = self._get_shipment_parcels()
         if loose:
-            dims = {
-                _("length"): self.shipment_length,
-                _("width"): self.shipment_width,
-                _("height"): self.shipment_height,
-            }
             errors += [
                 self.env._(
                     "parcel %(dimension)s must be greater than 0", dimension=name
                 )
-                for name, value in dims.items()
-                if value <= 0
+                for name in self._shipment_missing_dimensions()
             ]
             if self.weight_bulk <= 0 and self.shipping_weight <= 0:
                 errors.append(_("parcel weight must be greater than 0"))

@@ -1,11 +1,10 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
 
 
 class StockQuantPackage(models.Model):
-    _inherit = "stock.quant.package"
+    _inherit = ["stock.quant.package", "shipment.parcel.mixin"]
 
     shipment_length = fields.Float(
         string="Length",
@@ -38,40 +37,16 @@ class StockQuantPackage(models.Model):
             package.shipment_width = package_type.width
             package.shipment_height = package_type.height
 
-    @api.constrains("shipment_length", "shipment_width", "shipment_height")
-    def _check_shipment_dimensions(self):
-        for package in self:
-            if (
-                min(
-                    package.shipment_length,
-                    package.shipment_width,
-                    package.shipment_height,
-                )
-                < 0
-            ):
-                raise ValidationError(
-                    _(
-                        "%(package)s: parcel dimensions cannot be negative.",
-                        package=package.display_name,
-                    )
-                )
-
     def _get_shipment_detail_errors(self, picking):
         """Missing or invalid details of this parcel within ``picking``."""
         self.ensure_one()
-        dims = {
-            _("length"): self.shipment_length,
-            _("width"): self.shipment_width,
-            _("height"): self.shipment_height,
-        }
         errors = [
             self.env._(
                 "package %(package)s: %(dimension)s must be greater than 0",
                 package=self.name,
                 dimension=name,
             )
-            for name, value in dims.items()
-            if value <= 0
+            for name in self._shipment_missing_dimensions()
         ]
         weight = self.shipping_weight or self.with_context(picking_id=picking.id).weight
         if weight <= 0:
