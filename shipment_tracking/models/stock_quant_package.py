@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 
 
 class StockQuantPackage(models.Model):
+    _name = "stock.quant.package"
     _inherit = ["stock.quant.package", "shipment.parcel.mixin"]
 
     shipment_length = fields.Float(
