@@ -5,6 +5,9 @@
 #   A. Odoo: install sale_stock + stock_delivery with demo data (a database that
 #      already has sales and deliveries), then install our add-ons with their
 #      at_install/post_install tests, then upgrade them (-u) to prove upgrades work.
+#      Then the time-dependent test classes (tag shipment_clock) run once more
+#      under a system clock shifted CLOCK_SHIFT (default a year) ahead with
+#      libfaketime: they must not depend on the day the suite runs.
 #   B. pytest: the end-to-end tests in tests/, driving that database from outside.
 #
 # Environment (besides scripts/env.sh): ADDONS (comma list, default: every
@@ -81,13 +84,14 @@ filter_log() {
 }
 
 # run_odoo LABEL ARGS... : run odoo-bin on $DB, log to $LOG_DIR/LABEL.log, stream
-# the filtered log, set $odoo_rc.
+# the filtered log, set $odoo_rc. ODOO_WRAPPER (an array) prefixes the command.
 odoo_rc=0
+ODOO_WRAPPER=()
 run_odoo() {
   local label=$1 log="$LOG_DIR/$1.log"
   shift
   : >"$log"
-  setsid "$PY" "$ODOO_BIN" -d "$DB" \
+  setsid "${ODOO_WRAPPER[@]}" "$PY" "$ODOO_BIN" -d "$DB" \
     --db_host "$PGHOST" --db_port "$PGPORT" --db_user "$PGUSER" \
     --addons-path="$ODOO_ADDONS_PATH" --http-port "$TEST_HTTP_PORT" \
     --workers 0 --max-cron-threads 0 --stop-after-init "$@" \
@@ -163,7 +167,7 @@ t_start=$SECONDS
 say "database $DB; add-ons: $ADDONS; logs: $LOG_DIR"
 
 # -- A1. existing data: sale_stock + stock_delivery with demo data -------------
-say "[1/4] installing sale_stock, stock_delivery with demo data"
+say "[1/5] installing sale_stock, stock_delivery with demo data"
 t0=$SECONDS
 run_odoo 1-base -i sale_stock,stock_delivery --log-level=warn
 count_odoo 1-base
@@ -175,7 +179,7 @@ if ! pgtool installed "$DB" sale_stock,stock_delivery; then
 fi
 
 # -- A2. install our add-ons and run their tests --------------------------------
-say "[2/4] installing $ADDONS and running their tests (tags $TEST_TAGS)"
+say "[2/5] installing $ADDONS and running their tests (tags $TEST_TAGS)"
 t0=$SECONDS
 run_odoo 2-install -i "$ADDONS" --test-enable --test-tags "$TEST_TAGS"
 count_odoo 2-install
@@ -187,10 +191,24 @@ if ! pgtool installed "$DB" "$ADDONS"; then
 fi
 
 # -- A3. upgrade ------------------------------------------------------------------
-say "[3/4] upgrading $ADDONS"
+say "[3/5] upgrading $ADDONS"
 t0=$SECONDS
 run_odoo 3-upgrade -u "$ADDONS"
 count_odoo 3-upgrade
+echo "    ($((SECONDS - t0))s)"
+
+# -- A4. the time-dependent tests on a shifted clock ------------------------------
+CLOCK_SHIFT=${CLOCK_SHIFT:-+365d}
+say "[4/5] time-dependent tests (tag shipment_clock) on a clock shifted $CLOCK_SHIFT"
+t0=$SECONDS
+ODOO_WRAPPER=(faketime -f "$CLOCK_SHIFT")
+run_odoo 4-shifted-clock --test-enable --test-tags shipment_clock
+ODOO_WRAPPER=()
+count_odoo 4-shifted-clock
+if ! grep -q ' tests when loading database' "$LOG_DIR/4-shifted-clock.log"; then
+  failed=$((failed + 1))
+  details+=("4-shifted-clock: FAILED no test ran under the shifted clock, see $LOG_DIR/4-shifted-clock.log")
+fi
 echo "    ($((SECONDS - t0))s)"
 
 # -- B. end-to-end tests ---------------------------------------------------------------
@@ -201,7 +219,7 @@ else
   e2e_files=
 fi
 if [ -n "$e2e_files" ]; then
-  say "[4/4] end-to-end tests (pytest $E2E_TESTS_DIR)"
+  say "[5/5] end-to-end tests (pytest $E2E_TESTS_DIR)"
   t0=$SECONDS
   junit="$LOG_DIR/pytest.xml"
   export ODOO_BIN ODOO_ADDONS_PATH PGHOST PGPORT PGUSER
@@ -234,7 +252,7 @@ PY
     details+=("4-pytest: FAILED pytest exited with status $pytest_rc")
   fi
 else
-  say "[4/4] no end-to-end tests in $E2E_TESTS_DIR/"
+  say "[5/5] no end-to-end tests in $E2E_TESTS_DIR/"
 fi
 
 details+=("total time $((SECONDS - t_start))s")

@@ -19,8 +19,9 @@ command -v "$PYTHON" >/dev/null 2>&1 ||
 
 # -- System packages (Debian) ------------------------------------------------
 # libpq/ldap/sasl headers build psycopg2 and python-ldap; wkhtmltopdf renders
-# delivery slips and labels; chromium runs the browser tours.
-deb_pkgs=(libpq-dev libldap2-dev libsasl2-dev wkhtmltopdf chromium)
+# delivery slips and labels; chromium runs the browser tours; faketime runs the
+# time-dependent tests on a shifted clock.
+deb_pkgs=(libpq-dev libldap2-dev libsasl2-dev wkhtmltopdf chromium faketime)
 missing=()
 for p in "${deb_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

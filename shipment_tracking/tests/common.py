@@ -2,13 +2,35 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from unittest.mock import patch
 
-from odoo.tests import Form, TransactionCase, new_test_user
+from freezegun import freeze_time
+
+from odoo.tests import Form, HttpCase, TransactionCase, new_test_user
+
+# The day every test starts on, whatever day the suite runs: a Thursday, so
+# that working-day EDDs cross a weekend. The clock ticks from there (HTTP
+# timeouts and rate limits still see time pass); a test that needs another
+# moment nests its own freeze_time.
+TEST_NOW = "2026-11-26 08:00:00"
 
 
 class ShipmentFixtures:
     """Fixtures built from our own records (no demo data): the three roles, a
     customer, storable products in stock, and a carrier with a tracking link.
-    A mixin so that TransactionCase and HttpCase tests share them."""
+    A mixin so that TransactionCase and HttpCase tests share them.
+
+    Everything runs on a clock that starts at ``TEST_NOW``, so no result
+    depends on the day the suite runs (CI also runs the time-dependent
+    classes, tagged ``shipment_clock``, under a clock shifted a year ahead).
+    Not in HttpCase: freezegun hands the real time to calls made close to a
+    thread's start (the HTTP server's and the sandbox's threads), so a frozen
+    test thread would disagree with them; those tests use the real clock and
+    assert nothing that depends on the date."""
+
+    shipment_test_now = TEST_NOW
+
+    @classmethod
+    def _start_shipment_clock(cls):
+        cls.startClassPatcher(freeze_time(cls.shipment_test_now, tick=True))
 
     @classmethod
     def _setup_shipment_fixtures(cls):
@@ -80,6 +102,8 @@ class ShipmentFixtures:
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        if not issubclass(cls, HttpCase):
+            cls._start_shipment_clock()
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls._setup_shipment_fixtures()
 

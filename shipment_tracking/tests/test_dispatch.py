@@ -12,7 +12,7 @@ from odoo.tests import Form, tagged
 from .common import ShipmentTrackingCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "shipment_clock")
 class TestDispatch(ShipmentTrackingCase):
     def _dispatch(self, picking, **tracking):
         self._fill_details(picking)

@@ -1,6 +1,6 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
@@ -10,7 +10,7 @@ from odoo.tests import new_test_user, tagged
 from .common import ShipmentTrackingCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "shipment_clock")
 class TestMonitoring(ShipmentTrackingCase):
     def setUp(self):
         super().setUp()
@@ -22,15 +22,18 @@ class TestMonitoring(ShipmentTrackingCase):
         self._run_notification_cron()
 
     def _event(self, state, when, **extra):
-        self.env["stock.picking"]._shipment_apply_carrier_events(
-            [
-                dict(
-                    {"tracking_ref": "MON-1", "state": state, "event_time": when},
-                    **extra,
-                )
-            ],
-            "webhook",
-        )
+        """The carrier reports an event a few minutes after it happened: the
+        monitor it triggers runs at that moment, not at the real now."""
+        with freeze_time(when + timedelta(minutes=5)):
+            self.env["stock.picking"]._shipment_apply_carrier_events(
+                [
+                    dict(
+                        {"tracking_ref": "MON-1", "state": state, "event_time": when},
+                        **extra,
+                    )
+                ],
+                "webhook",
+            )
 
     def _monitor(self, when):
         with freeze_time(when), patch.object(self.env.cr, "commit") as commit:
@@ -206,7 +209,7 @@ class TestMonitoring(ShipmentTrackingCase):
         self.assertEqual(groups[0]["shipment_on_time_rate"], 100.0)
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "shipment_clock")
 class TestInquiries(ShipmentTrackingCase):
     def test_customer_question_flags_and_answer_clears(self):
         picking = self._create_delivery()

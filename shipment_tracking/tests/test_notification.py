@@ -13,7 +13,7 @@ from odoo.addons.base.models.ir_mail_server import IrMailServer
 from .common import ShipmentTrackingCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "shipment_clock")
 class TestDispatchNotification(ShipmentTrackingCase):
     @classmethod
     def setUpClass(cls):

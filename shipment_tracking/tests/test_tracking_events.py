@@ -7,7 +7,7 @@ from odoo.tests import tagged
 from .common import ShipmentTrackingCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "shipment_clock")
 class TestTrackingEvents(ShipmentTrackingCase):
     """The carrier-neutral event machinery any connector feeds."""
 

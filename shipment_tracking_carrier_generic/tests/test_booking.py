@@ -8,7 +8,7 @@ from odoo.tests import TransactionCase, tagged
 from .common import SandboxCarrierMixin
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "shipment_clock")
 class TestBooking(SandboxCarrierMixin, TransactionCase):
     def test_single_parcel_booked_on_validation(self):
         picking = self._booked()

@@ -10,7 +10,7 @@ from odoo.tests import TransactionCase, tagged
 from .common import SandboxCarrierMixin
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "shipment_clock")
 class TestMonitoringWithSandbox(SandboxCarrierMixin, TransactionCase):
     """Each detection rule on the sandbox's scenarios, driven by its clock."""
 

@@ -30,7 +30,7 @@ SCENARIOS = {
 }
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "shipment_clock")
 class TestPolling(SandboxCarrierMixin, TransactionCase):
     def _poll(self):
         """Run the polling cron now (it commits per batch: counted, not done)."""

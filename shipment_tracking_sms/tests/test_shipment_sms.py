@@ -86,7 +86,7 @@ class ShipmentSmsCase(ShipmentTrackingCase):
         )
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "shipment_clock")
 class TestShipmentSms(ShipmentSmsCase):
     def test_dispatch_sms_only_from_the_cron(self):
         picking = self._dispatched()
@@ -347,7 +347,7 @@ class TestShipmentSms(ShipmentSmsCase):
         self.assertNotIn("has shipped", self.gateway.messages[0]["Body"])
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "shipment_clock")
 class TestHttpGateway(ShipmentSmsCase):
     @classmethod
     def setUpClass(cls):
