@@ -244,12 +244,12 @@ PY
   p_ok=$((p_tests - p_fail - p_err - p_skip))
   ((p_ok < 0)) && p_ok=0
   passed=$((passed + p_ok)) failed=$((failed + p_fail + p_err)) skipped=$((skipped + p_skip))
-  details+=("4-pytest: $p_tests end-to-end tests: $p_ok passed, $p_fail failed, $p_err error(s), $p_skip skipped")
+  details+=("5-pytest: $p_tests end-to-end tests: $p_ok passed, $p_fail failed, $p_err error(s), $p_skip skipped")
   # 1: some tests failed (counted above); 5: no tests collected (not a failure).
   if ((pytest_rc != 0 && pytest_rc != 1 && pytest_rc != 5)) ||
     ((pytest_rc == 1 && p_fail + p_err == 0)); then
     failed=$((failed + 1))
-    details+=("4-pytest: FAILED pytest exited with status $pytest_rc")
+    details+=("5-pytest: FAILED pytest exited with status $pytest_rc")
   fi
 else
   say "[5/5] no end-to-end tests in $E2E_TESTS_DIR/"
