@@ -85,6 +85,11 @@ with registry.cursor() as cr:
         env["sms.sms"]._process_queue(ids=[args["sms_id"]])
     elif action == "restore":
         company.write(args["values"])
+        # A failed run must not leave its SMS for other tests' queue runs.
+        sms = env["sms.sms"].browse(args["sms_id"]).exists()
+        sms.filtered(lambda s: s.state in ("outgoing", "process")).write(
+            {"state": "canceled", "shipment_gateway_in_flight": False}
+        )
 print(json.dumps(result), flush=True)
 """
 
@@ -184,7 +189,9 @@ def queued_sms(e2e_db, sms_gateway, tmp_path):
         yield db, data_dir, log, {"id": setup["sms_id"], "body": body}
     finally:
         sms_gateway.release()
-        _run_worker(db, data_dir, log, "restore", values=restore)
+        _run_worker(
+            db, data_dir, log, "restore", values=restore, sms_id=setup["sms_id"]
+        )
 
 
 def _calls_for(gateway, body):
@@ -213,6 +220,10 @@ def test_sms_worker_killed_during_gateway_call_is_never_resent(queued_sms, sms_g
         in_flight = _sms_row(db, sms["id"])
         assert in_flight["state"] == "process" and in_flight["in_flight"], in_flight
         assert in_flight["notification_status"] == "process", in_flight
+        # Another run meanwhile leaves it alone: its worker is alive.
+        _run_worker(db, data_dir, log, "queue", sms_id=sms["id"])
+        assert _sms_row(db, sms["id"]) == in_flight
+        assert worker.poll() is None
         # The worker dies mid-call.
         os.killpg(worker.pid, signal.SIGKILL)
         assert worker.wait(timeout=30) == -signal.SIGKILL

@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 import threading
+from contextlib import contextmanager
 
 from psycopg2 import errors
 
@@ -11,9 +12,9 @@ from ..tools import SmsGatewayError
 
 _logger = logging.getLogger(__name__)
 
-# First key of the PostgreSQL advisory locks a worker holds on an SMS for the
-# time of its gateway call (second key: the SMS id). The lock dies with the
-# worker's connection: an SMS in flight whose lock is free lost its worker.
+# First key of the PostgreSQL advisory lock a worker holds on an SMS while it is
+# in flight (second key: the SMS id). The lock dies with the worker's
+# connection: an SMS in flight whose lock is free lost its worker.
 GATEWAY_CALL_LOCK = 0x53544D53  # "STMS"
 
 
@@ -121,8 +122,7 @@ class SmsSms(models.Model):
             for sms in self.with_context(sms_skip_msg_notification=True):
                 if not sms._shipment_claim():
                     continue
-                self._shipment_lock_call(sms.id)
-                try:
+                with sms._shipment_call_lock(commit):
                     if commit:
                         # Cron batch boundary: one SMS, marked in flight.
                         self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -135,11 +135,25 @@ class SmsSms(models.Model):
                     if commit:
                         # The outcome, before the lock frees the SMS.
                         self.env.cr.commit()  # pylint: disable=invalid-commit
-                finally:
-                    self._shipment_unlock_call(sms.id)
         finally:
             gateway.close()
         self.mail_message_id._notify_message_notification_update()
+
+    @contextmanager
+    def _shipment_call_lock(self, commit):
+        """Hold this SMS's advisory lock while it is in flight, on a
+        connection of its own: PostgreSQL releases it when the transaction
+        ends or when the worker's connection dies. Without commits, the in
+        flight mark is never seen by other transactions: no lock needed."""
+        self.ensure_one()
+        if not commit:
+            yield
+            return
+        with self.env.registry.cursor() as lock_cr:
+            lock_cr.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [GATEWAY_CALL_LOCK, self.id]
+            )
+            yield
 
     def _shipment_claim(self):
         """Take this SMS for a gateway call if it is still queued and no other
@@ -172,18 +186,6 @@ class SmsSms(models.Model):
         except errors.SerializationFailure:
             # Changed by a concurrent run that committed after our snapshot.
             return False
-
-    def _shipment_lock_call(self, sms_id):
-        # Session lock: it outlives the commits around the call and is
-        # released by PostgreSQL if the worker's connection dies.
-        self.env.cr.execute(
-            "SELECT pg_advisory_lock(%s, %s)", [GATEWAY_CALL_LOCK, sms_id]
-        )
-
-    def _shipment_unlock_call(self, sms_id):
-        self.env.cr.execute(
-            "SELECT pg_advisory_unlock(%s, %s)", [GATEWAY_CALL_LOCK, sms_id]
-        )
 
     def _shipment_record_sent(self, sid, unlink_sent):
         self.ensure_one()

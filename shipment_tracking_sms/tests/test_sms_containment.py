@@ -139,14 +139,11 @@ class TestGatewayContainment(ShipmentSmsCase):
         sms._shipment_claim()
         with self.registry.cursor() as worker_cr:
             worker_cr.execute(
-                "SELECT pg_advisory_lock(%s, %s)", [GATEWAY_CALL_LOCK, sms.id]
+                "SELECT pg_advisory_xact_lock(%s, %s)", [GATEWAY_CALL_LOCK, sms.id]
             )
             self._process_sms_queue()
             self.assertRecordValues(
                 sms, [{"state": "process", "shipment_gateway_in_flight": True}]
-            )
-            worker_cr.execute(
-                "SELECT pg_advisory_unlock(%s, %s)", [GATEWAY_CALL_LOCK, sms.id]
             )
         self.assertFalse(self.gateway.requests)
         # Its connection gone without an answer recorded: fate unknown.
