@@ -18,6 +18,7 @@
         "data/sms_template_data.xml",
         "views/res_config_settings_views.xml",
         "views/res_partner_views.xml",
+        "views/sms_sms_views.xml",
         "views/sms_template_views.xml",
         "views/stock_picking_views.xml",
     ],

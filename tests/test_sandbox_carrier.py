@@ -360,12 +360,38 @@ def test_controls(api, carrier):
     assert response.status_code == 400
     assert api("POST", "/sandbox/config", json={"error_rate": 2}).status_code == 400
     config = api("POST", "/sandbox/config", json={"latency_ms": 1}).json()
-    assert config["latency_ms"] == 1 and config["api_key"] == API_KEY
+    assert config["latency_ms"] == 1
     number = api.book()["tracking_numbers"][0]
     assert api("POST", "/sandbox/reset").status_code == 200
     assert api("GET", f"/v1/tracking/{number}").status_code == 404
     assert api("GET", "/sandbox/config").json()["latency_ms"] == 0
     assert api("GET", "/sandbox/clock").json()["now"] < moved["now"]
+
+
+def test_config_never_shows_api_key_or_webhook_secret(api, carrier):
+    """GET /sandbox/config is unauthenticated: it must not hand out the API
+    key or the webhook secret (nor echo them when they are set)."""
+    carrier.configure(webhook_secret=SECRET, webhook_url="http://127.0.0.1:9/hook")
+    answers = {
+        "GET": api("GET", "/sandbox/config"),
+        "POST": api("POST", "/sandbox/config", json={"latency_ms": 0}),
+        "POST secrets": api(
+            "POST",
+            "/sandbox/config",
+            json={"api_key": API_KEY, "webhook_secret": SECRET},
+        ),
+    }
+    for label, response in answers.items():
+        assert response.status_code == 200, label
+        config = response.json()
+        assert "api_key" not in config and "webhook_secret" not in config, label
+        assert API_KEY not in response.text and SECRET not in response.text, label
+        assert config["webhook_signed"] is True, label
+        assert config["webhook_url"] == "http://127.0.0.1:9/hook", label
+    assert API_KEY not in json.dumps(carrier.config())
+    assert SECRET not in json.dumps(carrier.config())
+    # The secrets still work: the key authenticates, the secret signs.
+    assert api("GET", "/v1/ping").status_code == 200
 
 
 # Webhooks --------------------------------------------------------------------

@@ -36,6 +36,9 @@ MAX_BODY = 2 * 1024 * 1024
 # What a "malformed" fault answers: cut in the middle of a JSON document.
 MALFORMED_BODY = b'{"shipment_id": "shp_0f3a", "tracking_numbers": ["SBX'
 CONNECTION_SETTINGS = ("api_key", "webhook_url", "webhook_secret", "scenario")
+# Never shown by config(): /sandbox/config answers whoever reaches the sandbox,
+# and whoever set them knows them.
+SECRET_SETTINGS = ("api_key", "webhook_secret")
 
 ROUTES = [
     ("GET", r"/v1/ping", "api_ping", "api"),
@@ -202,8 +205,16 @@ class SandboxCarrier:
         return self.config()
 
     def config(self):
+        """Settings and faults, without the API key and the webhook secret
+        (``webhook_signed`` tells whether pushes are signed)."""
+        shown = {
+            key: value
+            for key, value in self.settings.items()
+            if key not in SECRET_SETTINGS
+        }
         return {
-            **self.settings,
+            **shown,
+            "webhook_signed": bool(self.settings.get("webhook_secret")),
             "rate_limit": self.faults.rate_limit,
             **self.faults.settings,
         }

@@ -1,12 +1,21 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+import threading
+from contextlib import contextmanager
+
+from psycopg2 import errors
 
 from odoo import api, fields, models
 
 from ..tools import SmsGatewayError
 
 _logger = logging.getLogger(__name__)
+
+# First key of the PostgreSQL advisory lock a worker holds on an SMS while it is
+# in flight (second key: the SMS id). The lock dies with the worker's
+# connection: an SMS in flight whose lock is free lost its worker.
+GATEWAY_CALL_LOCK = 0x53544D53  # "STMS"
 
 
 class SmsSms(models.Model):
@@ -21,6 +30,14 @@ class SmsSms(models.Model):
     shipment_gateway_sid = fields.Char(
         string="Gateway Message ID", readonly=True, copy=False
     )
+    shipment_gateway_in_flight = fields.Boolean(
+        string="Gateway Call In Flight",
+        readonly=True,
+        copy=False,
+        help="Set, and committed, before the SMS is handed to the HTTP gateway; "
+        "cleared with the gateway's answer. Found set by a later run: the "
+        "worker stopped during the call and nobody knows whether the SMS went.",
+    )
 
     def _shipment_get_company(self):
         """The company of the document the SMS is about, else the current one."""
@@ -33,6 +50,32 @@ class SmsSms(models.Model):
                 if company:
                     return company
         return self.env.company
+
+    def send(
+        self,
+        unlink_failed=False,
+        unlink_sent=True,
+        auto_commit=False,
+        raise_exception=False,
+    ):
+        # The HTTP gateway commits around each SMS when, and only when, core
+        # commits after each batch (the SMS queue cron, outside tests).
+        commit = auto_commit is True and not getattr(
+            threading.current_thread(), "testing", False
+        )
+        return super(
+            SmsSms, self.with_context(shipment_tracking_sms_commit=commit)
+        ).send(
+            unlink_failed=unlink_failed,
+            unlink_sent=unlink_sent,
+            auto_commit=auto_commit,
+            raise_exception=raise_exception,
+        )
+
+    @api.model
+    def _process_queue(self, ids=None):
+        self._shipment_flag_unknown_fate()
+        return super()._process_queue(ids=ids)
 
     def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
         """Route the SMS of companies using the HTTP gateway to it; IAP for
@@ -55,6 +98,8 @@ class SmsSms(models.Model):
 
     @staticmethod
     def _shipment_failure_type(error):
+        if error.fate_unknown:
+            return "unknown"
         if error.transient:
             return "sms_server"
         if error.status in (401, 403):
@@ -64,50 +109,169 @@ class SmsSms(models.Model):
         return "unknown"
 
     def _shipment_send_http(self, company, unlink_failed, unlink_sent):
-        """Send through the company's HTTP gateway, one request per SMS; a
-        failure leaves the SMS in error with the reason, for a later retry."""
+        """Send through the company's HTTP gateway, one request per SMS.
+
+        Each SMS is claimed (state *Processing*, in flight) and, in the queue
+        cron, committed before the call, and its outcome committed after it:
+        a worker dying during the call leaves it in flight, where the next
+        run finds it (``_shipment_flag_unknown_fate``) instead of sending it
+        again. A failure leaves the SMS in error with the reason."""
+        commit = self.env.context.get("shipment_tracking_sms_commit")
         gateway = company._get_shipment_sms_gateway()
         try:
             for sms in self.with_context(sms_skip_msg_notification=True):
-                try:
-                    sid = gateway.send_message(sms.number, sms.body)
-                except SmsGatewayError as error:
-                    failure_type = self._shipment_failure_type(error)
-                    _logger.info("SMS %s: gateway failed: %s", sms.id, error)
-                    sms.sms_tracker_id._action_update_from_sms_state(
-                        "error", failure_type=failure_type, failure_reason=str(error)
-                    )
-                    sms.write(
-                        {
-                            "state": "error",
-                            "failure_type": failure_type,
-                            "shipment_gateway_error": str(error),
-                            "shipment_gateway_attempts": sms.shipment_gateway_attempts
-                            + 1,
-                            "to_delete": unlink_failed,
-                        }
-                    )
+                if not sms._shipment_claim():
                     continue
-                _logger.info("SMS %s: sent by the gateway as %s", sms.id, sid)
-                sms.sms_tracker_id._action_update_from_sms_state("pending")
-                sms.write(
-                    {
-                        "state": "pending",
-                        "failure_type": False,
-                        "shipment_gateway_error": False,
-                        "shipment_gateway_sid": sid,
-                        "shipment_gateway_attempts": sms.shipment_gateway_attempts + 1,
-                        "to_delete": unlink_sent,
-                    }
-                )
+                with sms._shipment_call_lock(commit):
+                    if commit:
+                        # Cron batch boundary: one SMS, marked in flight.
+                        self.env.cr.commit()  # pylint: disable=invalid-commit
+                    try:
+                        sid = gateway.send_message(sms.number, sms.body)
+                    except SmsGatewayError as error:
+                        sms._shipment_record_failure(error, unlink_failed)
+                    else:
+                        sms._shipment_record_sent(sid, unlink_sent)
+                    if commit:
+                        # The outcome, before the lock frees the SMS.
+                        self.env.cr.commit()  # pylint: disable=invalid-commit
         finally:
             gateway.close()
         self.mail_message_id._notify_message_notification_update()
 
+    @contextmanager
+    def _shipment_call_lock(self, commit):
+        """Hold this SMS's advisory lock while it is in flight, on a
+        connection of its own: PostgreSQL releases it when the transaction
+        ends or when the worker's connection dies. Without commits, the in
+        flight mark is never seen by other transactions: no lock needed."""
+        self.ensure_one()
+        if not commit:
+            yield
+            return
+        with self.env.registry.cursor() as lock_cr:
+            lock_cr.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [GATEWAY_CALL_LOCK, self.id]
+            )
+            yield
+
+    def _shipment_claim(self):
+        """Take this SMS for a gateway call if it is still queued and no other
+        run holds it: lock its row, mark it in flight. False when it is gone,
+        no longer queued, or being sent by a concurrent run."""
+        self.ensure_one()
+        if not self._shipment_lock_row("outgoing"):
+            return False
+        self.sms_tracker_id._action_update_from_sms_state("process")
+        self.write({"state": "process", "shipment_gateway_in_flight": True})
+        return True
+
+    def _shipment_lock_row(self, expected):
+        """Lock this SMS's row if it is queued (``expected`` "outgoing") or in
+        flight ("in_flight"), skipping a row another transaction holds or
+        changed since ours began; return whether it was locked."""
+        self.ensure_one()
+        self.flush_recordset()
+        # Raw SQL: the ORM has no row lock. Fixed text, parameterised id.
+        query = {
+            "outgoing": "SELECT id FROM sms_sms WHERE id = %s AND state = 'outgoing'"
+            " AND to_delete IS NOT TRUE FOR NO KEY UPDATE SKIP LOCKED",
+            "in_flight": "SELECT id FROM sms_sms WHERE id = %s"
+            " AND shipment_gateway_in_flight FOR NO KEY UPDATE SKIP LOCKED",
+        }[expected]
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(query, [self.id], log_exceptions=False)
+                return bool(self.env.cr.fetchone())
+        except errors.SerializationFailure:
+            # Changed by a concurrent run that committed after our snapshot.
+            return False
+
+    def _shipment_record_sent(self, sid, unlink_sent):
+        self.ensure_one()
+        _logger.info("SMS %s: sent by the gateway as %s", self.id, sid)
+        self.sms_tracker_id._action_update_from_sms_state("pending")
+        self.write(
+            {
+                "state": "pending",
+                "failure_type": False,
+                "shipment_gateway_error": False,
+                "shipment_gateway_sid": sid,
+                "shipment_gateway_attempts": self.shipment_gateway_attempts + 1,
+                "shipment_gateway_in_flight": False,
+                "to_delete": unlink_sent,
+            }
+        )
+
+    def _shipment_record_failure(self, error, unlink_failed):
+        self.ensure_one()
+        failure_type = self._shipment_failure_type(error)
+        reason = str(error)
+        if error.fate_unknown:
+            reason = self.env._(
+                "fate unknown: %(error)s; the gateway may have sent it, so it is "
+                "not resent automatically (resend it by hand if the customer did "
+                "not get it)",
+                error=reason,
+            )
+        _logger.info("SMS %s: gateway failed: %s", self.id, reason)
+        self.sms_tracker_id._action_update_from_sms_state(
+            "error", failure_type=failure_type, failure_reason=reason
+        )
+        self.write(
+            {
+                "state": "error",
+                "failure_type": failure_type,
+                "shipment_gateway_error": reason,
+                "shipment_gateway_attempts": self.shipment_gateway_attempts + 1,
+                "shipment_gateway_in_flight": False,
+                # Kept in sight when nobody knows whether it went.
+                "to_delete": unlink_failed and not error.fate_unknown,
+            }
+        )
+
+    @api.model
+    def _shipment_flag_unknown_fate(self):
+        """SMS left in flight by a worker that stopped during the gateway call
+        (its lock is free) go to error, *fate unknown*, and stay there: the
+        gateway may have sent them, so only a person resends them (Retry on
+        the SMS, or Resend on the message in the chatter)."""
+        in_flight = self.search([("shipment_gateway_in_flight", "=", True)])
+        orphans = in_flight.browse()
+        for sms in in_flight:
+            self.env.cr.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, %s)", [GATEWAY_CALL_LOCK, sms.id]
+            )
+            if self.env.cr.fetchone()[0] and sms._shipment_lock_row("in_flight"):
+                orphans |= sms
+        reason = self.env._(
+            "fate unknown: the worker stopped during the gateway call; the "
+            "gateway may have sent it, so it is not resent automatically "
+            "(resend it by hand if the customer did not get it)"
+        )
+        for sms in orphans.with_context(sms_skip_msg_notification=True):
+            _logger.warning("SMS %s: %s", sms.id, reason)
+            sms.sms_tracker_id._action_update_from_sms_state(
+                "error", failure_type="unknown", failure_reason=reason
+            )
+            sms.write(
+                {
+                    "state": "error",
+                    "failure_type": "unknown",
+                    "shipment_gateway_error": reason,
+                    "shipment_gateway_attempts": sms.shipment_gateway_attempts + 1,
+                    "shipment_gateway_in_flight": False,
+                    "to_delete": False,
+                }
+            )
+        orphans.mail_message_id._notify_message_notification_update()
+        return orphans
+
     @api.model
     def _shipment_retry_gateway_errors(self):
         """Put SMS the HTTP gateway failed to take (server side) back in the
-        queue, until the company's attempt cap; past it they stay in error."""
+        queue, until the company's attempt cap; past it they stay in error.
+        SMS whose fate is unknown (failure type *unknown*) are never retried."""
         failed = self.search(
             [
                 ("state", "=", "error"),

@@ -15,7 +15,10 @@ PATH_RE = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
 
 class FakeSmsGateway:
     """Records every request; ``fail_next`` answers the next N requests with a
-    500, ``fail_always`` every one of them."""
+    500, ``fail_always`` every one of them; ``drop_next`` closes the connection
+    of the next N requests without an answer (the message counts as taken);
+    ``hold()`` keeps every request waiting, once recorded, until ``release()``
+    (a caller that dies meanwhile never gets its answer)."""
 
     def __init__(self, account_sid="ACtest", auth_token="secret-token"):
         self.account_sid = account_sid
@@ -24,6 +27,10 @@ class FakeSmsGateway:
         self.messages = []
         self.fail_next = 0
         self.fail_always = False
+        self.drop_next = 0
+        self._released = threading.Event()
+        self._released.set()
+        self._arrived = threading.Condition()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -40,10 +47,23 @@ class FakeSmsGateway:
         self.server.server_close()
 
     def reset(self):
+        self.release()
         self.requests.clear()
         self.messages.clear()
         self.fail_next = 0
         self.fail_always = False
+        self.drop_next = 0
+
+    def hold(self):
+        self._released.clear()
+
+    def release(self):
+        self._released.set()
+
+    def wait_for_requests(self, count, timeout=30):
+        """Wait until ``count`` requests were recorded; return whether they were."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: len(self.requests) >= count, timeout)
 
     def _handler(self):
         gateway = self
@@ -54,11 +74,15 @@ class FakeSmsGateway:
 
             def _answer(self, status, payload):
                 body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    # The caller is gone (killed while its request was held).
+                    self.close_connection = True
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
@@ -66,7 +90,10 @@ class FakeSmsGateway:
                     k: v[0]
                     for k, v in parse_qs(self.rfile.read(length).decode()).items()
                 }
-                gateway.requests.append({"path": self.path, "form": form})
+                with gateway._arrived:
+                    gateway.requests.append({"path": self.path, "form": form})
+                    gateway._arrived.notify_all()
+                gateway._released.wait()
                 match = PATH_RE.match(self.path)
                 if not match:
                     return self._answer(404, {"code": 20404, "message": "Not found"})
@@ -89,6 +116,10 @@ class FakeSmsGateway:
                     )
                 sid = f"SM{uuid.uuid4().hex}"
                 gateway.messages.append({"sid": sid, **form})
+                if gateway.drop_next:
+                    gateway.drop_next -= 1
+                    self.close_connection = True
+                    return None
                 return self._answer(201, {"sid": sid, "status": "queued", **form})
 
         return Handler
