@@ -524,8 +524,9 @@ class StockPicking(models.Model):
             ]
             numbers = [n for n in numbers if n]
             existing = picking.sudo().tracking_number_ids  # sudo: see above
-            (existing.filtered(lambda t, keep=numbers: t.name not in keep)).unlink()
-            known = set(existing.mapped("name"))
+            kept = existing.filtered(lambda t, keep=numbers: t.name in keep)
+            (existing - kept).unlink()
+            known = set(kept.mapped("name"))
             # sudo: system bookkeeping of what the user wrote on the delivery.
             Number.create(
                 [

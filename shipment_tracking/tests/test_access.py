@@ -484,9 +484,7 @@ class TestDispatchedRoute(ShipmentTrackingCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.other_carrier = cls.carrier.copy({"name": "Other Express"})
-        cls.other_address = cls.env["res.partner"].create(
-            {"name": "Elsewhere", "parent_id": cls.customer.id, "type": "delivery"}
-        )
+        cls.other_address = cls.env["res.partner"].create({"name": "Elsewhere"})
 
     def _dispatched(self):
         picking = self._create_delivery()
@@ -598,3 +596,9 @@ class TestActivityNotes(ShipmentTrackingCase):
             str(self.env["stock.picking"]._shipment_plain_note("a & b")),
             "<p>a &amp; b</p>",
         )
+
+    def test_pending_tracking_number_correction(self):
+        picking = self._create_delivery()
+        self._set_tracking(picking, ref="FIRST-1")
+        self._set_tracking(picking, ref="SECOND-2")
+        self.assertEqual(picking.tracking_number_ids.mapped("name"), ["SECOND-2"])
