@@ -1149,7 +1149,8 @@ class StockPicking(models.Model):
         if self.is_shipment and message.message_type == "comment":
             if self._shipment_is_customer_author(message.author_id):
                 self._shipment_customer_asked(message)
-            elif self.shipment_inquiry_date and not (
+            # sudo: the flag is internal (groups=), whoever posts may clear it.
+            elif self.sudo().shipment_inquiry_date and not (
                 message.is_internal or message.subtype_id.internal
             ):
                 # sudo: an internal answer closes the question.
@@ -1168,10 +1169,10 @@ class StockPicking(models.Model):
     def _shipment_customer_asked(self, message):
         """A customer's question: flag it for Customer Service and give its
         salesperson a to-do, once per open question."""
-        if self.shipment_inquiry_date:
-            return
-        # sudo: the customer cannot write the delivery, the flag is ours.
+        # sudo: the customer cannot read or write the flag, it is ours.
         picking_sudo = self.sudo()
+        if picking_sudo.shipment_inquiry_date:
+            return
         picking_sudo.shipment_inquiry_date = fields.Datetime.now()
         # The answer (a message to followers) must reach whoever asked.
         picking_sudo.message_subscribe(partner_ids=message.author_id.ids)

@@ -466,6 +466,29 @@ class TestSystemFields(AccessFixtures, ShipmentTrackingCase):
                 with self.assertRaises(AccessError):
                     picking.search_read([("id", "=", self.mine.id)], [fname])
 
+    def test_picking_views_load_for_each_role(self):
+        for user in (self.user_warehouse, self.user_logistics, self.user_cs):
+            with self.subTest(user=user.login):
+                views = (
+                    self.env["stock.picking"]
+                    .with_user(user)
+                    .get_views(
+                        [
+                            (self.env.ref("stock.view_picking_form").id, "form"),
+                            (
+                                self.env.ref(
+                                    "shipment_tracking.stock_picking_view_list_shipment"
+                                ).id,
+                                "list",
+                            ),
+                        ]
+                    )
+                )
+                self.assertIn("shipment_poll_error", views["views"]["form"]["arch"])
+                self.mine.with_user(user).web_read(
+                    {name: {} for name in views["models"]["stock.picking"]["fields"]}
+                )
+
     def test_internal_fields_readable_by_roles(self):
         for user in (self.user_warehouse, self.user_cs):
             with self.subTest(user=user.login):

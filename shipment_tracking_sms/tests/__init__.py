@@ -1,2 +1,3 @@
 from . import test_sms_length
 from . import test_shipment_sms
+from . import test_sms_access
