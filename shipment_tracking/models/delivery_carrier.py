@@ -4,9 +4,17 @@ import re
 from urllib.parse import quote
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 PLACEHOLDER = re.compile("<shipmenttrackingnumber>", re.IGNORECASE)
+# Who may make a carrier do something, checked before any request leaves:
+# booking happens when Warehouse Staff validate; cancelling a booking is
+# Logistics'; testing the connection is Logistics' or an administrator's.
+CARRIER_CALL_GROUPS = {
+    "book": ("stock.group_stock_user",),
+    "cancel": ("stock.group_stock_manager",),
+    "test": ("stock.group_stock_manager", "base.group_system"),
+}
 
 
 class DeliveryCarrier(models.Model):
@@ -51,6 +59,66 @@ class DeliveryCarrier(models.Model):
     shipment_last_poll_date = fields.Datetime(
         string="Last Polled", readonly=True, copy=False
     )
+
+    # ------------------------------------------------------------------
+    # Guards
+    # ------------------------------------------------------------------
+    def _shipment_system_fields(self):
+        """Carrier fields only the system (the poller) writes."""
+        return {"shipment_poll_error", "shipment_last_poll_date"}
+
+    def _shipment_check_write_access(self, vals):
+        if self.env.su:
+            return
+        system = set(vals) & self._shipment_system_fields()
+        if system:
+            raise AccessError(
+                _(
+                    "These carrier fields are maintained by the system and cannot "
+                    "be changed by hand: %(fields)s.",
+                    fields=", ".join(sorted(self._fields[f].string for f in system)),
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._shipment_check_write_access(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._shipment_check_write_access(vals)
+        return super().write(vals)
+
+    def _shipment_check_carrier_call(self, operation):
+        """Raise AccessError unless the real user (also under sudo: core books
+        in sudo on the validating user's behalf) may ``operation`` ('book',
+        'cancel', 'test'). Call it before any request leaves."""
+        user = self.env.user
+        if user._is_superuser() or any(
+            user.has_group(group) for group in CARRIER_CALL_GROUPS[operation]
+        ):
+            return
+        messages = {
+            "book": _("Only warehouse staff may book shipments with a carrier."),
+            "cancel": _(
+                "Only the Logistics team (Inventory / Administrator) may cancel "
+                "a shipment at the carrier."
+            ),
+            "test": _(
+                "Only the Logistics team or an administrator may test the "
+                "carrier connection."
+            ),
+        }
+        raise AccessError(messages[operation])
+
+    def send_shipping(self, pickings):
+        self._shipment_check_carrier_call("book")
+        return super().send_shipping(pickings)
+
+    def cancel_shipment(self, pickings):
+        self._shipment_check_carrier_call("cancel")
+        return super().cancel_shipment(pickings)
 
     @api.constrains("shipment_transit_days")
     def _check_shipment_transit_days(self):

@@ -42,6 +42,10 @@ class ShipmentTrackingNotification(models.Model):
     picking_id = fields.Many2one(
         "stock.picking", required=True, ondelete="cascade", index=True
     )
+    # Stored for the multi-company record rule; filled by _enqueue's INSERT.
+    company_id = fields.Many2one(
+        related="picking_id.company_id", store=True, index=True
+    )
     kind = fields.Selection(
         [(kind, kind.replace("_", " ").capitalize()) for kind in NOTIFICATION_KINDS],
         required=True,
@@ -73,11 +77,12 @@ class ShipmentTrackingNotification(models.Model):
         self.env.cr.execute(
             SQL(
                 """INSERT INTO shipment_tracking_notification
-                       (picking_id, kind, key, incident_id, state,
+                       (picking_id, company_id, kind, key, incident_id, state,
                         create_uid, create_date, write_uid, write_date)
-                   VALUES (%s, %s, %s, %s, 'to_send', %s, %s, %s, %s)
+                   VALUES (%s, %s, %s, %s, %s, 'to_send', %s, %s, %s, %s)
                    ON CONFLICT (picking_id, key) DO NOTHING RETURNING id""",
                 picking.id,
+                picking.company_id.id,
                 kind,
                 key,
                 incident.id if incident else None,

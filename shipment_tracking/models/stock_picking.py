@@ -100,6 +100,30 @@ NOTIFICATION_FIELDS = frozenset(
         "shipment_notification_message_id",
     }
 )
+# Fields the system alone writes (carrier events, polling, notifications,
+# portal questions, computed KPIs): never by hand, whatever the role.
+SYSTEM_FIELDS = NOTIFICATION_FIELDS | frozenset(
+    {
+        "shipment_delivered_date",
+        "shipment_last_event_date",
+        "shipment_pod_signed_by",
+        "shipment_pod_signature_url",
+        "shipment_pod_photo_url",
+        "shipment_next_poll_date",
+        "shipment_poll_idle_count",
+        "shipment_poll_error",
+        "shipment_inquiry_date",
+        "shipment_has_incident",
+        "shipment_incident_reason",
+        "shipment_transit_days",
+        "shipment_on_time",
+        "shipment_on_time_rate",
+    }
+)
+# Once a shipment left (dispatched or later), only Logistics re-routes it.
+DISPATCHED_LOGISTICS_FIELDS = ("carrier_id", "partner_id")
+# Internal fields: readable by the back-office roles, not by portal users.
+INTERNAL_GROUPS = "stock.group_stock_user,sales_team.group_sale_salesman"
 
 
 class StockPicking(models.Model):
@@ -157,6 +181,7 @@ class StockPicking(models.Model):
     )
     shipment_edd_set_at = fields.Datetime(
         copy=False,
+        groups=INTERNAL_GROUPS,
         readonly=True,
         help="When Logistics last set the estimated delivery date by hand: only "
         "newer carrier estimates replace it.",
@@ -168,22 +193,37 @@ class StockPicking(models.Model):
     )
     shipment_notification_state = fields.Selection(
         NOTIFICATION_STATES,
+        groups=INTERNAL_GROUPS,
         string="Customer Notification",
         default="none",
         required=True,
         copy=False,
         index=True,
     )
-    shipment_notification_attempts = fields.Integer(copy=False, readonly=True)
-    shipment_notification_error = fields.Char(copy=False, readonly=True)
+    shipment_notification_attempts = fields.Integer(
+        copy=False, readonly=True, groups=INTERNAL_GROUPS
+    )
+    shipment_notification_error = fields.Char(
+        copy=False, readonly=True, groups=INTERNAL_GROUPS
+    )
     shipment_notification_message_id = fields.Many2one(
-        "mail.message", copy=False, readonly=True, ondelete="set null"
+        "mail.message",
+        copy=False,
+        readonly=True,
+        ondelete="set null",
+        groups=INTERNAL_GROUPS,
     )
     tracking_number_ids = fields.One2many(
-        "shipment.tracking.number", "picking_id", string="Parcel Tracking Numbers"
+        "shipment.tracking.number",
+        "picking_id",
+        string="Parcel Tracking Numbers",
+        groups=INTERNAL_GROUPS,
     )
     tracking_event_ids = fields.One2many(
-        "shipment.tracking.event", "picking_id", string="Tracking Events"
+        "shipment.tracking.event",
+        "picking_id",
+        string="Tracking Events",
+        groups=INTERNAL_GROUPS,
     )
     shipment_last_event_date = fields.Datetime(
         string="Last Carrier Event", copy=False, readonly=True
@@ -198,19 +238,29 @@ class StockPicking(models.Model):
         string="Delivery Photo", copy=False, readonly=True
     )
     shipment_incident_ids = fields.One2many(
-        "shipment.tracking.incident", "picking_id", string="Incidents"
+        "shipment.tracking.incident",
+        "picking_id",
+        string="Incidents",
+        groups=INTERNAL_GROUPS,
     )
     shipment_has_incident = fields.Boolean(
         string="Incident",
         compute="_compute_shipment_incident",
         store=True,
         index=True,
+        groups=INTERNAL_GROUPS,
     )
     shipment_incident_reason = fields.Char(
-        string="Incident Reason", compute="_compute_shipment_incident", store=True
+        string="Incident Reason",
+        compute="_compute_shipment_incident",
+        store=True,
+        groups=INTERNAL_GROUPS,
     )
     shipment_update_ids = fields.One2many(
-        "shipment.tracking.notification", "picking_id", string="Customer Updates"
+        "shipment.tracking.notification",
+        "picking_id",
+        string="Customer Updates",
+        groups=INTERNAL_GROUPS,
     )
     shipment_delivered_date = fields.Datetime(copy=False, readonly=True)
     shipment_transit_days = fields.Float(
@@ -218,17 +268,20 @@ class StockPicking(models.Model):
         compute="_compute_shipment_delivery_kpi",
         store=True,
         aggregator="avg",
+        groups=INTERNAL_GROUPS,
     )
     shipment_on_time = fields.Boolean(
         string="Delivered On Time",
         compute="_compute_shipment_delivery_kpi",
         store=True,
+        groups=INTERNAL_GROUPS,
     )
     shipment_on_time_rate = fields.Float(
         string="On-time Rate (%)",
         compute="_compute_shipment_delivery_kpi",
         store=True,
         aggregator="avg",
+        groups=INTERNAL_GROUPS,
         help="100 for a shipment delivered on time, 0 for a late one: its "
         "average over deliveries is the on-time rate.",
     )
@@ -237,12 +290,17 @@ class StockPicking(models.Model):
         copy=False,
         readonly=True,
         index=True,
+        groups=INTERNAL_GROUPS,
         help="Set when the customer writes from the portal, cleared when an "
         "internal user answers.",
     )
-    shipment_next_poll_date = fields.Datetime(copy=False, readonly=True, index=True)
-    shipment_poll_idle_count = fields.Integer(copy=False, readonly=True)
-    shipment_poll_error = fields.Char(copy=False, readonly=True)
+    shipment_next_poll_date = fields.Datetime(
+        copy=False, readonly=True, index=True, groups=INTERNAL_GROUPS
+    )
+    shipment_poll_idle_count = fields.Integer(
+        copy=False, readonly=True, groups=INTERNAL_GROUPS
+    )
+    shipment_poll_error = fields.Char(copy=False, readonly=True, groups=INTERNAL_GROUPS)
 
     _sql_constraints = [
         (
@@ -366,10 +424,16 @@ class StockPicking(models.Model):
                     fields=", ".join(sorted(self._fields[f].string for f in details)),
                 )
             )
-        if set(vals) & NOTIFICATION_FIELDS:
+        system = set(vals) & self._shipment_system_fields()
+        if system:
             raise AccessError(
-                _("The customer notification status is maintained by the system.")
+                _(
+                    "These shipment fields are maintained by the system and cannot "
+                    "be changed by hand: %(fields)s.",
+                    fields=", ".join(sorted(self._fields[f].string for f in system)),
+                )
             )
+        self._shipment_check_dispatched_route(vals)
         if "shipment_ref" in vals:
             dispatched = self.filtered(lambda p: p.shipment_state != "pending")
             if dispatched:
@@ -379,6 +443,30 @@ class StockPicking(models.Model):
                         pickings=", ".join(dispatched.mapped("display_name")),
                     )
                 )
+
+    def _shipment_system_fields(self):
+        """Fields only the system writes (sudo); add-ons extend the set."""
+        return SYSTEM_FIELDS
+
+    def _shipment_check_dispatched_route(self, vals):
+        """Once dispatched, the carrier and the delivery address are
+        Logistics' to change: the parcel is already on its way."""
+        fnames = [f for f in DISPATCHED_LOGISTICS_FIELDS if f in vals]
+        if not fnames or self.env.user.has_group("stock.group_stock_manager"):
+            return
+        changed = self.filtered(
+            lambda p: p.shipment_state != "pending"
+            and any(p[f].id != (vals[f] or False) for f in fnames)
+        )
+        if changed:
+            raise AccessError(
+                _(
+                    "%(pickings)s: already dispatched, only the Logistics team "
+                    "(Inventory / Administrator) may change %(fields)s.",
+                    pickings=", ".join(changed.mapped("display_name")),
+                    fields=", ".join(self._fields[f].string for f in fnames),
+                )
+            )
 
     def _shipment_check_state_transition(self, new_state):
         if self.env.context.get("shipment_tracking_force_state"):
@@ -436,8 +524,9 @@ class StockPicking(models.Model):
             ]
             numbers = [n for n in numbers if n]
             existing = picking.sudo().tracking_number_ids  # sudo: see above
-            (existing.filtered(lambda t, keep=numbers: t.name not in keep)).unlink()
-            known = set(existing.mapped("name"))
+            kept = existing.filtered(lambda t, keep=numbers: t.name in keep)
+            (existing - kept).unlink()
+            known = set(kept.mapped("name"))
             # sudo: system bookkeeping of what the user wrote on the delivery.
             Number.create(
                 [
@@ -1027,6 +1116,12 @@ class StockPicking(models.Model):
                     self, "recovered", f"recovered:{recovered[:1].id}", recovered[:1]
                 )
 
+    @api.model
+    def _shipment_plain_note(self, text):
+        """Carrier or customer text as an HTML note showing it verbatim:
+        escaped, so no markup of theirs (links, images) becomes live."""
+        return Markup("<p>%s</p>") % (text or "")
+
     def _shipment_schedule_incident_activity(self, incident):
         user = (
             self.company_id.shipment_incident_user_id
@@ -1042,7 +1137,7 @@ class StockPicking(models.Model):
                     incident.kind
                 ],
             ),
-            note=incident.reason,
+            note=self._shipment_plain_note(incident.reason),
             user_id=user.id,
         )
 
@@ -1054,7 +1149,8 @@ class StockPicking(models.Model):
         if self.is_shipment and message.message_type == "comment":
             if self._shipment_is_customer_author(message.author_id):
                 self._shipment_customer_asked(message)
-            elif self.shipment_inquiry_date and not (
+            # sudo: the flag is internal (groups=), whoever posts may clear it.
+            elif self.sudo().shipment_inquiry_date and not (
                 message.is_internal or message.subtype_id.internal
             ):
                 # sudo: an internal answer closes the question.
@@ -1073,10 +1169,10 @@ class StockPicking(models.Model):
     def _shipment_customer_asked(self, message):
         """A customer's question: flag it for Customer Service and give its
         salesperson a to-do, once per open question."""
-        if self.shipment_inquiry_date:
-            return
-        # sudo: the customer cannot write the delivery, the flag is ours.
+        # sudo: the customer cannot read or write the flag, it is ours.
         picking_sudo = self.sudo()
+        if picking_sudo.shipment_inquiry_date:
+            return
         picking_sudo.shipment_inquiry_date = fields.Datetime.now()
         # The answer (a message to followers) must reach whoever asked.
         picking_sudo.message_subscribe(partner_ids=message.author_id.ids)
@@ -1085,7 +1181,7 @@ class StockPicking(models.Model):
             picking_sudo.activity_schedule(
                 "mail.mail_activity_data_todo",
                 summary=_("Customer question on %(name)s", name=self.name),
-                note=message.preview,
+                note=self._shipment_plain_note(message.preview),
                 user_id=user.id,
             )
 

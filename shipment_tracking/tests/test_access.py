@@ -1,7 +1,9 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from datetime import date
+from datetime import date, datetime
 from xmlrpc.client import Fault
+
+from freezegun import freeze_time
 
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -168,3 +170,458 @@ class TestRolesRpc(ShipmentFixtures, HttpCase):
         self.assertRecordValues(
             self.picking, [{"shipment_length": 12.5, "carrier_tracking_ref": "L-1"}]
         )
+
+
+TRACKING_MODELS = (
+    "shipment.tracking.event",
+    "shipment.tracking.number",
+    "shipment.tracking.incident",
+    "shipment.tracking.notification",
+)
+# One value per system-maintained field, for the write attempts.
+SYSTEM_FIELD_VALUES = {
+    "shipment_delivered_date": "2026-11-20 10:00:00",
+    "shipment_last_event_date": "2026-11-20 10:00:00",
+    "shipment_pod_signed_by": "Forged",
+    "shipment_pod_signature_url": "https://evil.example/sig.png",
+    "shipment_pod_photo_url": "https://evil.example/photo.png",
+    "shipment_next_poll_date": "2099-01-01 00:00:00",
+    "shipment_poll_idle_count": 99,
+    "shipment_poll_error": "silenced",
+    "shipment_inquiry_date": False,
+    "shipment_has_incident": False,
+    "shipment_incident_reason": False,
+    "shipment_transit_days": 1.0,
+    "shipment_on_time": True,
+    "shipment_on_time_rate": 100.0,
+    "shipment_notification_state": "sent",
+    "shipment_notification_attempts": 0,
+    "shipment_notification_error": False,
+    "shipment_notification_message_id": False,
+}
+INTERNAL_FIELDS = (
+    "shipment_notification_state",
+    "shipment_notification_error",
+    "shipment_poll_error",
+    "shipment_next_poll_date",
+    "shipment_incident_reason",
+    "shipment_has_incident",
+    "shipment_inquiry_date",
+    "shipment_on_time",
+    "tracking_event_ids",
+    "tracking_number_ids",
+    "shipment_incident_ids",
+    "shipment_update_ids",
+)
+
+
+class AccessFixtures:
+    """Two companies, a delivery per company and one of another salesperson's
+    customer, each with one record of every tracking model; users of each
+    role with the least rights they need."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Users = cls.env["res.users"].with_context(no_reset_password=True)
+        cls.company_b = cls.env["res.company"].create({"name": "Second Shipping Co"})
+        cls.user_warehouse_b = new_test_user(
+            Users.env,
+            "st_warehouse_b",
+            groups="stock.group_stock_user",
+            company_id=cls.company_b.id,
+            company_ids=[(6, 0, cls.company_b.ids)],
+        )
+        cls.user_cs_all = new_test_user(
+            Users.env,
+            "st_cs_all",
+            groups="sales_team.group_sale_salesman_all_leads",
+        )
+        cls.other_salesman = new_test_user(
+            Users.env, "st_cs_other", groups="sales_team.group_sale_salesman"
+        )
+        cls.other_customer = cls.env["res.partner"].create(
+            {"name": "Someone Else's Customer", "email": "else@example.com"}
+        )
+        cls.user_portal = new_test_user(
+            Users.env,
+            "st_portal_access",
+            groups="base.group_portal",
+            partner_id=cls.customer.id,
+        )
+        cls.mine = cls._create_delivery()
+        cls.foreign = cls._create_delivery(
+            partner=cls.other_customer, user=cls.other_salesman
+        )
+        warehouse_b = cls.env["stock.warehouse"].search(
+            [("company_id", "=", cls.company_b.id)], limit=1
+        )
+        cls.company_b_picking = (
+            cls.env["stock.picking"]
+            .with_company(cls.company_b)
+            .create(
+                {
+                    "picking_type_id": warehouse_b.out_type_id.id,
+                    "partner_id": cls.customer.id,
+                }
+            )
+        )
+        cls.records = {
+            picking: cls._tracking_records(picking)
+            for picking in (cls.mine, cls.foreign, cls.company_b_picking)
+        }
+
+    @classmethod
+    def _tracking_records(cls, picking):
+        picking.company_id.shipment_notify_delivered = True
+        number = cls.env["shipment.tracking.number"].create(
+            {"name": f"NUM-{picking.id}", "picking_id": picking.id}
+        )
+        event = cls.env["shipment.tracking.event"]._record_events(
+            [
+                {
+                    "picking_id": picking.id,
+                    "tracking_ref": number.name,
+                    "event_time": datetime(2026, 11, 20, 9, 0),
+                    "carrier_status_text": "Scanned",
+                    "location": "Recipient Street 1",
+                }
+            ]
+        )
+        incident = cls.env["shipment.tracking.incident"]._open(
+            picking, "stalled", "No news"
+        )
+        notification = cls.env["shipment.tracking.notification"]._enqueue(
+            picking, "delivered", "state:delivered"
+        )
+        return {
+            "shipment.tracking.event": event,
+            "shipment.tracking.number": number,
+            "shipment.tracking.incident": incident,
+            "shipment.tracking.notification": notification,
+        }
+
+    def _visible(self, user, model, companies=None):
+        """The fixture records of ``model`` that ``user`` finds."""
+        ids = [records[model].id for records in self.records.values()]
+        Model = self.env[model].with_user(user)
+        if companies:
+            Model = Model.with_context(allowed_company_ids=companies.ids)
+        return Model.search([("id", "in", ids)])
+
+    def _expected(self, model, *pickings):
+        return self.env[model].union(*(self.records[p][model] for p in pickings))
+
+
+@tagged("post_install", "-at_install")
+class TestTrackingRecordRules(AccessFixtures, ShipmentTrackingCase):
+    """shipment.tracking.* rows have the visibility of their delivery."""
+
+    def test_records_carry_their_company(self):
+        for records in self.records.values():
+            for model, record in records.items():
+                with self.subTest(model=model):
+                    self.assertTrue(record)
+                    self.assertEqual(record.company_id, record.picking_id.company_id)
+
+    def test_stock_user_sees_own_company_only(self):
+        for model in TRACKING_MODELS:
+            with self.subTest(model=model):
+                self.assertEqual(
+                    self._visible(self.user_warehouse, model),
+                    self._expected(model, self.mine, self.foreign),
+                )
+                self.assertEqual(
+                    self._visible(self.user_warehouse_b, model),
+                    self._expected(model, self.company_b_picking),
+                )
+                with self.assertRaises(AccessError):
+                    self.records[self.company_b_picking][model].with_user(
+                        self.user_warehouse
+                    ).read(["picking_id"])
+
+    def test_logistics_sees_own_company_only(self):
+        for model in TRACKING_MODELS:
+            with self.subTest(model=model):
+                self.assertEqual(
+                    self._visible(self.user_logistics, model),
+                    self._expected(model, self.mine, self.foreign),
+                )
+
+    def test_multi_company_user_sees_allowed_companies(self):
+        self.user_logistics.company_ids |= self.company_b
+        both = self.env.company | self.company_b
+        for model in TRACKING_MODELS:
+            with self.subTest(model=model):
+                self.assertEqual(
+                    self._visible(self.user_logistics, model, companies=both),
+                    self._expected(
+                        model, self.mine, self.foreign, self.company_b_picking
+                    ),
+                )
+
+    def test_customer_service_sees_its_customers_only(self):
+        for model in TRACKING_MODELS:
+            with self.subTest(model=model):
+                self.assertEqual(
+                    self._visible(self.user_cs, model), self._expected(model, self.mine)
+                )
+                self.assertEqual(
+                    self._visible(self.other_salesman, model),
+                    self._expected(model, self.foreign),
+                )
+                with self.assertRaises(AccessError):
+                    self.records[self.foreign][model].with_user(self.user_cs).read(
+                        ["picking_id"]
+                    )
+
+    def test_customer_service_all_documents_sees_company(self):
+        for model in TRACKING_MODELS:
+            with self.subTest(model=model):
+                self.assertEqual(
+                    self._visible(self.user_cs_all, model),
+                    self._expected(model, self.mine, self.foreign),
+                )
+
+    def test_portal_user_has_no_access(self):
+        for model in TRACKING_MODELS:
+            with self.subTest(model=model):
+                with self.assertRaises(AccessError):
+                    self.env[model].with_user(self.user_portal).search([])
+                with self.assertRaises(AccessError):
+                    self.records[self.mine][model].with_user(self.user_portal).read(
+                        ["picking_id"]
+                    )
+
+
+@tagged("post_install", "-at_install")
+class TestSystemFields(AccessFixtures, ShipmentTrackingCase):
+    """Fields the system maintains refuse every hand, and the system's own
+    flows still write them."""
+
+    def test_system_fields_refused_for_every_role(self):
+        self.mine.sudo().shipment_poll_error = "carrier down"  # sudo: system write
+        for user in (self.user_warehouse, self.user_logistics, self.user_cs):
+            for fname, value in SYSTEM_FIELD_VALUES.items():
+                with self.subTest(user=user.login, field=fname):
+                    with self.assertRaisesRegex(
+                        AccessError, "maintained by the system"
+                    ):
+                        self.mine.with_user(user).write({fname: value})
+        self.assertEqual(self.mine.shipment_poll_error, "carrier down")
+        self.assertFalse(self.mine.shipment_delivered_date)
+
+    def test_system_fields_refused_at_creation(self):
+        picking_type = self.warehouse.out_type_id
+        for fname in ("shipment_delivered_date", "shipment_next_poll_date"):
+            with self.subTest(field=fname), self.assertRaises(AccessError):
+                self.env["stock.picking"].with_user(self.user_logistics).create(
+                    {
+                        "picking_type_id": picking_type.id,
+                        "partner_id": self.customer.id,
+                        fname: SYSTEM_FIELD_VALUES[fname],
+                    }
+                )
+
+    def test_system_writes_them(self):
+        # sudo: what the cron, the webhook and the validation flow do.
+        self.mine.sudo().write(
+            {fname: value for fname, value in SYSTEM_FIELD_VALUES.items()}
+        )
+        self.assertEqual(self.mine.shipment_poll_idle_count, 99)
+
+    def test_carrier_poll_bookkeeping_refused(self):
+        for vals in (
+            {"shipment_poll_error": False},
+            {"shipment_last_poll_date": "2099-01-01 00:00:00"},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                self.carrier.with_user(self.user_logistics).write(vals)
+        self.carrier.with_user(self.user_logistics).shipment_transit_days = 5
+
+    def test_warehouse_validation_still_dispatches(self):
+        self._fill_details(self.mine)
+        self._set_tracking(self.mine, ref="SYS-1")
+        self._validate(self.mine, user=self.user_warehouse)
+        self.assertRecordValues(
+            self.mine,
+            [
+                {
+                    "shipment_state": "dispatched",
+                    "shipment_notification_state": "to_send",
+                }
+            ],
+        )
+
+    def test_internal_fields_hidden_from_portal(self):
+        picking = self.mine.with_user(self.user_portal)
+        readable = picking.read(["shipment_state", "carrier_tracking_ref"])
+        self.assertEqual(readable[0]["shipment_state"], "pending")
+        fields = picking.fields_get()
+        for fname in INTERNAL_FIELDS:
+            with self.subTest(field=fname):
+                self.assertNotIn(fname, fields)
+                with self.assertRaises(AccessError):
+                    picking.read([fname])
+                with self.assertRaises(AccessError):
+                    picking.search_read([("id", "=", self.mine.id)], [fname])
+
+    def test_picking_views_load_for_each_role(self):
+        for user in (self.user_warehouse, self.user_logistics, self.user_cs):
+            with self.subTest(user=user.login):
+                views = (
+                    self.env["stock.picking"]
+                    .with_user(user)
+                    .get_views(
+                        [
+                            (self.env.ref("stock.view_picking_form").id, "form"),
+                            (
+                                self.env.ref(
+                                    "shipment_tracking.stock_picking_view_list_shipment"
+                                ).id,
+                                "list",
+                            ),
+                        ]
+                    )
+                )
+                self.assertIn("shipment_poll_error", views["views"]["form"]["arch"])
+                self.mine.with_user(user).web_read(
+                    {name: {} for name in views["models"]["stock.picking"]["fields"]}
+                )
+
+    def test_internal_fields_readable_by_roles(self):
+        for user in (self.user_warehouse, self.user_cs):
+            with self.subTest(user=user.login):
+                values = self.mine.with_user(user).read(list(INTERNAL_FIELDS))[0]
+                self.assertEqual(
+                    values["shipment_incident_ids"],
+                    self.records[self.mine]["shipment.tracking.incident"].ids,
+                )
+
+
+@tagged("post_install", "-at_install")
+class TestDispatchedRoute(ShipmentTrackingCase):
+    """Once dispatched, the carrier and the delivery address are Logistics'."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.other_carrier = cls.carrier.copy({"name": "Other Express"})
+        cls.other_address = cls.env["res.partner"].create({"name": "Elsewhere"})
+
+    def _dispatched(self):
+        picking = self._create_delivery()
+        self._fill_details(picking)
+        self._set_tracking(picking, ref="ROUTE-1")
+        self._validate(picking)
+        self.assertEqual(picking.shipment_state, "dispatched")
+        return picking
+
+    def test_dispatched_route_refused_for_warehouse_and_cs(self):
+        picking = self._dispatched()
+        for user in (self.user_warehouse, self.user_cs):
+            for vals in (
+                {"carrier_id": self.other_carrier.id},
+                {"carrier_id": False},
+                {"partner_id": self.other_address.id},
+            ):
+                with self.subTest(user=user.login, vals=vals):
+                    with self.assertRaisesRegex(AccessError, "already dispatched"):
+                        picking.with_user(user).write(vals)
+        self.assertEqual(picking.carrier_id, self.carrier)
+        self.assertEqual(picking.partner_id, self.customer)
+
+    def test_unchanged_route_is_no_change(self):
+        picking = self._dispatched()
+        picking.with_user(self.user_warehouse).write(
+            {"carrier_id": self.carrier.id, "partner_id": self.customer.id}
+        )
+
+    def test_dispatched_route_allowed_for_logistics(self):
+        picking = self._dispatched()
+        picking.with_user(self.user_logistics).write(
+            {"carrier_id": self.other_carrier.id, "partner_id": self.other_address.id}
+        )
+        self.assertEqual(picking.carrier_id, self.other_carrier)
+
+    def test_pending_route_open_to_warehouse(self):
+        picking = self._create_delivery()
+        picking.with_user(self.user_warehouse).write(
+            {"carrier_id": self.other_carrier.id}
+        )
+        self.assertEqual(picking.carrier_id, self.other_carrier)
+
+
+@tagged("post_install", "-at_install")
+class TestCarrierCallRoles(ShipmentTrackingCase):
+    """Carrier calls check the role before the connector runs."""
+
+    def test_booking_needs_warehouse_staff(self):
+        picking = self._create_delivery()
+        with self.assertRaisesRegex(AccessError, "Only warehouse staff may book"):
+            self.carrier.with_user(self.user_cs).send_shipping(picking)
+        result = self.carrier.with_user(self.user_warehouse).send_shipping(picking)
+        self.assertEqual(result[0]["exact_price"], 5.0)
+
+    def test_cancel_needs_logistics(self):
+        picking = self._create_delivery()
+        for user in (self.user_warehouse, self.user_cs):
+            with (
+                self.subTest(user=user.login),
+                self.assertRaisesRegex(AccessError, "Only the Logistics team"),
+            ):
+                self.carrier.with_user(user).cancel_shipment(picking)
+
+
+@tagged("post_install", "-at_install")
+class TestActivityNotes(ShipmentTrackingCase):
+    """To-do notes quote carrier and customer text; none of it becomes live
+    markup."""
+
+    HOSTILE = (
+        '<a href="https://evil.example/phish">Click to reschedule</a>'
+        '<img src="https://evil.example/track.gif">'
+    )
+
+    def _assert_inert(self, note):
+        self.assertNotIn("<a", note)
+        self.assertNotIn("<img", note)
+        self.assertIn("&lt;a href=", note)
+        self.assertIn("Click to reschedule", note)
+
+    def test_incident_note_escapes_carrier_text(self):
+        picking = self._create_delivery()
+        self._fill_details(picking)
+        self._set_tracking(picking, ref="ESC-1")
+        with freeze_time("2026-11-27 10:00:00"):
+            self._validate(picking)
+            self.env["stock.picking"]._shipment_apply_carrier_events(
+                [
+                    {
+                        "tracking_ref": "ESC-1",
+                        "state": "exception",
+                        "event_time": datetime(2026, 11, 27, 9, 30),
+                        "carrier_status_text": self.HOSTILE,
+                    }
+                ],
+                "webhook",
+            )
+        activity = picking.activity_ids.filtered(
+            lambda a: "exception" in (a.summary or "").lower()
+        )
+        self.assertEqual(len(activity), 1)
+        self._assert_inert(str(activity.note))
+
+    def test_plain_note_escapes(self):
+        note = self.env["stock.picking"]._shipment_plain_note(self.HOSTILE)
+        self._assert_inert(str(note))
+        self.assertEqual(
+            str(self.env["stock.picking"]._shipment_plain_note("a & b")),
+            "<p>a &amp; b</p>",
+        )
+
+    def test_pending_tracking_number_correction(self):
+        picking = self._create_delivery()
+        self._set_tracking(picking, ref="FIRST-1")
+        self._set_tracking(picking, ref="SECOND-2")
+        self.assertEqual(picking.tracking_number_ids.mapped("name"), ["SECOND-2"])

@@ -5,12 +5,15 @@ import logging
 from urllib.parse import quote
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from .generic_request import GenericCarrierClient, GenericCarrierError
 from .tracking_formats import DEFAULT_STATUS_MAPS, PayloadError, events_generic
 
 _logger = logging.getLogger(__name__)
+
+# Where the API key is sent: administrators alone choose it.
+GENERIC_ENDPOINT_FIELDS = frozenset({"generic_base_url"})
 
 
 class DeliveryCarrier(models.Model):
@@ -21,7 +24,9 @@ class DeliveryCarrier(models.Model):
         ondelete={"generic": lambda recs: recs.write({"delivery_type": "fixed"})},
     )
     generic_base_url = fields.Char(
-        string="API Base URL", help="e.g. https://api.carrier.example"
+        string="API Base URL",
+        help="e.g. https://api.carrier.example. Every request carries the API "
+        "key: only administrators may change it.",
     )
     generic_api_key = fields.Char(
         string="API Key", groups="base.group_system", copy=False
@@ -72,8 +77,24 @@ class DeliveryCarrier(models.Model):
                 else False
             )
 
+    def _generic_check_endpoint_access(self, vals):
+        """The API key goes wherever the base URL points: only administrators
+        choose it (and the sudo'ed system, e.g. data files)."""
+        if not set(vals) & GENERIC_ENDPOINT_FIELDS:
+            return
+        if self.env.su or self.env.user.has_group("base.group_system"):
+            return
+        raise AccessError(
+            _(
+                "Only administrators may set a carrier's API base URL: the API "
+                "key is sent there."
+            )
+        )
+
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._generic_check_endpoint_access(vals)
         carriers = super().create(vals_list)
         carriers.filtered(
             lambda c: c.delivery_type == "generic"
@@ -81,6 +102,7 @@ class DeliveryCarrier(models.Model):
         return carriers
 
     def write(self, vals):
+        self._generic_check_endpoint_access(vals)
         res = super().write(vals)
         if vals.get("delivery_type") == "generic" or "generic_webhook_format" in vals:
             self.filtered(
@@ -135,6 +157,7 @@ class DeliveryCarrier(models.Model):
 
     def action_generic_test_connection(self):
         self.ensure_one()
+        self._shipment_check_carrier_call("test")
         answer = self._generic_call("ping")
         return {
             "type": "ir.actions.client",
@@ -243,6 +266,8 @@ class DeliveryCarrier(models.Model):
         }
 
     def generic_send_shipping(self, pickings):
+        # Also here: the method is public, callable without send_shipping().
+        self._shipment_check_carrier_call("book")
         results = []
         for picking in pickings:
             answer = self._generic_call(
@@ -305,6 +330,8 @@ class DeliveryCarrier(models.Model):
         return super()._shipment_tracking_link(tracking_ref)
 
     def generic_cancel_shipment(self, pickings):
+        # Also here: the method is public, callable without cancel_shipment().
+        self._shipment_check_carrier_call("cancel")
         for picking in pickings:
             if picking.generic_shipment_id:
                 self._generic_call("cancel_shipment", picking.generic_shipment_id)

@@ -12,12 +12,19 @@ import json
 import logging
 import threading
 import time
+from urllib.parse import quote
 
 import requests
 
 _logger = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 30.0
+
+
+def _quote(value):
+    """An id as one URL path segment: '/', '?', '#', '..' cannot reroute."""
+    segment = quote(str(value), safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 class GenericCarrierError(Exception):
@@ -83,10 +90,10 @@ class GenericCarrierClient:
         return self._request("POST", "/v1/shipments", shipment)
 
     def cancel_shipment(self, shipment_id):
-        return self._request("POST", f"/v1/shipments/{shipment_id}/cancel")
+        return self._request("POST", f"/v1/shipments/{_quote(shipment_id)}/cancel")
 
     def tracking(self, tracking_number):
-        return self._request("GET", f"/v1/tracking/{tracking_number}")
+        return self._request("GET", f"/v1/tracking/{_quote(tracking_number)}")
 
     def tracking_batch(self, tracking_numbers):
         return self._request(

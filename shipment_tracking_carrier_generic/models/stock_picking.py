@@ -2,10 +2,20 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
+from odoo.addons.shipment_tracking.models.stock_picking import INTERNAL_GROUPS
+
 
 class StockPicking(models.Model):
     _inherit = "stock.picking"
 
     generic_shipment_id = fields.Char(
-        string="Carrier Shipment ID", copy=False, readonly=True
+        string="Carrier Shipment ID",
+        copy=False,
+        readonly=True,
+        groups=INTERNAL_GROUPS,
     )
+
+    def _shipment_system_fields(self):
+        # Written from the carrier's booking answer; forging it would cancel
+        # another booking at the carrier.
+        return super()._shipment_system_fields() | {"generic_shipment_id"}

@@ -2,6 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import _, api, fields, models
 
+from odoo.addons.shipment_tracking.models.stock_picking import INTERNAL_GROUPS
+
 from ..tools import check_sms_number
 
 SMS_STATES = [("sent", "Queued"), ("skipped", "Skipped")]
@@ -20,13 +22,28 @@ class StockPicking(models.Model):
         string="Dispatch SMS",
         copy=False,
         readonly=True,
+        groups=INTERNAL_GROUPS,
         help="Set once the dispatch SMS was queued or skipped: it is never "
         "sent twice.",
     )
     shipment_sms_message_id = fields.Many2one(
-        "mail.message", copy=False, readonly=True, ondelete="set null"
+        "mail.message",
+        copy=False,
+        readonly=True,
+        ondelete="set null",
+        groups=INTERNAL_GROUPS,
     )
-    shipment_sms_note = fields.Char(string="Dispatch SMS Note", copy=False)
+    shipment_sms_note = fields.Char(
+        string="Dispatch SMS Note", copy=False, readonly=True, groups=INTERNAL_GROUPS
+    )
+
+    def _shipment_system_fields(self):
+        # Clearing the state would text the customer again.
+        return super()._shipment_system_fields() | {
+            "shipment_sms_state",
+            "shipment_sms_message_id",
+            "shipment_sms_note",
+        }
 
     # ------------------------------------------------------------------
     # Who, how, which number

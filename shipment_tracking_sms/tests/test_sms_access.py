@@ -1,0 +1,43 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from .test_shipment_sms import ShipmentSmsCase
+
+SMS_FIELDS = {
+    "shipment_sms_state": False,
+    "shipment_sms_message_id": False,
+    "shipment_sms_note": "customer prefers no SMS",
+}
+
+
+@tagged("post_install", "-at_install")
+class TestSmsFieldGuards(ShipmentSmsCase):
+    """The dispatch SMS bookkeeping is the system's: clearing it would text
+    the customer again."""
+
+    def test_sms_fields_refused_for_every_role(self):
+        picking = self._dispatched()
+        self._run_notification_cron()
+        self.assertEqual(picking.shipment_sms_state, "sent")
+        for user in (self.user_warehouse, self.user_logistics, self.user_cs):
+            for fname, value in SMS_FIELDS.items():
+                with self.subTest(user=user.login, field=fname):
+                    with self.assertRaisesRegex(
+                        AccessError, "maintained by the system"
+                    ):
+                        picking.with_user(user).write({fname: value})
+        self.assertEqual(picking.shipment_sms_state, "sent")
+
+    def test_sms_fields_hidden_from_portal(self):
+        picking = self._dispatched()
+        portal = new_test_user(
+            self.env,
+            "st_sms_portal",
+            groups="base.group_portal",
+            partner_id=self.customer.id,
+        )
+        for fname in SMS_FIELDS:
+            with self.subTest(field=fname), self.assertRaises(AccessError):
+                picking.with_user(portal).read([fname])
