@@ -1,3 +1,4 @@
 from . import delivery_carrier
 from . import shipment_tracking_status_map
+from . import shipment_tracking_webhook_delivery
 from . import stock_picking
