@@ -713,7 +713,8 @@ class StockPicking(models.Model):
     def _shipment_follow_events(self):
         """Status, EDD, last event date and proof of delivery follow the newest
         events by event time, whatever order they arrived in; a closed
-        shipment (delivered, returned, cancelled) never moves back."""
+        shipment (delivered, returned, cancelled) never moves back, nor does
+        its estimated delivery date change."""
         # sudo: the shipment follows its carrier's events, whoever triggers it.
         events = (
             self.env["shipment.tracking.event"]
@@ -733,8 +734,11 @@ class StockPicking(models.Model):
                 lambda e, p=picking: e.expected_delivery_date
                 and (not p.shipment_edd_set_at or e.event_time > p.shipment_edd_set_at)
             )[:1]
+            # Once closed, the estimate is history (the on-time KPI reads it):
+            # a late or replayed scan does not rewrite it.
             if (
-                edd_event
+                picking.shipment_state not in FINAL_SHIPMENT_STATES
+                and edd_event
                 and edd_event.expected_delivery_date != picking.expected_delivery_date
             ):
                 vals["expected_delivery_date"] = edd_event.expected_delivery_date
@@ -875,6 +879,13 @@ class StockPicking(models.Model):
             return
         carrier.write({"shipment_poll_error": False, "shipment_last_poll_date": now})
         applied = self._shipment_apply_carrier_events(result["events"], "poll", carrier)
+        if applied["rejected"]:
+            _logger.warning(
+                "polling %s: %s event(s) refused: %s",
+                carrier.name,
+                len(applied["rejected"]),
+                "; ".join(item["reason"] for item in applied["rejected"][:5]),
+            )
         touched = applied["created"].picking_id
         not_found = set(result.get("not_found") or [])
         for picking in self:

@@ -278,6 +278,21 @@ class TestWebhookHostile(SandboxCarrierMixin, HttpCase):
         )
         self.assertEqual(self.picking.expected_delivery_date, good)
 
+    def test_closed_shipment_keeps_its_estimate(self):
+        """A late scan carrying an estimate does not rewrite the estimate of
+        a delivered shipment (the on-time KPI reads it)."""
+        self._post(self._body(self._event(self.number, "delivered", ago(hours=1))))
+        self.assertEqual(self.picking.shipment_state, "delivered")
+        before = self._snapshot()[:4]
+        late = self._event(
+            self.number,
+            "in_transit",
+            ago(hours=30),
+            estimated_delivery_date=ago(days=-3)[:10],
+        )
+        self.assertEqual(self._post(self._body(late)).json()["accepted"], 1)
+        self.assertEqual(self._snapshot()[:4], before)
+
     # -- carrier and type -------------------------------------------------------------
     @mute_logger(WEBHOOK_LOGGER)
     def test_archived_carrier_refuses_webhooks(self):
