@@ -177,9 +177,14 @@ class ShipmentTrackingEvent(models.Model):
             with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
                 return self.create(new_vals)
         except UniqueViolation:
-            pass
+            return self._create_each_once(new_vals)
+
+    @api.model
+    def _create_each_once(self, vals_list):
+        """Create each event in its own savepoint; those a concurrent
+        transaction stored meanwhile are skipped."""
         created = self.browse()
-        for vals in new_vals:
+        for vals in vals_list:
             try:
                 with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
                     created |= self.create(vals)

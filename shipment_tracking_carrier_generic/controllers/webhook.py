@@ -17,10 +17,6 @@ from ..models.tracking_formats import (
 _logger = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
-READ_CHUNK = 64 * 1024
-# Where the body read once is kept for the request's life: Odoo runs the
-# route again after a serialization failure, and the stream reads only once.
-BODY_KEY = "shipment_tracking.webhook_body"
 
 
 class ShipmentTrackingWebhook(http.Controller):
@@ -31,6 +27,8 @@ class ShipmentTrackingWebhook(http.Controller):
         methods=["POST"],
         csrf=False,
         save_session=False,
+        # Read by ir.http before Odoo would parse a form body (see ir_http.py).
+        shipment_tracking_body_limit=MAX_BODY,
     )
     def shipment_tracking_webhook(self, carrier_id, **_kwargs):
         """Carrier push: authenticate, parse, record. Nothing is written on a
@@ -43,7 +41,7 @@ class ShipmentTrackingWebhook(http.Controller):
         rejected (and ``ignored`` for deliveries of another kind or replays).
         Serialization failures are left to Odoo, which runs the request
         again."""
-        body = self._read_body()
+        body = request.env["ir.http"]._shipment_read_body(MAX_BODY)
         if body is None:
             return self._answer(413, error="body larger than 1 MiB")
         # sudo: a public route; only the carrier's webhook settings are read
@@ -121,30 +119,6 @@ class ShipmentTrackingWebhook(http.Controller):
             unknown=result["unknown"],
             rejected=sorted(rejected, key=lambda item: item["index"]),
         )
-
-    @staticmethod
-    def _read_body():
-        """The raw body, or None when it is over MAX_BODY: at most MAX_BODY + 1
-        bytes are read, whatever the sender announced (a chunked body has no
-        length), so memory does not grow with what is sent."""
-        environ = request.httprequest.environ
-        if BODY_KEY in environ:
-            return environ[BODY_KEY]
-        if (request.httprequest.content_length or 0) > MAX_BODY:
-            return None
-        # get_data() would read a chunked body whole: read werkzeug's stream
-        # (bounded by Content-Length when there is one) ourselves.
-        stream = request.httprequest._HTTPRequest__wrapped.stream
-        chunks, size = [], 0
-        while size <= MAX_BODY:
-            chunk = stream.read(min(READ_CHUNK, MAX_BODY + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        body = b"".join(chunks) if size <= MAX_BODY else None
-        environ[BODY_KEY] = body
-        return body
 
     @staticmethod
     def _answer(status, **values):

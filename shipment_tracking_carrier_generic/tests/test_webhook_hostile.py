@@ -74,8 +74,15 @@ class TestWebhookHostile(SandboxCarrierMixin, HttpCase):
                 yield chunk
             yield b'"}'
 
-        response = self._post(body(), {"Content-Type": "application/json"})
-        self.assertEqual(response.status_code, 413, response.text)
+        for content_type in (
+            "application/json",
+            # Odoo would parse these whole before any route runs.
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+        ):
+            with self.subTest(content_type):
+                response = self._post(body(), {"Content-Type": content_type})
+                self.assertEqual(response.status_code, 413, response.text)
         self.assertEqual(self._snapshot(), before)
 
     def test_chunked_body_under_the_limit_is_read(self):
