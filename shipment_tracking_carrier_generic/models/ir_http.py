@@ -20,7 +20,7 @@ class IrHttp(models.AbstractModel):
         here, at most that many bytes plus one, before Odoo parses a
         form-encoded body (which it reads whole, chunked or not); a longer
         body is answered 413."""
-        super()._pre_dispatch(rule, args)
+        result = super()._pre_dispatch(rule, args)
         limit = rule.endpoint.routing.get("shipment_tracking_body_limit")
         if limit and cls._shipment_read_body(limit) is None:
             raise RequestEntityTooLarge(
@@ -28,6 +28,7 @@ class IrHttp(models.AbstractModel):
                     {"error": f"body larger than {limit} bytes"}, status=413
                 )
             )
+        return result
 
     @classmethod
     def _shipment_read_body(cls, limit):
