@@ -70,6 +70,14 @@ def create_sandbox_carrier(admin, shop, sandbox, odoo_server, label):
         },
     )
     sandbox.configure(scenario="normal")
+    # The tests move the sandbox's clock days ahead of the server's: accept
+    # its events that far in the future (the default bound is a day).
+    admin.call(
+        "ir.config_parameter",
+        "set_param",
+        "shipment_tracking.event_future_hours",
+        str(20 * 24),
+    )
     ensure_sender_address(admin, shop)
     webhook_url = f"{odoo_server['url']}/shipment_tracking/webhook/{carrier_id}"
     return {"id": carrier_id, "name": name, "webhook_url": webhook_url}

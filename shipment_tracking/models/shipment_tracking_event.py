@@ -1,10 +1,45 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import hashlib
+from datetime import timedelta
+
+from psycopg2.errors import UniqueViolation
 
 from odoo import api, fields, models
+from odoo.tools import mute_logger
 
 from .stock_picking import SHIPMENT_STATES
+
+# Bounds of a carrier's event times (system parameters override them):
+# - an event more than EVENT_FUTURE_HOURS ahead of now is refused (a bogus
+#   year-9999 scan must not hold the status forever);
+# - an event more than EVENT_HISTORY_DAYS before the shipment date is refused
+#   (a recycled tracking number's old history);
+# - an estimate before the event's own date, or more than EDD_HORIZON_DAYS
+#   after it, is dropped (the event is kept).
+EVENT_FUTURE_HOURS = 24
+EVENT_HISTORY_DAYS = 30
+EDD_HORIZON_DAYS = 180
+TIME_BOUND_PARAMS = {
+    "future_hours": ("shipment_tracking.event_future_hours", EVENT_FUTURE_HOURS),
+    "history_days": ("shipment_tracking.event_history_days", EVENT_HISTORY_DAYS),
+    "edd_days": ("shipment_tracking.edd_horizon_days", EDD_HORIZON_DAYS),
+}
+# What an event dict may set on the event (others, e.g. ``index``, are the
+# caller's bookkeeping).
+EVENT_VALUES = (
+    "tracking_ref",
+    "event_time",
+    "state",
+    "carrier_status_code",
+    "carrier_status_text",
+    "location",
+    "carrier_event_id",
+    "expected_delivery_date",
+    "pod_signed_by",
+    "pod_signature_url",
+    "pod_photo_url",
+)
 
 
 class ShipmentTrackingEvent(models.Model):
@@ -60,11 +95,60 @@ class ShipmentTrackingEvent(models.Model):
         return "sha1:" + hashlib.sha1(raw.encode()).hexdigest()
 
     @api.model
+    def _prepare_carrier_values(self, event):
+        """The values of a neutral event dict an event may take."""
+        return {key: event[key] for key in EVENT_VALUES if key in event}
+
+    @api.model
+    def _time_bounds(self):
+        """The event time bounds as integers (see the module constants)."""
+        # sudo: system parameters, read-only, not secrets.
+        Param = self.env["ir.config_parameter"].sudo()
+        bounds = {}
+        for name, (key, default) in TIME_BOUND_PARAMS.items():
+            try:
+                value = int(Param.get_param(key, default))
+            except ValueError:
+                value = default
+            # Bounded, so that date arithmetic never overflows.
+            bounds[name] = min(max(value, 0), 10 * 366 * 24)
+        return bounds
+
+    @api.model
+    def _check_time_bounds(self, vals, picking, bounds, now):
+        """Why the carrier event ``vals`` cannot be recorded on ``picking``
+        (False when it can); drops an implausible estimate in place."""
+        event_time = vals["event_time"]
+        if event_time > now + timedelta(hours=bounds["future_hours"]):
+            return self.env._(
+                "event time more than %(hours)s hours in the future",
+                hours=bounds["future_hours"],
+            )
+        shipped = picking.shipment_date or picking.date_done or picking.create_date
+        if event_time < shipped - timedelta(days=bounds["history_days"]):
+            return self.env._(
+                "event time more than %(days)s days before the shipment date",
+                days=bounds["history_days"],
+            )
+        edd = vals.get("expected_delivery_date")
+        if edd and not (
+            event_time.date()
+            <= edd
+            <= event_time.date() + timedelta(days=bounds["edd_days"])
+        ):
+            vals["expected_delivery_date"] = False
+        return False
+
+    @api.model
     def _record_events(self, vals_list):
         """Create the events not recorded yet; return the new ones.
 
-        Duplicates (within the batch or already stored) are skipped: carriers
-        re-send webhooks and polling returns the whole history every time."""
+        Duplicates (within the batch, already stored, or stored meanwhile by
+        a concurrent transaction) are skipped: carriers re-send webhooks,
+        polling returns the whole history every time, and a webhook and the
+        poller may bring the same scan at the same moment. Only the
+        transaction that inserted an event returns it, so only that one
+        follows it up (status, chatter, customer update)."""
         for vals in vals_list:
             vals["event_key"] = self._make_event_key(vals)
         pickings = {vals["picking_id"] for vals in vals_list}
@@ -84,4 +168,26 @@ class ShipmentTrackingEvent(models.Model):
             if key not in existing:
                 existing.add(key)
                 new_vals.append(vals)
-        return self.create(new_vals)
+        if not new_vals:
+            return self.browse()
+        # The search above cannot see what concurrent transactions insert: the
+        # unique index decides. One savepoint for the whole batch, then (on a
+        # conflict) one per event, the conflicting ones being duplicates.
+        try:
+            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                return self.create(new_vals)
+        except UniqueViolation:
+            return self._create_each_once(new_vals)
+
+    @api.model
+    def _create_each_once(self, vals_list):
+        """Create each event in its own savepoint; those a concurrent
+        transaction stored meanwhile are skipped."""
+        created = self.browse()
+        for vals in vals_list:
+            try:
+                with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                    created |= self.create(vals)
+            except UniqueViolation:
+                continue
+        return created

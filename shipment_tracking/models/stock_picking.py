@@ -6,6 +6,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
@@ -740,12 +741,19 @@ class StockPicking(models.Model):
             UTC datetime) and optionally ``state`` (already normalised),
             ``carrier_status_code``, ``carrier_status_text``, ``location``,
             ``carrier_event_id``, ``expected_delivery_date``, ``pod_signed_by``,
-            ``pod_signature_url``, ``pod_photo_url``.
+            ``pod_signature_url``, ``pod_photo_url``, and ``index`` (the
+            caller's position of the event, echoed in ``rejected``).
         :param str source: ``webhook``, ``poll`` or ``manual``.
-        :param carrier: restrict the tracking number lookup to this carrier.
-        :return: dict with ``created`` (new events), ``duplicates`` (count) and
-            ``unknown`` (tracking numbers no shipment has)
+        :param carrier: the carrier that sent the events: tracking numbers are
+            looked up among its shipments only, and its events are held to
+            the time bounds of ``shipment.tracking.event._check_time_bounds``
+            (events recorded without a carrier, e.g. by an import, are not).
+        :return: dict with ``created`` (new events), ``duplicates`` (count),
+            ``unknown`` (tracking numbers no shipment has) and ``rejected``
+            (``{"index", "tracking_number", "reason"}`` of refused events)
         """
+        # sudo: carriers are not users; the caller authenticated the carrier.
+        Event = self.env["shipment.tracking.event"].sudo()
         refs = {event["tracking_ref"] for event in events}
         domain = [("name", "in", list(refs))]
         if carrier:
@@ -753,33 +761,49 @@ class StockPicking(models.Model):
         # sudo: carriers are not users; the caller authenticated the carrier.
         numbers = self.env["shipment.tracking.number"].sudo().search(domain)
         by_ref = {number.name: number for number in numbers}
-        vals_list, unknown = [], []
+        bounds = Event._time_bounds() if carrier else None
+        now = fields.Datetime.now()
+        vals_list, unknown, rejected = [], [], []
         for event in events:
             number = by_ref.get(event["tracking_ref"])
             if not number:
                 unknown.append(event["tracking_ref"])
                 continue
+            vals = Event._prepare_carrier_values(event)
+            reason = bounds and Event._check_time_bounds(
+                vals, number.picking_id, bounds, now
+            )
+            if reason:
+                rejected.append(
+                    {
+                        "index": event.get("index"),
+                        "tracking_number": event["tracking_ref"],
+                        "reason": reason,
+                    }
+                )
+                continue
             vals_list.append(
                 dict(
-                    event,
+                    vals,
                     picking_id=number.picking_id.id,
                     package_id=number.package_id.id,
                     source=source,
                 )
             )
-        # sudo: events are written by the system for an authenticated carrier.
-        created = self.env["shipment.tracking.event"].sudo()._record_events(vals_list)
+        created = Event._record_events(vals_list)
         created.picking_id._shipment_follow_events()
         return {
             "created": created,
             "duplicates": len(vals_list) - len(created),
             "unknown": sorted(set(unknown)),
+            "rejected": rejected,
         }
 
     def _shipment_follow_events(self):
         """Status, EDD, last event date and proof of delivery follow the newest
         events by event time, whatever order they arrived in; a closed
-        shipment (delivered, returned, cancelled) never moves back."""
+        shipment (delivered, returned, cancelled) never moves back, nor does
+        its estimated delivery date change."""
         # sudo: the shipment follows its carrier's events, whoever triggers it.
         events = (
             self.env["shipment.tracking.event"]
@@ -799,8 +823,11 @@ class StockPicking(models.Model):
                 lambda e, p=picking: e.expected_delivery_date
                 and (not p.shipment_edd_set_at or e.event_time > p.shipment_edd_set_at)
             )[:1]
+            # Once closed, the estimate is history (the on-time KPI reads it):
+            # a late or replayed scan does not rewrite it.
             if (
-                edd_event
+                picking.shipment_state not in FINAL_SHIPMENT_STATES
+                and edd_event
                 and edd_event.expected_delivery_date != picking.expected_delivery_date
             ):
                 vals["expected_delivery_date"] = edd_event.expected_delivery_date
@@ -900,10 +927,34 @@ class StockPicking(models.Model):
             pickings = todo.filtered(lambda p, c=carrier: p.carrier_id == c)
             for start in range(0, len(pickings), size):
                 chunk = pickings[start : start + size]
-                chunk._shipment_poll(carrier)
+                chunk._shipment_poll_batch(carrier)
                 done += len(chunk)
                 cron._notify_progress(done=done, remaining=len(todo) - done)
                 self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def _shipment_poll_batch(self, carrier):
+        """Poll one batch in a savepoint: whatever fails in it (an answer the
+        connector cannot read, an event the database refuses) leaves nothing
+        half-written, is recorded on the carrier and the batch's shipments,
+        and the other batches go on. Concurrency errors are not absorbed: the
+        transaction is lost with them, the cron run stops there and the next
+        run resumes with what is still due (committed batches are kept)."""
+        try:
+            with self.env.cr.savepoint():
+                self._shipment_poll(carrier)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            raise
+        except Exception as error:  # noqa: BLE001 - contained per batch
+            _logger.exception(
+                "polling %s failed for %s shipment(s)", carrier.name, len(self)
+            )
+            self._shipment_poll_failed(carrier, _("Polling failed: %s", error))
+
+    def _shipment_poll_failed(self, carrier, message):
+        now = fields.Datetime.now()
+        carrier.shipment_poll_error = message
+        for picking in self:
+            picking._shipment_poll_backoff(now, error=message)
 
     def _shipment_poll(self, carrier):
         """Poll one batch of shipments of ``carrier``; failures stay visible on
@@ -913,12 +964,17 @@ class StockPicking(models.Model):
         try:
             result = carrier._shipment_fetch_tracking(numbers)
         except UserError as error:
-            carrier.shipment_poll_error = str(error)
-            for picking in self:
-                picking._shipment_poll_backoff(now, error=str(error))
+            self._shipment_poll_failed(carrier, str(error))
             return
         carrier.write({"shipment_poll_error": False, "shipment_last_poll_date": now})
         applied = self._shipment_apply_carrier_events(result["events"], "poll", carrier)
+        if applied["rejected"]:
+            _logger.warning(
+                "polling %s: %s event(s) refused: %s",
+                carrier.name,
+                len(applied["rejected"]),
+                "; ".join(item["reason"] for item in applied["rejected"][:5]),
+            )
         touched = applied["created"].picking_id
         not_found = set(result.get("not_found") or [])
         for picking in self:

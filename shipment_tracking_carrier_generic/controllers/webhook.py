@@ -6,7 +6,13 @@ import logging
 from odoo import http
 from odoo.http import request
 
-from ..models.tracking_formats import PARSERS, VERIFIERS, PayloadError
+from ..models.tracking_formats import (
+    ENVELOPES,
+    PARSERS,
+    VERIFIERS,
+    PayloadError,
+    is_fresh,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -21,22 +27,35 @@ class ShipmentTrackingWebhook(http.Controller):
         methods=["POST"],
         csrf=False,
         save_session=False,
+        # Read by ir.http before Odoo would parse a form body (see ir_http.py).
+        shipment_tracking_body_limit=MAX_BODY,
     )
     def shipment_tracking_webhook(self, carrier_id, **_kwargs):
         """Carrier push: authenticate, parse, record. Nothing is written on a
         refused request; duplicates are acknowledged (the carrier stops
-        re-sending), unknown tracking numbers are logged, not errors."""
-        if (request.httprequest.content_length or 0) > MAX_BODY:
-            return self._answer(413, error="body larger than 1 MiB")
-        body = request.httprequest.get_data()
-        if len(body) > MAX_BODY:
+        re-sending), unknown tracking numbers are logged, not errors.
+
+        Answers: 413 body over 1 MiB; 404 unknown or archived carrier; 401 no
+        secret, bad signature, stale delivery; 400 not JSON or not the format;
+        200 otherwise, with the events accepted, duplicated, unknown and
+        rejected (and ``ignored`` for deliveries of another kind or replays).
+        Serialization failures are left to Odoo, which runs the request
+        again."""
+        body = request.env["ir.http"]._shipment_read_body(MAX_BODY)
+        if body is None:
             return self._answer(413, error="body larger than 1 MiB")
         # sudo: a public route; only the carrier's webhook settings are read
         # here, and nothing else before the signature is verified.
         carrier_sudo = (
             request.env["delivery.carrier"].sudo().browse(carrier_id).exists()
         )
-        if not carrier_sudo or carrier_sudo.delivery_type != "generic":
+        if (
+            not carrier_sudo
+            or not carrier_sudo.active
+            or carrier_sudo.delivery_type != "generic"
+        ):
+            # Archived carriers answer as unknown ones: nobody learns which
+            # ids exist.
             return self._answer(404, error="unknown carrier")
         secret = carrier_sudo.generic_webhook_secret
         fmt = carrier_sudo.generic_webhook_format
@@ -48,9 +67,34 @@ class ShipmentTrackingWebhook(http.Controller):
             return self._answer(401, error="missing, invalid or expired signature")
         try:
             payload = json.loads(body)
-            events, rejected = PARSERS[fmt](payload)
+            envelope = ENVELOPES[fmt](payload)
+        except RecursionError:
+            return self._answer(400, error="malformed payload: nested too deeply")
         except (ValueError, PayloadError) as error:
             return self._answer(400, error=f"malformed payload: {error}")
+        if not is_fresh(envelope):
+            _logger.warning(
+                "webhook refused: stale delivery for carrier %s", carrier_id
+            )
+            return self._answer(401, error="missing, invalid or expired signature")
+        if not envelope.relevant:
+            return self._answer(200, ignored=True, reason="not a tracking update")
+        try:
+            events, rejected = PARSERS[fmt](payload)
+        except PayloadError as error:
+            return self._answer(400, error=f"malformed payload: {error}")
+        # sudo: the delivery log is system bookkeeping of an authenticated
+        # carrier.
+        Delivery = request.env["shipment.tracking.webhook.delivery"].sudo()
+        if envelope.delivery_id and not Delivery._claim(
+            carrier_sudo, envelope.delivery_id
+        ):
+            _logger.info(
+                "webhook for carrier %s: delivery %s seen before, ignored",
+                carrier_id,
+                envelope.delivery_id,
+            )
+            return self._answer(200, ignored=True, reason="delivery seen before")
         # sudo: the carrier is authenticated by its signature, not a user.
         result = (
             request.env["stock.picking"]
@@ -67,12 +111,13 @@ class ShipmentTrackingWebhook(http.Controller):
                 carrier_id,
                 ", ".join(result["unknown"]),
             )
+        rejected += result["rejected"]
         return self._answer(
             200,
             accepted=len(result["created"]),
             duplicates=result["duplicates"],
             unknown=result["unknown"],
-            rejected=rejected,
+            rejected=sorted(rejected, key=lambda item: item["index"]),
         )
 
     @staticmethod

@@ -8,7 +8,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from .generic_request import GenericCarrierClient, GenericCarrierError
-from .tracking_formats import DEFAULT_STATUS_MAPS, PayloadError, events_generic
+from .tracking_formats import DEFAULT_STATUS_MAPS, PayloadError, tracking_batch
 
 _logger = logging.getLogger(__name__)
 
@@ -350,22 +350,21 @@ class DeliveryCarrier(models.Model):
 
     def generic_get_tracking_batch(self, numbers):
         answer = self._generic_call("tracking_batch", numbers)
-        events = []
-        for tracking in answer.get("results") or []:
-            try:
-                parsed, _rejected = events_generic(
-                    {"events": tracking.get("events") or []}
+        try:
+            events, rejected, not_found = tracking_batch(answer)
+        except PayloadError as error:
+            raise UserError(
+                _(
+                    "%(carrier)s sent unusable tracking: %(error)s",
+                    carrier=self.name,
+                    error=error,
                 )
-            except PayloadError as error:
-                raise UserError(
-                    _(
-                        "%(carrier)s sent unusable tracking: %(error)s",
-                        carrier=self.name,
-                        error=error,
-                    )
-                ) from error
-            events += parsed
-        return {
-            "events": self._generic_map_events(events),
-            "not_found": answer.get("not_found") or [],
-        }
+            ) from error
+        if rejected:
+            _logger.warning(
+                "%s: %s tracking event(s) ignored: %s",
+                self.name,
+                len(rejected),
+                "; ".join(item["reason"] for item in rejected[:5]),
+            )
+        return {"events": self._generic_map_events(events), "not_found": not_found}

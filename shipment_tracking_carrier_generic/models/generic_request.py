@@ -19,6 +19,7 @@ import requests
 _logger = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 30.0
+MAX_RATE_WAIT = 60.0
 
 
 def _quote(value):
@@ -46,7 +47,12 @@ class _RateLimiter:
             return
         with cls._lock:
             now = time.monotonic()
-            slot = max(now, cls._next_slot.get(key, 0.0))
+            slot = cls._next_slot.get(key, 0.0)
+            # A slot further ahead than a minute comes from a clock that went
+            # back (e.g. a frozen clock released): start again from now rather
+            # than sleep for it.
+            if not now <= slot <= now + MAX_RATE_WAIT:
+                slot = now
             cls._next_slot[key] = slot + 1.0 / rate
         if slot > now:
             time.sleep(slot - now)

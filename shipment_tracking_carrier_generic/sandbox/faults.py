@@ -69,6 +69,7 @@ FAULTS = {
     "throttle_next": (0, _count),
     "fail_next": (0, _count),
     "malformed_next": (0, _count),
+    "wrong_shape_next": (0, _count),
     "timeout_next": (0, _count),
     "seed": (0, _count),
 }
@@ -164,7 +165,8 @@ class FaultInjector:
         """Return (fault, latency seconds, timeout seconds) for the next call.
 
         ``fault`` is None, or an ApiError to answer instead of the call, or
-        ``"malformed"`` / ``"timeout"`` to spoil the answer once computed.
+        ``"malformed"`` (cut JSON) / ``"wrong_shape"`` (valid JSON, not what the
+        API documents) / ``"timeout"`` to spoil the answer once computed.
         """
         with self._lock:
             settings = self.settings
@@ -177,6 +179,8 @@ class FaultInjector:
                 fault = unavailable("forced failure (fail_next)")
             elif self._take("malformed_next"):
                 fault = "malformed"
+            elif self._take("wrong_shape_next"):
+                fault = "wrong_shape"
             elif self._take("timeout_next"):
                 fault = "timeout"
             elif draws[0] < settings["error_rate"]:

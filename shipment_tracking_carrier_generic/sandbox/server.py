@@ -35,6 +35,8 @@ DEFAULT_API_KEY = "sandbox-api-key"
 MAX_BODY = 2 * 1024 * 1024
 # What a "malformed" fault answers: cut in the middle of a JSON document.
 MALFORMED_BODY = b'{"shipment_id": "shp_0f3a", "tracking_numbers": ["SBX'
+# What a "wrong_shape" fault answers: valid JSON, not the documented shape.
+WRONG_SHAPE_BODY = b'{"results": ["not a tracking"], "not_found": {"SBX": 1}}'
 CONNECTION_SETTINGS = ("api_key", "webhook_url", "webhook_secret", "scenario")
 # Never shown by config(): /sandbox/config answers whoever reaches the sandbox,
 # and whoever set them knows them.
@@ -301,6 +303,8 @@ class SandboxCarrier:
             response = error_response(error)
         if fault == "malformed":
             return Response(HTTPStatus.OK, MALFORMED_BODY)
+        if fault == "wrong_shape":
+            return Response(HTTPStatus.OK, WRONG_SHAPE_BODY)
         if fault == "timeout":
             # The work is done, only the answer is late: a client that gave up
             # must rely on idempotency when it tries again.

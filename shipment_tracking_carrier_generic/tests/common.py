@@ -40,6 +40,11 @@ class SandboxCarrierMixin(ShipmentFixtures):
             }
         )
         cls.warehouse.out_type_id.print_label = True
+        # The sandbox's clock runs ahead of ours when a test advances it: take
+        # its events up to 20 days ahead (the bound has its own tests).
+        cls.env["ir.config_parameter"].set_param(
+            "shipment_tracking.event_future_hours", 20 * 24
+        )
 
     def setUp(self):
         super().setUp()

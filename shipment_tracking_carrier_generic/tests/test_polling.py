@@ -1,13 +1,16 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
 
 from odoo import fields
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import mute_logger
 
+from ..models.generic_request import _RateLimiter
 from .common import SandboxCarrierMixin
 
 # The status each sandbox scenario drives a shipment through, clock hour by hour.
@@ -146,3 +149,89 @@ class TestPolling(SandboxCarrierMixin, TransactionCase):
                 self.env["stock.picking"]._shipment_poll_domain(self.generic)
             ),
         )
+
+    # -- failures stay contained --------------------------------------------------
+    def _second_carrier(self):
+        return self.generic.copy(
+            {
+                "name": "Sandbox bis",
+                "generic_api_key": self.generic.generic_api_key,
+                "generic_webhook_secret": "other",
+            }
+        )
+
+    def test_wrong_shape_answer_fails_that_batch_only(self):
+        """Valid JSON of the wrong shape: that batch records the error, the
+        other carrier is polled, the cron run ends normally."""
+        first = self._booked()
+        other = self._second_carrier()
+        second = self._create_delivery(carrier=other)
+        self._fill_details(second)
+        second.with_user(self.user_warehouse).button_validate()
+        self.sandbox.advance_clock(13)
+        self.sandbox.configure(wrong_shape_next=1)
+        self._poll()
+        self.assertIn("unusable tracking", first.shipment_poll_error)
+        self.assertIn("unusable tracking", self.generic.shipment_poll_error)
+        self.assertEqual(first.shipment_poll_idle_count, 1)
+        self.assertFalse(first.tracking_event_ids)
+        self.assertFalse(second.shipment_poll_error)
+        self.assertFalse(other.shipment_poll_error)
+        self.assertEqual(second.shipment_state, "in_transit")
+        # The next run heals the failed batch.
+        self._poll()
+        self.assertFalse(first.shipment_poll_error)
+        self.assertEqual(first.shipment_state, "in_transit")
+
+    def test_unexpected_failure_rolls_the_batch_back(self):
+        """A failure after events were recorded leaves none of them: the
+        batch's savepoint is rolled back, the error is recorded, the other
+        carrier's batch is kept."""
+        first = self._booked()
+        other = self._second_carrier()
+        second = self._create_delivery(carrier=other)
+        self._fill_details(second)
+        second.with_user(self.user_warehouse).button_validate()
+        self.sandbox.advance_clock(13)
+        Picking = type(self.env["stock.picking"])
+        expire = Picking._shipment_expire_if_silent
+
+        def failing_expire(picking, now):
+            if picking == first:
+                raise KeyError("boom")
+            return expire(picking, now)
+
+        with (
+            patch.object(Picking, "_shipment_expire_if_silent", failing_expire),
+            mute_logger("odoo.addons.shipment_tracking.models.stock_picking"),
+        ):
+            self._poll()
+        self.assertFalse(first.tracking_event_ids, "half-written batch")
+        self.assertEqual(first.shipment_state, "dispatched")
+        self.assertIn("boom", first.shipment_poll_error)
+        self.assertIn("boom", self.generic.shipment_poll_error)
+        self.assertEqual(second.shipment_state, "in_transit")
+        self.assertTrue(second.tracking_event_ids)
+
+    def test_polled_events_out_of_bounds_are_ignored(self):
+        """The sandbox's clock far ahead of ours: its events past the future
+        bound are not recorded, those within are."""
+        self.env["ir.config_parameter"].set_param(
+            "shipment_tracking.event_future_hours", 24
+        )
+        picking = self._booked()
+        self.sandbox.advance_clock(43)
+        self._poll()
+        codes = picking.tracking_event_ids.mapped("carrier_status_code")
+        self.assertIn("in_transit", codes)  # 12 h ahead
+        self.assertNotIn("delivered", codes)  # 42 h ahead
+        self.assertEqual(picking.shipment_state, "in_transit")
+
+    def test_rate_limiter_survives_a_clock_jump(self):
+        """A request spaced while the clock was frozen days ahead does not
+        make the next one wait for those days."""
+        key = "test-rate-limiter-jump"
+        with freeze_time(datetime.now() + timedelta(days=11)):
+            _RateLimiter.wait(key, 5)
+        _RateLimiter.wait(key, 5)
+        self.assertLessEqual(_RateLimiter._next_slot[key], time.monotonic() + 1)

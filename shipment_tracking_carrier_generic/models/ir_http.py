@@ -1,0 +1,59 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from odoo import models
+from odoo.http import request
+
+READ_CHUNK = 64 * 1024
+# Where the body read once is kept for the request's life: Odoo runs the
+# route again after a serialization failure, and the stream reads only once.
+BODY_KEY = "shipment_tracking.body"
+
+
+class IrHttp(models.AbstractModel):
+    _inherit = "ir.http"
+
+    @classmethod
+    def _pre_dispatch(cls, rule, args):
+        """Routes with ``shipment_tracking_body_limit=<bytes>`` read their body
+        here, at most that many bytes plus one, before Odoo parses a
+        form-encoded body (which it reads whole, chunked or not); a longer
+        body is answered 413."""
+        result = super()._pre_dispatch(rule, args)
+        limit = rule.endpoint.routing.get("shipment_tracking_body_limit")
+        if limit and cls._shipment_read_body(limit) is None:
+            raise RequestEntityTooLarge(
+                response=request.make_json_response(
+                    {"error": f"body larger than {limit} bytes"}, status=413
+                )
+            )
+        return result
+
+    @classmethod
+    def _shipment_read_body(cls, limit):
+        """The raw body, or None when it is longer than ``limit``: at most
+        ``limit + 1`` bytes are read whatever the sender announced (a chunked
+        body has no length), so memory does not grow with what is sent."""
+        environ = request.httprequest.environ
+        if BODY_KEY not in environ:
+            environ[BODY_KEY] = cls._shipment_read_stream(limit)
+        return environ[BODY_KEY]
+
+    @classmethod
+    def _shipment_read_stream(cls, limit):
+        httprequest = request.httprequest
+        if (httprequest.content_length or 0) > limit:
+            return None
+        # get_data() would read a chunked body whole, and Odoo's request
+        # wrapper does not expose werkzeug's stream (bounded by Content-Length
+        # when there is one): read it ourselves.
+        stream = httprequest._HTTPRequest__wrapped.stream
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = stream.read(min(READ_CHUNK, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks) if size <= limit else None
