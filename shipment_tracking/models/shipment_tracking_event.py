@@ -3,11 +3,9 @@
 import hashlib
 from datetime import timedelta
 
-from psycopg2.errors import UniqueViolation
-
 from odoo import api, fields, models
-from odoo.tools import mute_logger
 
+from ..tools import create_unique
 from .stock_picking import SHIPMENT_STATES
 
 # Bounds of a carrier's event times (system parameters override them):
@@ -173,21 +171,7 @@ class ShipmentTrackingEvent(models.Model):
         # The search above cannot see what concurrent transactions insert: the
         # unique index decides. One savepoint for the whole batch, then (on a
         # conflict) one per event, the conflicting ones being duplicates.
-        try:
-            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
-                return self.create(new_vals)
-        except UniqueViolation:
-            return self._create_each_once(new_vals)
-
-    @api.model
-    def _create_each_once(self, vals_list):
-        """Create each event in its own savepoint; those a concurrent
-        transaction stored meanwhile are skipped."""
-        created = self.browse()
-        for vals in vals_list:
-            try:
-                with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
-                    created |= self.create(vals)
-            except UniqueViolation:
-                continue
-        return created
+        created = create_unique(self, new_vals)
+        if created:
+            return created
+        return self.browse().union(*(create_unique(self, vals) for vals in new_vals))

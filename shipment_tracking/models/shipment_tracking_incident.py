@@ -1,7 +1,8 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
-from odoo.tools import SQL
+
+from ..tools import create_unique
 
 INCIDENT_KINDS = [
     ("exception", "Carrier exception"),
@@ -50,31 +51,9 @@ class ShipmentTrackingIncident(models.Model):
     def _open(self, picking, kind, reason):
         """Open an incident unless one of that kind is open already; return
         the new incident or an empty recordset. Safe against concurrent runs."""
-        now = fields.Datetime.now()
-        # Raw SQL: incidents closed in this transaction must be in the table.
-        self.flush_model()
-        self.env.cr.execute(
-            SQL(
-                """INSERT INTO shipment_tracking_incident
-                       (picking_id, company_id, carrier_id, kind, reason, opened_at,
-                        is_open, create_uid, create_date, write_uid, write_date)
-                   VALUES (%s, %s, %s, %s, %s, %s, TRUE, %s, %s, %s, %s)
-                   ON CONFLICT (picking_id, kind) WHERE closed_at IS NULL
-                   DO NOTHING RETURNING id""",
-                picking.id,
-                picking.company_id.id,
-                picking.carrier_id.id or None,
-                kind,
-                reason,
-                now,
-                self.env.uid,
-                now,
-                self.env.uid,
-                now,
-            )
+        # Incidents closed in this transaction must be closed in the table
+        # before the partial unique index judges the new one.
+        self.flush_model(["closed_at"])
+        return create_unique(
+            self, {"picking_id": picking.id, "kind": kind, "reason": reason}
         )
-        row = self.env.cr.fetchone()
-        if not row:
-            return self.browse()
-        picking.invalidate_recordset(["shipment_incident_ids"])
-        return self.browse(row[0])

@@ -1,7 +1,8 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
-from odoo.tools import SQL
+
+from ..tools import create_unique
 
 # kind -> (company setting that enables it, mail template xmlid)
 NOTIFICATION_KINDS = {
@@ -42,7 +43,7 @@ class ShipmentTrackingNotification(models.Model):
     picking_id = fields.Many2one(
         "stock.picking", required=True, ondelete="cascade", index=True
     )
-    # Stored for the multi-company record rule; filled by _enqueue's INSERT.
+    # Stored for the multi-company record rule.
     company_id = fields.Many2one(
         related="picking_id.company_id", store=True, index=True
     )
@@ -72,29 +73,15 @@ class ShipmentTrackingNotification(models.Model):
         setting, _template = NOTIFICATION_KINDS[kind]
         if not picking.company_id[setting]:
             return self.browse()
-        now = fields.Datetime.now()
-        self.flush_model()
-        self.env.cr.execute(
-            SQL(
-                """INSERT INTO shipment_tracking_notification
-                       (picking_id, company_id, kind, key, incident_id, state,
-                        create_uid, create_date, write_uid, write_date)
-                   VALUES (%s, %s, %s, %s, %s, 'to_send', %s, %s, %s, %s)
-                   ON CONFLICT (picking_id, key) DO NOTHING RETURNING id""",
-                picking.id,
-                picking.company_id.id,
-                kind,
-                key,
-                incident.id if incident else None,
-                self.env.uid,
-                now,
-                self.env.uid,
-                now,
-            )
+        return create_unique(
+            self,
+            {
+                "picking_id": picking.id,
+                "kind": kind,
+                "key": key,
+                "incident_id": incident.id if incident else False,
+            },
         )
-        row = self.env.cr.fetchone()
-        picking.invalidate_recordset(["shipment_update_ids"])
-        return self.browse(row[0]) if row else self.browse()
 
     def _send(self):
         """Render each update in the customer's language into Odoo's mail

@@ -12,7 +12,7 @@ from .tracking_formats import DEFAULT_STATUS_MAPS, PayloadError, tracking_batch
 
 _logger = logging.getLogger(__name__)
 
-# Where the API key is sent: administrators alone choose it.
+# Where the API key is sent: administrators alone move it once a key is set.
 GENERIC_ENDPOINT_FIELDS = frozenset({"generic_base_url"})
 
 
@@ -78,23 +78,25 @@ class DeliveryCarrier(models.Model):
             )
 
     def _generic_check_endpoint_access(self, vals):
-        """The API key goes wherever the base URL points: only administrators
-        choose it (and the sudo'ed system, e.g. data files)."""
-        if not set(vals) & GENERIC_ENDPOINT_FIELDS:
+        """The API key goes wherever the base URL points: once a carrier has
+        a key, only administrators (and the sudo'ed system, e.g. data files)
+        move its endpoint. A carrier without a key sends nothing secret, and
+        only administrators can give it one (``groups`` on the key)."""
+        changed = set(vals) & GENERIC_ENDPOINT_FIELDS
+        if not changed or self.env.su or self.env.user.has_group("base.group_system"):
             return
-        if self.env.su or self.env.user.has_group("base.group_system"):
-            return
-        raise AccessError(
-            _(
-                "Only administrators may set a carrier's API base URL: the API "
-                "key is sent there."
+        # sudo: only whether a key is set is read, never the key itself.
+        keyed = self.sudo().filtered("generic_api_key")
+        if any(carrier[name] != vals[name] for carrier in keyed for name in changed):
+            raise AccessError(
+                _(
+                    "Only administrators may change the API base URL of a carrier "
+                    "that has an API key: the key is sent there."
+                )
             )
-        )
 
     @api.model_create_multi
     def create(self, vals_list):
-        for vals in vals_list:
-            self._generic_check_endpoint_access(vals)
         carriers = super().create(vals_list)
         carriers.filtered(
             lambda c: c.delivery_type == "generic"

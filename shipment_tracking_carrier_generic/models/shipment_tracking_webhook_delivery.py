@@ -1,9 +1,8 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from psycopg2.errors import UniqueViolation
-
 from odoo import api, fields, models
-from odoo.tools import mute_logger
+
+from odoo.addons.shipment_tracking.tools import create_unique
 
 # How long delivery ids are remembered. Older replays still change nothing
 # that matters: their events are duplicates, or older than a shipment's
@@ -23,6 +22,11 @@ class ShipmentTrackingWebhookDelivery(models.Model):
         "delivery.carrier", required=True, ondelete="cascade", index=True
     )
     name = fields.Char(string="Delivery ID", required=True)
+    # Our clock, not the database's create_date: the purge compares it with
+    # fields.Datetime.now().
+    received_at = fields.Datetime(
+        required=True, readonly=True, default=fields.Datetime.now, index=True
+    )
 
     _sql_constraints = [
         (
@@ -37,14 +41,11 @@ class ShipmentTrackingWebhookDelivery(models.Model):
         """Record ``delivery_id`` for ``carrier``; False when it was recorded
         before. A concurrent claim of the same id waits for the first one's
         transaction, then loses (the unique index decides, not a search)."""
-        try:
-            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
-                self.create({"carrier_id": carrier.id, "name": delivery_id})
-        except UniqueViolation:
-            return False
-        return True
+        return bool(
+            create_unique(self, {"carrier_id": carrier.id, "name": delivery_id})
+        )
 
     @api.autovacuum
     def _gc_old_deliveries(self):
         limit = fields.Datetime.subtract(fields.Datetime.now(), days=KEEP_DAYS)
-        self.search([("create_date", "<", limit)]).unlink()
+        self.search([("received_at", "<", limit)]).unlink()

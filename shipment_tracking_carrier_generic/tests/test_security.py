@@ -183,18 +183,36 @@ class TestApiKeyEndpoint(SandboxCarrierMixin, TransactionCase):
                     self.generic.with_user(user).write(
                         {"generic_base_url": "http://127.0.0.1:9"}
                     )
-                with self.assertRaisesRegex(AccessError, "Only administrators"):
-                    self.env["delivery.carrier"].with_user(user).create(
-                        {
-                            "name": "Mine",
-                            "delivery_type": "generic",
-                            "product_id": self.delivery_product.id,
-                            "generic_base_url": "http://127.0.0.1:9",
-                        }
-                    )
         self.assertEqual(self.generic.generic_base_url, self.sandbox.url)
         # Everything else of the carrier stays Logistics'.
         self.generic.with_user(self.user_logistics).generic_timeout = 3
+        self.assertEqual(self.generic.generic_timeout, 3)
+
+    def test_carriers_without_a_key_stay_logistics(self):
+        """Without an API key nothing secret leaves: Logistics creates and
+        duplicates carriers, endpoint included; the copy has no key."""
+        Carrier = self.env["delivery.carrier"].with_user(self.user_logistics)
+        mine = Carrier.create(
+            {
+                "name": "Mine",
+                "delivery_type": "generic",
+                "product_id": self.delivery_product.id,
+                "generic_base_url": "http://127.0.0.1:9",
+            }
+        )
+        mine.generic_base_url = "http://127.0.0.1:10"
+        copy = self.generic.with_user(self.user_logistics).copy({"name": "Copy"})
+        self.assertRecordValues(
+            (mine | copy).sudo(),
+            [
+                {"generic_base_url": "http://127.0.0.1:10", "generic_api_key": False},
+                {"generic_base_url": self.sandbox.url, "generic_api_key": False},
+            ],
+        )
+        # Writing the same endpoint again is no move.
+        self.generic.with_user(self.user_logistics).write(
+            {"generic_base_url": self.sandbox.url}
+        )
 
     def test_admin_moves_the_endpoint(self):
         self.generic.with_user(self.user_admin).generic_base_url = "http://127.0.0.1:9"

@@ -41,7 +41,7 @@ def aftership_headers(body, secret=SECRET):
     return {"Content-Type": "application/json", "aftership-hmac-sha256": signature}
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "shipment_clock")
 class TestWebhook(SandboxCarrierMixin, HttpCase):
     def setUp(self):
         super().setUp()

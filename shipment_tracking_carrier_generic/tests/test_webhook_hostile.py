@@ -32,7 +32,7 @@ def utcnow():
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "shipment_clock")
 class TestWebhookHostile(SandboxCarrierMixin, HttpCase):
     def setUp(self):
         super().setUp()
