@@ -16,6 +16,7 @@
     "external_dependencies": {"python": ["requests"]},
     "data": [
         "security/ir.model.access.csv",
+        "security/shipment_tracking_carrier_generic_security.xml",
         "views/delivery_carrier_views.xml",
     ],
     "demo": ["demo/delivery_carrier_demo.xml"],

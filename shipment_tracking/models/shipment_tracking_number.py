@@ -1,6 +1,9 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from .stock_picking import CLOSED_SHIPMENT_STATES
 
 
 class ShipmentTrackingNumber(models.Model):
@@ -29,6 +32,56 @@ class ShipmentTrackingNumber(models.Model):
             "A tracking number appears once per delivery.",
         ),
     ]
+
+    def _shipment_open_domain(self):
+        """Numbers of shipments a carrier may still report on."""
+        return [
+            ("picking_id.state", "!=", "cancel"),
+            ("picking_id.shipment_state", "not in", list(CLOSED_SHIPMENT_STATES)),
+        ]
+
+    @api.constrains("name", "picking_id")
+    def _check_open_number_unique(self):
+        """A carrier gives a number to one parcel at a time: while a shipment
+        is open, no delivery of another company takes its number with the
+        same carrier, or that carrier's events (recipient, proof of delivery)
+        would reach the other company. Within a company the newest open
+        shipment takes the events (``_shipment_by_name``)."""
+        for number in self.filtered("carrier_id"):
+            # sudo: the clash is in a company the user may not read; only its
+            # existence is told, not which delivery it is.
+            clash = self.sudo().search_count(
+                [
+                    ("name", "=", number.name),
+                    ("carrier_id", "=", number.carrier_id.id),
+                    ("company_id", "!=", number.company_id.id),
+                    *self._shipment_open_domain(),
+                ],
+                limit=1,
+            )
+            if clash:
+                raise ValidationError(
+                    _(
+                        "Tracking number %(number)s of %(carrier)s is already used by "
+                        "an open shipment of another company.",
+                        number=number.name,
+                        carrier=number.carrier_id.display_name,
+                    )
+                )
+
+    def _shipment_by_name(self):
+        """{number: record}, one shipment per number: the open one, else the
+        most recent (carriers recycle numbers once a shipment is closed)."""
+        closed = set(CLOSED_SHIPMENT_STATES)
+        ranked = self.sorted(
+            lambda n: (
+                n.picking_id.state != "cancel"
+                and n.picking_id.shipment_state not in closed,
+                n.picking_id.shipment_date or n.picking_id.create_date,
+                n.id,
+            )
+        )
+        return {number.name: number for number in ranked}
 
     def _compute_tracking_url(self):
         for number in self:

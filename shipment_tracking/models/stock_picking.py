@@ -745,7 +745,10 @@ class StockPicking(models.Model):
             caller's position of the event, echoed in ``rejected``).
         :param str source: ``webhook``, ``poll`` or ``manual``.
         :param carrier: the carrier that sent the events: tracking numbers are
-            looked up among its shipments only, and its events are held to
+            looked up among its shipments only (among ``self`` too when
+            ``self`` is not empty, as when polling a batch), each number
+            reaching one shipment (``_shipment_by_name``), and its events are
+            held to
             the time bounds of ``shipment.tracking.event._check_time_bounds``
             (events recorded without a carrier, e.g. by an import, are not).
         :return: dict with ``created`` (new events), ``duplicates`` (count),
@@ -758,9 +761,12 @@ class StockPicking(models.Model):
         domain = [("name", "in", list(refs))]
         if carrier:
             domain.append(("carrier_id", "=", carrier.id))
+        if self:
+            # Polling a batch: its answers are about these shipments only.
+            domain.append(("picking_id", "in", self.ids))
         # sudo: carriers are not users; the caller authenticated the carrier.
         numbers = self.env["shipment.tracking.number"].sudo().search(domain)
-        by_ref = {number.name: number for number in numbers}
+        by_ref = numbers._shipment_by_name()
         bounds = Event._time_bounds() if carrier else None
         now = fields.Datetime.now()
         vals_list, unknown, rejected = [], [], []

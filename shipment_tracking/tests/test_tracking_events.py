@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import date, datetime
 
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from .common import ShipmentTrackingCase
@@ -163,3 +164,73 @@ class TestTrackingEvents(ShipmentTrackingCase):
             }
         )
         self.assertEqual(self.picking.expected_delivery_date, date(2030, 3, 3))
+
+    def test_open_number_belongs_to_one_shipment(self):
+        """A delivery of another company cannot take the number of an open
+        shipment with the same carrier: its events would reach the wrong
+        company."""
+        company_b = self.env["res.company"].create({"name": "Other Shipping Co"})
+        warehouse_b = self.env["stock.warehouse"].search(
+            [("company_id", "=", company_b.id)], limit=1
+        )
+        other = self.env["stock.picking"].create(
+            {
+                "picking_type_id": warehouse_b.out_type_id.id,
+                "company_id": company_b.id,
+                "partner_id": self.customer.id,
+                "carrier_id": self.carrier.id,
+            }
+        )
+        # assertRaises (not ...Regex) rolls its savepoint back.
+        with self.assertRaises(ValidationError) as caught:
+            other.carrier_tracking_ref = "TRK-1"
+        self.assertIn("open shipment of another company", str(caught.exception))
+        Number = self.env["shipment.tracking.number"]
+        self.assertFalse(Number.search([("picking_id", "=", other.id)]))
+        # The same number in the same company is the newest open shipment's.
+        second = self._create_delivery()
+        second.carrier_tracking_ref = "TRK-1"
+        self.assertEqual(second.tracking_number_ids.name, "TRK-1")
+
+    def test_recycled_number_reaches_the_open_shipment_only(self):
+        self._apply({"state": "delivered", "event_time": datetime(2026, 11, 24, 9)})
+        self.assertEqual(self.picking.shipment_state, "delivered")
+        # The carrier gives the number to a new parcel once the first is done.
+        second = self._create_delivery()
+        self._fill_details(second)
+        self._set_tracking(second, ref="TRK-1")
+        self._validate(second)
+        result = self._apply(
+            {"state": "in_transit", "event_time": datetime(2026, 11, 26, 9)}
+        )
+        self.assertEqual(result["created"].picking_id, second)
+        self.assertEqual(second.shipment_state, "in_transit")
+        self.assertEqual(len(self.picking.tracking_event_ids), 1)
+        self.assertEqual(self.picking.shipment_state, "delivered")
+
+    def test_polled_answers_reach_the_polled_batch_only(self):
+        """A poll answer names numbers; only the batch that asked takes them."""
+        result = (
+            self.env["stock.picking"]
+            .browse(self._create_delivery().id)
+            ._shipment_apply_carrier_events(
+                [{"tracking_ref": "TRK-1", "event_time": datetime(2026, 11, 26, 9)}],
+                "poll",
+            )
+        )
+        self.assertEqual(result["unknown"], ["TRK-1"])
+        self.assertFalse(self.picking.tracking_event_ids)
+
+    def test_open_shipment_wins_over_a_newer_closed_one(self):
+        newer = self._create_delivery()
+        self._fill_details(newer)
+        self._set_tracking(newer, ref="TRK-1")
+        self._validate(newer)
+        newer.with_context(
+            shipment_tracking_force_state=True
+        ).shipment_state = "delivered"
+        result = self._apply(
+            {"state": "in_transit", "event_time": datetime(2026, 11, 26, 9)}
+        )
+        self.assertEqual(result["created"].picking_id, self.picking)
+        self.assertFalse(newer.tracking_event_ids)

@@ -15,6 +15,11 @@ class ShipmentTrackingStatusMap(models.Model):
     carrier_id = fields.Many2one(
         "delivery.carrier", required=True, ondelete="cascade", index=True
     )
+    # Stored for the multi-company record rule: a carrier's table belongs to
+    # the carrier's company (none: shared, like the carrier).
+    company_id = fields.Many2one(
+        related="carrier_id.company_id", store=True, index=True
+    )
     code = fields.Char(string="Carrier Code", required=True)
     state = fields.Selection(
         SHIPMENT_STATES,
