@@ -4,6 +4,7 @@
 #   make run        demo server on http://localhost:$(HTTP_PORT) (database shipment_demo)
 #   make lint       ruff (lint + format check) and pylint-odoo mandatory checks
 #   make clean-db   drop the demo database and leftover test databases
+#   make readme     rebuild each add-on's README.rst from its readme/*.md
 # Override on the command line, e.g. `make test ODOO_SRC=/opt/odoo PGPORT=5433`:
 # ODOO_SRC, VENV, PGHOST, PGPORT, PGUSER (defaults in scripts/env.sh), HTTP_PORT.
 
@@ -22,7 +23,7 @@ LINT_DIRS := $(ADDON_DIRS) $(wildcard tests bench)
 # Run a command with the settings of scripts/env.sh.
 WITH_ENV := here="$(CURDIR)" && source scripts/env.sh &&
 
-.PHONY: help setup test run lint clean-db
+.PHONY: help setup test run lint clean-db readme
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -63,3 +64,6 @@ clean-db: setup
 	  "$$py" scripts/pgtool.py drop "$$db" || exit 1; \
 	  [ -z "$$data_dir" ] || rm -rf "$$data_dir/filestore/$$db"; \
 	done
+
+readme:
+	@python3 scripts/gen_readme.py
