@@ -128,6 +128,7 @@ def _sms_row(db, sms_id):
         with conn.cursor() as cr:
             cr.execute(
                 """SELECT s.state, s.shipment_gateway_in_flight, s.failure_type,
+                          s.shipment_gateway_fate_unknown,
                           s.shipment_gateway_error, s.to_delete,
                           n.notification_status, n.failure_reason
                      FROM sms_sms s
@@ -143,6 +144,7 @@ def _sms_row(db, sms_id):
         "state",
         "in_flight",
         "failure_type",
+        "fate_unknown",
         "error",
         "to_delete",
         "notification_status",
@@ -239,14 +241,38 @@ def test_sms_worker_killed_during_gateway_call_is_never_resent(queued_sms, sms_g
     flagged = _sms_row(db, sms["id"])
     assert flagged["state"] == "error", flagged
     assert flagged["failure_type"] == "unknown", flagged
+    assert flagged["fate_unknown"], flagged
     assert not flagged["in_flight"], flagged
     assert not flagged["to_delete"], "kept in sight"
-    assert flagged["error"].startswith("fate unknown"), flagged
-    assert "not resent automatically" in flagged["error"], flagged
+    assert flagged["error"], "the reason is on the SMS"
     assert flagged["notification_status"] == "exception", flagged
-    assert flagged["notification_reason"].startswith("fate unknown"), flagged
+    assert flagged["notification_reason"] == flagged["error"], flagged
 
     # Later runs leave it alone: the gateway received the SMS exactly once.
+    _run_worker(db, data_dir, log, "queue", sms_id=sms["id"])
+    assert _sms_row(db, sms["id"])["state"] == "error"
+    assert len(_calls_for(sms_gateway, sms["body"])) == 1
+
+
+def test_sms_server_error_is_fate_unknown_and_never_resent(queued_sms, sms_gateway):
+    """A 502 (a proxy before the gateway, after the gateway may have taken the
+    SMS): fate unknown, no host or account in the reason, never resent."""
+    db, data_dir, log, sms = queued_sms
+    sms_gateway.fail_status = 502
+    sms_gateway.fail_next = 1
+    try:
+        _run_worker(db, data_dir, log, "queue", sms_id=sms["id"])
+    finally:
+        sms_gateway.fail_next = 0
+        sms_gateway.fail_status = 500
+    failed = _sms_row(db, sms["id"])
+    assert failed["state"] == "error", failed
+    assert failed["failure_type"] == "unknown", failed
+    assert failed["fate_unknown"] and not failed["in_flight"], failed
+    assert "502" in failed["error"], failed
+    for secret in (ACCOUNT_SID, sms_gateway.url.removeprefix("http://")):
+        assert secret not in failed["error"], failed
+        assert secret not in failed["notification_reason"], failed
     _run_worker(db, data_dir, log, "queue", sms_id=sms["id"])
     assert _sms_row(db, sms["id"])["state"] == "error"
     assert len(_calls_for(sms_gateway, sms["body"])) == 1

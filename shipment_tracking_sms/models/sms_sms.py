@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from psycopg2 import errors
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from ..tools import SmsGatewayError
 
@@ -38,6 +39,14 @@ class SmsSms(models.Model):
         "cleared with the gateway's answer. Found set by a later run: the "
         "worker stopped during the call and nobody knows whether the SMS went.",
     )
+    shipment_gateway_fate_unknown = fields.Boolean(
+        string="Gateway Fate Unknown",
+        readonly=True,
+        copy=False,
+        help="The gateway may have sent this SMS (no answer, a server error, "
+        "or the worker stopped during the call): it is not resent "
+        "automatically. Check with the customer before resending it by hand.",
+    )
 
     def _shipment_get_company(self):
         """The company of the document the SMS is about, else the current one."""
@@ -60,8 +69,10 @@ class SmsSms(models.Model):
     ):
         # The HTTP gateway commits around each SMS when, and only when, core
         # commits after each batch (the SMS queue cron, outside tests).
-        commit = auto_commit is True and not getattr(
-            threading.current_thread(), "testing", False
+        commit = (
+            self.env.context.get("shipment_tracking_sms_queue_run")
+            and auto_commit is True
+            and not getattr(threading.current_thread(), "testing", False)
         )
         return super(
             SmsSms, self.with_context(shipment_tracking_sms_commit=commit)
@@ -74,18 +85,29 @@ class SmsSms(models.Model):
 
     @api.model
     def _process_queue(self, ids=None):
-        self._shipment_flag_unknown_fate()
-        return super()._process_queue(ids=ids)
+        """The SMS queue cron's run: the only one that calls the HTTP gateway
+        (see ``_send``)."""
+        queue = self.with_context(shipment_tracking_sms_queue_run=True)
+        queue._shipment_flag_unknown_fate()
+        return super(SmsSms, queue)._process_queue(ids=ids)
 
     def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
         """Route the SMS of companies using the HTTP gateway to it; IAP for
         the rest."""
         # sudo: routing reads the related document's company only.
         by_company = self.sudo().grouped(lambda sms: sms._shipment_get_company())
+        queue_run = self.env.context.get("shipment_tracking_sms_queue_run")
         iap_sms = self.browse()
+        deferred = False
         for company, sms_sudo in by_company.items():
-            if company.shipment_sms_gateway == "http":
+            if company.shipment_sms_gateway == "http" and queue_run:
                 sms_sudo._shipment_send_http(company, unlink_failed, unlink_sent)
+            elif company.shipment_sms_gateway == "http":
+                # Sent inline (Retry, composer, a post): the user's transaction
+                # may be replayed after a serialization failure, re-sending
+                # the SMS. It stays queued for the cron, which commits the
+                # in-flight mark before the call.
+                deferred = True
             else:
                 iap_sms |= self.browse(sms_sudo.ids)
         if iap_sms:
@@ -94,7 +116,15 @@ class SmsSms(models.Model):
                 unlink_sent=unlink_sent,
                 raise_exception=raise_exception,
             )
+        if deferred:
+            self._shipment_trigger_queue()
         return None
+
+    @api.model
+    def _shipment_trigger_queue(self):
+        # sudo: scheduling the SMS queue cron is what queueing an SMS implies,
+        # whoever queued it.
+        self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
 
     @staticmethod
     def _shipment_failure_type(error):
@@ -151,7 +181,7 @@ class SmsSms(models.Model):
             return
         with self.env.registry.cursor() as lock_cr:
             lock_cr.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)", [GATEWAY_CALL_LOCK, self.id]
+                SQL("SELECT pg_advisory_xact_lock(%s, %s)", GATEWAY_CALL_LOCK, self.id)
             )
             yield
 
@@ -172,16 +202,19 @@ class SmsSms(models.Model):
         changed since ours began; return whether it was locked."""
         self.ensure_one()
         self.flush_recordset()
-        # Raw SQL: the ORM has no row lock. Fixed text, parameterised id.
-        query = {
-            "outgoing": "SELECT id FROM sms_sms WHERE id = %s AND state = 'outgoing'"
-            " AND to_delete IS NOT TRUE FOR NO KEY UPDATE SKIP LOCKED",
-            "in_flight": "SELECT id FROM sms_sms WHERE id = %s"
-            " AND shipment_gateway_in_flight FOR NO KEY UPDATE SKIP LOCKED",
+        # Raw SQL: the ORM has no row lock.
+        condition = {
+            "outgoing": SQL("state = 'outgoing' AND to_delete IS NOT TRUE"),
+            "in_flight": SQL("shipment_gateway_in_flight"),
         }[expected]
+        query = SQL(
+            "SELECT id FROM sms_sms WHERE id = %s AND %s FOR NO KEY UPDATE SKIP LOCKED",
+            self.id,
+            condition,
+        )
         try:
             with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(query, [self.id], log_exceptions=False)
+                self.env.cr.execute(query, log_exceptions=False)
                 return bool(self.env.cr.fetchone())
         except errors.SerializationFailure:
             # Changed by a concurrent run that committed after our snapshot.
@@ -191,43 +224,83 @@ class SmsSms(models.Model):
         self.ensure_one()
         _logger.info("SMS %s: sent by the gateway as %s", self.id, sid)
         self.sms_tracker_id._action_update_from_sms_state("pending")
-        self.write(
+        self._shipment_write_outcome(
             {
                 "state": "pending",
                 "failure_type": False,
                 "shipment_gateway_error": False,
                 "shipment_gateway_sid": sid,
-                "shipment_gateway_attempts": self.shipment_gateway_attempts + 1,
-                "shipment_gateway_in_flight": False,
                 "to_delete": unlink_sent,
             }
         )
 
-    def _shipment_record_failure(self, error, unlink_failed):
+    def _shipment_write_outcome(self, values):
+        """End this SMS's gateway attempt (it left flight) with ``values``."""
         self.ensure_one()
-        failure_type = self._shipment_failure_type(error)
-        reason = str(error)
-        if error.fate_unknown:
+        self.write(
+            {
+                "shipment_gateway_attempts": self.shipment_gateway_attempts + 1,
+                "shipment_gateway_in_flight": False,
+                "shipment_gateway_fate_unknown": False,
+                **values,
+            }
+        )
+
+    def _shipment_record_error(self, failure_type, reason, fate_unknown, to_delete):
+        """Put this SMS in error with a reason users may read (the chatter
+        shows it on the message)."""
+        self.ensure_one()
+        if fate_unknown:
+            failure_type = "unknown"
+            to_delete = False  # kept in sight when nobody knows whether it went
             reason = self.env._(
                 "fate unknown: %(error)s; the gateway may have sent it, so it is "
                 "not resent automatically (resend it by hand if the customer did "
                 "not get it)",
                 error=reason,
             )
-        _logger.info("SMS %s: gateway failed: %s", self.id, reason)
         self.sms_tracker_id._action_update_from_sms_state(
             "error", failure_type=failure_type, failure_reason=reason
         )
-        self.write(
+        self._shipment_write_outcome(
             {
                 "state": "error",
                 "failure_type": failure_type,
                 "shipment_gateway_error": reason,
-                "shipment_gateway_attempts": self.shipment_gateway_attempts + 1,
-                "shipment_gateway_in_flight": False,
-                # Kept in sight when nobody knows whether it went.
-                "to_delete": unlink_failed and not error.fate_unknown,
+                "shipment_gateway_fate_unknown": fate_unknown,
+                "to_delete": to_delete,
             }
+        )
+
+    def _shipment_gateway_error_message(self, error):
+        """What users may read about a gateway error: what happened, without
+        the gateway's URL (its host and account SID) or its own wording."""
+        _ = self.env._
+        if error.kind == "http":
+            if error.code:
+                return _(
+                    "gateway answered HTTP %(status)s (error code %(code)s)",
+                    status=error.status,
+                    code=str(error.code)[:20],
+                )
+            return _("gateway answered HTTP %(status)s", status=error.status)
+        return {
+            "refused": _("gateway unreachable (connection refused)"),
+            "dns": _("gateway unreachable (host name not found)"),
+            "connect_timeout": _("gateway unreachable (connection timed out)"),
+            "tls": _("gateway unreachable (secure connection failed)"),
+            "no_answer": _("no answer from the gateway"),
+        }.get(error.kind, _("gateway unreachable"))
+
+    def _shipment_record_failure(self, error, unlink_failed):
+        self.ensure_one()
+        # The full error (URL included) for the server log only.
+        _logger.info("SMS %s: gateway failed: %s", self.id, error)
+        self._shipment_record_error(
+            self._shipment_failure_type(error),
+            self._shipment_gateway_error_message(error),
+            error.fate_unknown,
+            unlink_failed,
         )
 
     @api.model
@@ -240,30 +313,18 @@ class SmsSms(models.Model):
         orphans = in_flight.browse()
         for sms in in_flight:
             self.env.cr.execute(
-                "SELECT pg_try_advisory_xact_lock(%s, %s)", [GATEWAY_CALL_LOCK, sms.id]
+                SQL(
+                    "SELECT pg_try_advisory_xact_lock(%s, %s)",
+                    GATEWAY_CALL_LOCK,
+                    sms.id,
+                )
             )
             if self.env.cr.fetchone()[0] and sms._shipment_lock_row("in_flight"):
                 orphans |= sms
-        reason = self.env._(
-            "fate unknown: the worker stopped during the gateway call; the "
-            "gateway may have sent it, so it is not resent automatically "
-            "(resend it by hand if the customer did not get it)"
-        )
+        reason = self.env._("the worker stopped during the gateway call")
         for sms in orphans.with_context(sms_skip_msg_notification=True):
-            _logger.warning("SMS %s: %s", sms.id, reason)
-            sms.sms_tracker_id._action_update_from_sms_state(
-                "error", failure_type="unknown", failure_reason=reason
-            )
-            sms.write(
-                {
-                    "state": "error",
-                    "failure_type": "unknown",
-                    "shipment_gateway_error": reason,
-                    "shipment_gateway_attempts": sms.shipment_gateway_attempts + 1,
-                    "shipment_gateway_in_flight": False,
-                    "to_delete": False,
-                }
-            )
+            _logger.warning("SMS %s: fate unknown: %s", sms.id, reason)
+            sms._shipment_record_error("unknown", reason, True, False)
         orphans.mail_message_id._notify_message_notification_update()
         return orphans
 

@@ -14,9 +14,10 @@ PATH_RE = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
 
 
 class FakeSmsGateway:
-    """Records every request; ``fail_next`` answers the next N requests with a
-    500, ``fail_always`` every one of them; ``drop_next`` closes the connection
-    of the next N requests without an answer (the message counts as taken);
+    """Records every request; ``fail_next`` answers the next N requests with
+    ``fail_status`` (500 unless set), ``fail_always`` every one of them;
+    ``drop_next`` closes the connection of the next N requests without an
+    answer (the message counts as taken);
     ``hold()`` keeps every request waiting, once recorded, until ``release()``
     (a caller that dies meanwhile never gets its answer)."""
 
@@ -26,6 +27,7 @@ class FakeSmsGateway:
         self.requests = []
         self.messages = []
         self.fail_next = 0
+        self.fail_status = 500
         self.fail_always = False
         self.drop_next = 0
         self._released = threading.Event()
@@ -51,6 +53,7 @@ class FakeSmsGateway:
         self.requests.clear()
         self.messages.clear()
         self.fail_next = 0
+        self.fail_status = 500
         self.fail_always = False
         self.drop_next = 0
 
@@ -108,7 +111,12 @@ class FakeSmsGateway:
                 if gateway.fail_always or gateway.fail_next:
                     gateway.fail_next = max(gateway.fail_next - 1, 0)
                     return self._answer(
-                        500, {"code": 20500, "message": "Internal Server Error"}
+                        gateway.fail_status,
+                        {
+                            "code": 20000 + gateway.fail_status,
+                            # Gateways and proxies echo what they were sent.
+                            "message": f"Server error on {self.path}",
+                        },
                     )
                 if not form.get("To", "").startswith("+"):
                     return self._answer(

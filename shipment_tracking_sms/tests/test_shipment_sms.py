@@ -342,7 +342,10 @@ class TestShipmentSms(ShipmentSmsCase):
         self._fill_details(picking)
         self._set_tracking(picking)
         self._validate_as_in_production(picking)
-        # stock_sms sends right away (put_in_queue=False), through our gateway.
+        # stock_sms sends right away (put_in_queue=False): for the HTTP
+        # gateway, through the queue cron (never inside the validation).
+        self.assertFalse(self.gateway.messages)
+        self._process_sms_queue()
         self.assertEqual(len(self.gateway.messages), 1)
         self.assertNotIn("has shipped", self.gateway.messages[0]["Body"])
 
@@ -382,6 +385,7 @@ class TestHttpGateway(ShipmentSmsCase):
         picking = self._dispatched()
         self._run_notification_cron()
         sms = self._sms(picking)
+        self.gateway.fail_status = 503
         self.gateway.fail_next = 1
         self._process_sms_queue()
         self.assertRecordValues(
@@ -394,10 +398,10 @@ class TestHttpGateway(ShipmentSmsCase):
                 }
             ],
         )
-        self.assertIn("500", sms.shipment_gateway_error)
+        self.assertIn("503", sms.shipment_gateway_error)
         notification = sms.mail_message_id.notification_ids
         self.assertEqual(notification.notification_status, "exception")
-        self.assertIn("Internal Server Error", notification.failure_reason)
+        self.assertEqual(notification.failure_reason, sms.shipment_gateway_error)
         # The next cron run puts it back in the queue; the gateway is back up.
         self._run_notification_cron()
         self.assertEqual(sms.state, "outgoing")
@@ -415,6 +419,7 @@ class TestHttpGateway(ShipmentSmsCase):
         picking = self._dispatched()
         self._run_notification_cron()
         sms = self._sms(picking)
+        self.gateway.fail_status = 503
         self.gateway.fail_always = True
         for _attempt in range(4):
             self._process_sms_queue()

@@ -41,3 +41,35 @@ class TestSmsFieldGuards(ShipmentSmsCase):
         for fname in SMS_FIELDS:
             with self.subTest(field=fname), self.assertRaises(AccessError):
                 picking.with_user(portal).read([fname])
+
+
+GATEWAY_SETTINGS = (
+    "shipment_sms_http_base_url",
+    "shipment_sms_http_account_sid",
+    "shipment_sms_http_auth_token",
+    "shipment_sms_http_sender",
+)
+
+
+@tagged("post_install", "-at_install")
+class TestGatewaySettingsAccess(ShipmentSmsCase):
+    """The HTTP gateway's URL and credentials are administrators' only:
+    neither read nor written by Logistics, Warehouse or Customer Service."""
+
+    def test_gateway_settings_refused_to_non_admins(self):
+        for user in (self.user_logistics, self.user_warehouse, self.user_cs):
+            company = self.company.with_user(user)
+            for fname in GATEWAY_SETTINGS:
+                with self.subTest(user=user.login, field=fname):
+                    with self.assertRaises(AccessError):
+                        company.read([fname])
+                    with self.assertRaises(AccessError):
+                        company.write({fname: "https://attacker.example"})
+                    self.assertNotIn(fname, company.fields_get())
+        # sudo: the test reads back what only an administrator may read.
+        self.assertEqual(
+            self.company.sudo().shipment_sms_http_auth_token, self.gateway.auth_token
+        )
+        self.assertEqual(
+            self.company.sudo().shipment_sms_http_base_url, self.gateway.url
+        )
