@@ -113,7 +113,7 @@ class ShipmentTrackingEvent(models.Model):
         return bounds
 
     @api.model
-    def _check_time_bounds(self, vals, picking, bounds, now):
+    def _get_time_bound_error(self, vals, picking, bounds, now):
         """Why the carrier event ``vals`` cannot be recorded on ``picking``
         (False when it can); drops an implausible estimate in place."""
         event_time = vals["event_time"]

@@ -749,7 +749,7 @@ class StockPicking(models.Model):
             ``self`` is not empty, as when polling a batch), each number
             reaching one shipment (``_shipment_by_name``), and its events are
             held to
-            the time bounds of ``shipment.tracking.event._check_time_bounds``
+            the time bounds of ``shipment.tracking.event._get_time_bound_error``
             (events recorded without a carrier, e.g. by an import, are not).
         :return: dict with ``created`` (new events), ``duplicates`` (count),
             ``unknown`` (tracking numbers no shipment has) and ``rejected``
@@ -776,7 +776,7 @@ class StockPicking(models.Model):
                 unknown.append(event["tracking_ref"])
                 continue
             vals = Event._prepare_carrier_values(event)
-            reason = bounds and Event._check_time_bounds(
+            reason = bounds and Event._get_time_bound_error(
                 vals, number.picking_id, bounds, now
             )
             if reason:

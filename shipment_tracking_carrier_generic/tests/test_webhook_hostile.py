@@ -13,6 +13,12 @@ from freezegun import freeze_time
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.shipment_tracking.models.shipment_tracking_event import (
+    EDD_HORIZON_DAYS,
+    EVENT_FUTURE_HOURS,
+    EVENT_HISTORY_DAYS,
+)
+
 from ..models.tracking_formats import (
     MAX_EVENTS,
     MAX_REF_LENGTH,
@@ -23,9 +29,9 @@ from .common import SandboxCarrierMixin
 from .test_webhook import WEBHOOK_LOGGER, aftership_headers, ago, easypost_headers
 
 # The defaults of shipment_tracking's event time bounds.
-FUTURE_HOURS = 24
-HISTORY_DAYS = 30
-EDD_DAYS = 180
+FUTURE_HOURS = EVENT_FUTURE_HOURS
+HISTORY_DAYS = EVENT_HISTORY_DAYS
+EDD_DAYS = EDD_HORIZON_DAYS
 
 
 def utcnow():
