@@ -10,17 +10,16 @@ gives every delivery a tracking number, an event, an incident and a customer
 update."""
 
 import json
-import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 from conftest import HTTP_TIMEOUT, SANDBOX_API_KEY, SANDBOX_WEBHOOK_SECRET, RPCError
 from sandbox import sign
+from sandbox.testing import RecordingServer, SandboxRequests, cancelled_at_carrier
 from test_e2e_carrier import create_sandbox_carrier
 
 ACCESS_ERROR = "odoo.exceptions.AccessError"
@@ -90,58 +89,11 @@ def assert_access_error(call, *args, **kwargs):
     return error.value
 
 
-class SandboxRequests:
-    """What the sandbox receives, recorded at its dispatcher (it runs in this
-    process): (method, raw path, Authorization header) per request."""
-
-    def __init__(self, sandbox):
-        self.sandbox = sandbox
-        self.calls = []
-
-    def __enter__(self):
-        original = self.sandbox.handle
-
-        def handle(method, target, headers, body):
-            self.calls.append((method, target, headers.get("Authorization")))
-            return original(method, target, headers, body)
-
-        self.sandbox.handle = handle
-        return self
-
-    def __exit__(self, *exc_info):
-        del self.sandbox.handle
-
-    def paths(self, needle=""):
-        return [path for _method, path, _auth in self.calls if needle in path]
-
-
-class _RecordingHandler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.server.seen.append((self.command, self.path, dict(self.headers)))
-        body = json.dumps({"carrier": "attacker"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_GET
-
-    def log_message(self, *args):
-        """Silent."""
-
-
 @pytest.fixture
 def attacker_host():
     """A host a non-admin controls, on loopback: records every request."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _RecordingHandler)
-    server.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with RecordingServer() as server:
+        yield server, server.url
 
 
 class World:
@@ -499,11 +451,6 @@ def booked(world, sandbox):
     )
     assert shipment["shipment_state"] == "dispatched", shipment
     return {"id": picking_id, "shipment_id": shipment["generic_shipment_id"]}
-
-
-def cancelled_at_carrier(sandbox, shipment_id):
-    """The sandbox's own record of the booking (its answer does not say)."""
-    return sandbox.state._shipments[shipment_id].cancelled
 
 
 @pytest.mark.parametrize("role", ["warehouse", "cs"])
