@@ -142,8 +142,7 @@ class DeliveryCarrier(models.Model):
             if carrier.generic_rate_limit < 0:
                 raise ValidationError(
                     _(
-                        "%(carrier)s: the rate limit cannot be negative (0: "
-                        "none).",
+                        "%(carrier)s: the rate limit cannot be negative (0: " "none).",
                         carrier=carrier.name,
                     )
                 )
