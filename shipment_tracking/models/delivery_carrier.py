@@ -144,13 +144,21 @@ class DeliveryCarrier(models.Model):
         }
         raise AccessError(messages[operation])
 
+    def _shipment_check_records(self, records, model):
+        """The carrier methods take records; over RPC they get ids or junk:
+        refuse it cleanly before any request instead of an AttributeError."""
+        if not isinstance(records, models.BaseModel) or records._name != model:
+            raise UserError(
+                _(
+                    "This carrier operation needs records of %(model)s.",
+                    model=self.env["ir.model"]._get(model).name or model,
+                )
+            )
+
     def _shipment_check_bookable(self, pickings):
         """Refuse, before any request, to book what is not a done delivery or
         is already booked: a second booking is paid for at the carrier."""
-        if not isinstance(pickings, models.BaseModel) or pickings._name != (
-            "stock.picking"
-        ):
-            raise UserError(_("Only deliveries can be sent to a carrier."))
+        self._shipment_check_records(pickings, "stock.picking")
         for picking in pickings:
             if picking.state != "done":
                 raise UserError(
@@ -176,6 +184,7 @@ class DeliveryCarrier(models.Model):
 
     def cancel_shipment(self, pickings):
         self._shipment_check_carrier_call("cancel")
+        self._shipment_check_records(pickings, "stock.picking")
         return super().cancel_shipment(pickings)
 
     @api.constrains("shipment_transit_days")

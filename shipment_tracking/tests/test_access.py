@@ -590,7 +590,7 @@ class TestCarrierCallRoles(ShipmentTrackingCase):
             Carrier.send_shipping(picking)
         with self.assertRaisesRegex(UserError, "already booked"):
             picking.with_user(self.user_logistics).send_to_shipper()
-        with self.assertRaisesRegex(UserError, "Only deliveries"):
+        with self.assertRaisesRegex(UserError, "needs records"):
             Carrier.send_shipping([picking.id])
 
     def test_cancel_needs_logistics(self):
@@ -750,6 +750,36 @@ class TestCreateDefaults(ShipmentTrackingCase):
                     "shipment_delivered_date": False,
                     "shipment_notification_state": "none",
                     "carrier_tracking_ref": False,
+                }
+            ],
+        )
+        # A sudo'ed create with a caller's context drops the guarded defaults.
+        # sudo: what a sudo'ed flow does with the caller's context.
+        picking = (
+            self.env["stock.picking"]
+            .with_user(self.user_cs)
+            .sudo()
+            .with_context(
+                default_shipment_notification_state="to_send",
+                default_shipment_delivered_date="2026-11-20 10:00:00",
+                default_shipment_state="delivered",
+                default_origin="kept",
+            )
+            .create(
+                {
+                    "picking_type_id": self.warehouse.out_type_id.id,
+                    "partner_id": self.customer.id,
+                }
+            )
+        )
+        self.assertRecordValues(
+            picking,
+            [
+                {
+                    "origin": "kept",
+                    "shipment_state": "pending",
+                    "shipment_delivered_date": False,
+                    "shipment_notification_state": "none",
                 }
             ],
         )

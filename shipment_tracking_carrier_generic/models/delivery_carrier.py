@@ -312,6 +312,8 @@ class DeliveryCarrier(models.Model):
 
     # -- Odoo's carrier interface ---------------------------------------------
     def generic_rate_shipment(self, order):
+        # Public by core's naming: over RPC ``order`` is no record.
+        self._shipment_check_records(order, "sale.order")
         weight = order._get_estimated_weight() or 1.0
         payload = {
             "reference": order.name,
@@ -410,6 +412,7 @@ class DeliveryCarrier(models.Model):
     def generic_cancel_shipment(self, pickings):
         # Also here: the method is public, callable without cancel_shipment().
         self._shipment_check_carrier_call("cancel")
+        self._shipment_check_records(pickings, "stock.picking")
         for picking in pickings:
             if picking.generic_shipment_id:
                 self._generic_call("cancel_shipment", picking.generic_shipment_id)

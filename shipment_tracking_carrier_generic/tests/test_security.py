@@ -177,6 +177,49 @@ class TestCarrierCallRoles(SandboxCarrierMixin, TransactionCase):
                 with self.assertRaisesRegex(AccessError, "maintained by the system"):
                     picking.with_user(user).write({"generic_shipment_id": "shp_other"})
 
+    def test_carrier_shipment_id_not_from_context_defaults(self):
+        picking = self._booked()
+        for user in (self.user_warehouse, self.user_logistics):
+            context = {"default_generic_shipment_id": "shp_forged"}
+            with self.subTest(user=user.login):
+                with self.assertRaisesRegex(AccessError, "maintained by the system"):
+                    self.env["stock.picking"].with_user(user).with_context(
+                        **context
+                    ).create(
+                        {
+                            "picking_type_id": self.warehouse.out_type_id.id,
+                            "partner_id": self.customer.id,
+                        }
+                    )
+                with self.assertRaisesRegex(AccessError, "maintained by the system"):
+                    picking.with_user(user).with_context(**context).copy()
+
+    def test_carrier_methods_refuse_ids_before_any_request(self):
+        """Over RPC the carrier methods get ids, not records: a clean
+        UserError and nothing sent."""
+        picking = self._booked()
+        order = picking.sale_id
+        carrier = self.generic.with_user(self.user_logistics)
+        with SandboxRequests(self.sandbox) as seen:
+            for method, arg in (
+                ("generic_rate_shipment", order.id),
+                ("rate_shipment", order.id),
+                ("generic_send_shipping", [picking.id]),
+                ("send_shipping", [picking.id]),
+                ("generic_cancel_shipment", [picking.id]),
+                ("cancel_shipment", [picking.id]),
+            ):
+                with (
+                    self.subTest(method=method),
+                    self.assertRaisesRegex(UserError, "needs records"),
+                ):
+                    getattr(carrier, method)(arg)
+        self.assertEqual(seen.calls, [])
+        # The real records still rate.
+        with SandboxRequests(self.sandbox) as seen:
+            self.assertTrue(carrier.rate_shipment(order)["success"])
+        self.assertEqual(len(seen.paths("/v1/rates")), 1, seen.calls)
+
 
 @tagged("post_install", "-at_install")
 class TestApiKeyEndpoint(SandboxCarrierMixin, TransactionCase):
