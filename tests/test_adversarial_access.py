@@ -10,17 +10,16 @@ gives every delivery a tracking number, an event, an incident and a customer
 update."""
 
 import json
-import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 from conftest import HTTP_TIMEOUT, SANDBOX_API_KEY, SANDBOX_WEBHOOK_SECRET, RPCError
 from sandbox import sign
+from sandbox.testing import RecordingServer, SandboxRequests, cancelled_at_carrier
 from test_e2e_carrier import create_sandbox_carrier
 
 ACCESS_ERROR = "odoo.exceptions.AccessError"
@@ -90,58 +89,11 @@ def assert_access_error(call, *args, **kwargs):
     return error.value
 
 
-class SandboxRequests:
-    """What the sandbox receives, recorded at its dispatcher (it runs in this
-    process): (method, raw path, Authorization header) per request."""
-
-    def __init__(self, sandbox):
-        self.sandbox = sandbox
-        self.calls = []
-
-    def __enter__(self):
-        original = self.sandbox.handle
-
-        def handle(method, target, headers, body):
-            self.calls.append((method, target, headers.get("Authorization")))
-            return original(method, target, headers, body)
-
-        self.sandbox.handle = handle
-        return self
-
-    def __exit__(self, *exc_info):
-        del self.sandbox.handle
-
-    def paths(self, needle=""):
-        return [path for _method, path, _auth in self.calls if needle in path]
-
-
-class _RecordingHandler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.server.seen.append((self.command, self.path, dict(self.headers)))
-        body = json.dumps({"carrier": "attacker"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_GET
-
-    def log_message(self, *args):
-        """Silent."""
-
-
 @pytest.fixture
 def attacker_host():
     """A host a non-admin controls, on loopback: records every request."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _RecordingHandler)
-    server.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with RecordingServer() as server:
+        yield server, server.url
 
 
 class World:
@@ -471,9 +423,8 @@ def test_dispatched_route_change_by_logistics(world):
 # ----------------------------------------------------------------------------
 # Carrier calls: the role is checked before any request leaves
 # ----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def booked(world, sandbox):
-    """A delivery the warehouse validates, booked at the sandbox."""
+def book_new_delivery(world, sandbox):
+    """A delivery the warehouse validates, booked at the sandbox (once)."""
     order = world.admin.call(
         "sale.order",
         "create",
@@ -501,9 +452,10 @@ def booked(world, sandbox):
     return {"id": picking_id, "shipment_id": shipment["generic_shipment_id"]}
 
 
-def cancelled_at_carrier(sandbox, shipment_id):
-    """The sandbox's own record of the booking (its answer does not say)."""
-    return sandbox.state._shipments[shipment_id].cancelled
+@pytest.fixture(scope="module")
+def booked(world, sandbox):
+    """A delivery the warehouse validates, booked at the sandbox."""
+    return book_new_delivery(world, sandbox)
 
 
 @pytest.mark.parametrize("role", ["warehouse", "cs"])
@@ -566,6 +518,119 @@ def test_cancel_by_logistics_reaches_the_carrier_once(world, sandbox, booked):
         )
     assert seen.paths() == [f"/v1/shipments/{booked['shipment_id']}/cancel"]
     assert cancelled_at_carrier(sandbox, booked["shipment_id"])
+
+
+def test_manual_send_to_shipper_roles(world, sandbox):
+    """Send to Shipper by hand is Logistics': a Warehouse user's would book
+    (and pay) at the carrier, then fail to record it. A booked delivery is
+    never booked twice."""
+    picking = book_new_delivery(world, sandbox)
+    logistics = world.clients["logistics"]
+    # Cancelled at the carrier: done and unbooked again, bookable by hand.
+    logistics.call("stock.picking", "cancel_shipment", [picking["id"]])
+    with SandboxRequests(sandbox) as seen:
+        assert_access_error(
+            world.clients["warehouse"].call,
+            "stock.picking",
+            "send_to_shipper",
+            [picking["id"]],
+        )
+    assert seen.calls == []
+    with SandboxRequests(sandbox) as seen:
+        logistics.call("stock.picking", "send_to_shipper", [picking["id"]])
+    assert seen.paths("/v1/shipments") == ["/v1/shipments"], seen.calls
+    booking = world.admin.read_one(
+        "stock.picking", picking["id"], ["generic_shipment_id", "carrier_tracking_ref"]
+    )
+    assert booking["generic_shipment_id"] and booking["carrier_tracking_ref"]
+    with SandboxRequests(sandbox) as seen, pytest.raises(RPCError) as error:
+        logistics.call("stock.picking", "send_to_shipper", [picking["id"]])
+    assert error.value.name == "odoo.exceptions.UserError", error.value
+    assert "already booked" in error.value.message
+    assert seen.calls == []
+    assert world.admin.read_one(
+        "stock.picking", picking["id"], ["generic_shipment_id"]
+    ) == {"id": picking["id"], "generic_shipment_id": booking["generic_shipment_id"]}
+
+
+@pytest.mark.parametrize(
+    "method", ["generic_get_tracking_batch", "_generic_get_tracking_batch"]
+)
+def test_tracking_batch_not_callable_over_rpc(world, sandbox, booked, method):
+    """Asking the carrier about any number with the API key is the
+    poller's."""
+    with SandboxRequests(sandbox) as seen, pytest.raises(RPCError):
+        world.clients["logistics"].call(
+            "delivery.carrier", method, [world.carrier["id"]], ["ANY-NUMBER"]
+        )
+    assert seen.calls == []
+
+
+# Forged through default_* context keys on create/copy: system, logistics,
+# notification and add-on fields.
+FORGED_DEFAULTS = {
+    "shipment_state": "delivered",
+    "carrier_tracking_ref": "FORGED-1",
+    "shipment_delivered_date": "2026-01-01 00:00:00",
+    "shipment_next_poll_date": "2099-01-01 00:00:00",
+    "shipment_notification_state": "to_send",
+    "generic_shipment_id": "shp_forged",
+    "shipment_sms_state": "sent",
+}
+
+
+@pytest.mark.parametrize("field", sorted(FORGED_DEFAULTS))
+def test_context_default_forgery_refused(world, field):
+    warehouse = world.clients["warehouse"]
+    context = {**warehouse.context, f"default_{field}": FORGED_DEFAULTS[field]}
+    out_type = world.admin.read_one(
+        "stock.warehouse", world.shop.warehouse_id, ["out_type_id"]
+    )["out_type_id"][0]
+    guards = ("maintained by the system", "Only the Logistics team")
+    error = assert_access_error(
+        warehouse.call,
+        "stock.picking",
+        "create",
+        {"picking_type_id": out_type, "partner_id": world.customer_mine},
+        context=context,
+    )
+    assert any(guard in error.message for guard in guards), error
+    error = assert_access_error(
+        warehouse.call,
+        "stock.picking",
+        "copy",
+        [world.pickings["mine"]["id"]],
+        context=context,
+    )
+    assert any(guard in error.message for guard in guards), error
+
+
+@pytest.mark.parametrize(
+    "vals",
+    [
+        {"generic_max_retries": 1000},
+        {"generic_retry_backoff": 3600},
+        {"generic_timeout": 86400},
+        {"generic_rate_limit": -1},
+    ],
+)
+def test_connection_settings_bounded(world, vals):
+    carrier_id = world.carrier["id"]
+    before = world.admin.read_one("delivery.carrier", carrier_id, list(vals))
+    try:
+        with pytest.raises(RPCError) as error:
+            world.clients["logistics"].call(
+                "delivery.carrier", "write", [carrier_id], vals
+            )
+        assert error.value.name == "odoo.exceptions.ValidationError", error.value
+    finally:
+        # Should the write pass, no poller of this database may hang on it.
+        world.admin.call(
+            "delivery.carrier",
+            "write",
+            [carrier_id],
+            {name: before[name] for name in vals},
+        )
 
 
 # ----------------------------------------------------------------------------

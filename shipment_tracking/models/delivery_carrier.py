@@ -4,14 +4,16 @@ import re
 from urllib.parse import quote
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 PLACEHOLDER = re.compile("<shipmenttrackingnumber>", re.IGNORECASE)
 # Who may make a carrier do something, checked before any request leaves:
-# booking happens when Warehouse Staff validate; cancelling a booking is
+# booking happens when Warehouse Staff validate (core books in sudo then), a
+# booking by hand ("Send to Shipper") is Logistics'; cancelling a booking is
 # Logistics'; testing the connection is Logistics' or an administrator's.
 CARRIER_CALL_GROUPS = {
-    "book": ("stock.group_stock_user",),
+    "book_on_validation": ("stock.group_stock_user",),
+    "book": ("stock.group_stock_manager",),
     "cancel": ("stock.group_stock_manager",),
     "test": ("stock.group_stock_manager", "base.group_system"),
 }
@@ -90,17 +92,47 @@ class DeliveryCarrier(models.Model):
         self._shipment_check_write_access(vals)
         return super().write(vals)
 
+    def _add_missing_default_values(self, values):
+        """System fields take nothing from ``default_*`` context keys or user
+        defaults: refused for a user (as an explicit value would be), dropped
+        under sudo (a sudo'ed flow may carry a user's context)."""
+        defaults = super()._add_missing_default_values(values)
+        foreign = {
+            name: defaults[name]
+            for name in self._shipment_system_fields()
+            if name not in values and defaults.get(name)
+        }
+        if foreign and not self.env.su:
+            self._shipment_check_write_access(foreign)
+        for name in foreign:
+            del defaults[name]
+        return defaults
+
     def _shipment_check_carrier_call(self, operation):
-        """Raise AccessError unless the real user (also under sudo: core books
-        in sudo on the validating user's behalf) may ``operation`` ('book',
-        'cancel', 'test'). Call it before any request leaves."""
+        """Raise AccessError unless the real user (also under sudo) may
+        ``operation`` ('book', 'cancel', 'test'). Call it before any request
+        leaves.
+
+        Booking: core books in sudo when a delivery is validated (stock_delivery
+        ``_send_confirmation_email``), on the validating Warehouse user's
+        behalf; a booking asked without sudo ("Send to Shipper", RPC) is a
+        manual one, for Logistics."""
         user = self.env.user
+        if operation == "book" and self.env.su:
+            operation = "book_on_validation"
         if user._is_superuser() or any(
             user.has_group(group) for group in CARRIER_CALL_GROUPS[operation]
         ):
             return
         messages = {
-            "book": _("Only warehouse staff may book shipments with a carrier."),
+            "book_on_validation": _(
+                "Only warehouse staff may book shipments with a carrier."
+            ),
+            "book": _(
+                "Only the Logistics team (Inventory / Administrator) may send a "
+                "delivery to the carrier by hand; warehouse staff book by "
+                "validating it."
+            ),
             "cancel": _(
                 "Only the Logistics team (Inventory / Administrator) may cancel "
                 "a shipment at the carrier."
@@ -112,12 +144,47 @@ class DeliveryCarrier(models.Model):
         }
         raise AccessError(messages[operation])
 
+    def _shipment_check_records(self, records, model):
+        """The carrier methods take records; over RPC they get ids or junk:
+        refuse it cleanly before any request instead of an AttributeError."""
+        if not isinstance(records, models.BaseModel) or records._name != model:
+            raise UserError(
+                _(
+                    "This carrier operation needs records of %(model)s.",
+                    model=self.env["ir.model"]._get(model).name or model,
+                )
+            )
+
+    def _shipment_check_bookable(self, pickings):
+        """Refuse, before any request, to book what is not a done delivery or
+        is already booked: a second booking is paid for at the carrier."""
+        self._shipment_check_records(pickings, "stock.picking")
+        for picking in pickings:
+            if picking.state != "done":
+                raise UserError(
+                    _(
+                        "%(picking)s is not done: only validated deliveries are "
+                        "sent to the carrier.",
+                        picking=picking.display_name,
+                    )
+                )
+            if picking._shipment_is_booked():
+                raise UserError(
+                    _(
+                        "%(picking)s is already booked with the carrier: cancel "
+                        "that booking first.",
+                        picking=picking.display_name,
+                    )
+                )
+
     def send_shipping(self, pickings):
         self._shipment_check_carrier_call("book")
+        self._shipment_check_bookable(pickings)
         return super().send_shipping(pickings)
 
     def cancel_shipment(self, pickings):
         self._shipment_check_carrier_call("cancel")
+        self._shipment_check_records(pickings, "stock.picking")
         return super().cancel_shipment(pickings)
 
     @api.constrains("shipment_transit_days")
@@ -138,18 +205,19 @@ class DeliveryCarrier(models.Model):
     def _shipment_can_poll(self):
         """Whether this carrier's connector answers batch tracking requests."""
         self.ensure_one()
-        return hasattr(self, f"{self.delivery_type}_get_tracking_batch")
+        return hasattr(self, f"_{self.delivery_type}_get_tracking_batch")
 
     def _shipment_fetch_tracking(self, numbers):
         """Ask the carrier for the tracking of ``numbers`` (at most
         ``_shipment_poll_batch_size()``).
 
-        Connectors implement ``<delivery_type>_get_tracking_batch(numbers)``
+        Connectors implement ``_<delivery_type>_get_tracking_batch(numbers)``
+        (private: it sends the carrier's credentials, not for RPC)
         returning ``{"events": [event dicts as _shipment_apply_carrier_events
         takes them], "not_found": [numbers]}`` and raising ``UserError`` when
         the carrier cannot be reached."""
         self.ensure_one()
-        return getattr(self, f"{self.delivery_type}_get_tracking_batch")(numbers)
+        return getattr(self, f"_{self.delivery_type}_get_tracking_batch")(numbers)
 
     def _shipment_poll_batch_size(self):
         return 100

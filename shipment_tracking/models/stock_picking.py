@@ -553,12 +553,61 @@ class StockPicking(models.Model):
             StockPicking, self.with_context(shipment_tracking_sending_id=self.id)
         ).send_to_shipper()
 
+    def _shipment_is_booked(self):
+        """Whether this delivery already has a booking at its carrier;
+        connectors add their own booking ids."""
+        self.ensure_one()
+        return bool(self.carrier_tracking_ref)
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
             self._shipment_check_write_access(vals)
             self._shipment_check_weight(vals)
         return super().create(vals_list)
+
+    def _shipment_default_guarded_fields(self):
+        """Fields that take no value from ``default_*`` context keys or user
+        defaults (``ir.default``) unless the user may set them."""
+        return LOGISTICS_FIELDS | self._shipment_system_fields()
+
+    def _add_missing_default_values(self, values):
+        """Run the field guards on what create (and copy) takes from the
+        context's ``default_*`` keys and from ``ir.default``: the explicit
+        values were checked in create(), these are added later by the ORM.
+
+        A guarded field whose default is not the field's own is refused for
+        a user who may not set it (AccessError, like an explicit value).
+        Under sudo the default is dropped instead: sudo'ed flows (a sale
+        confirmed by a salesperson creates its delivery as superuser) carry
+        the caller's context, and no flow of the suite or of core sets these
+        fields through defaults."""
+        defaults = super()._add_missing_default_values(values)
+        foreign = {}
+        for name in self._shipment_default_guarded_fields():
+            if name in values or name not in defaults:
+                continue
+            field = self._fields[name]
+            own = field.default(self) if field.default else False
+            if field.convert_to_cache(
+                defaults[name], self, validate=False
+            ) != field.convert_to_cache(own, self, validate=False):
+                foreign[name] = defaults[name]
+        if not foreign:
+            return defaults
+        if not self.env.su:
+            self._shipment_check_write_access(foreign)
+            return defaults
+        for name in foreign:
+            field = self._fields[name]
+            if field.default:
+                defaults[name] = field.default(self)
+            else:
+                del defaults[name]
+        _logger.info(
+            "stock.picking: ignored context/user defaults for %s", sorted(foreign)
+        )
+        return defaults
 
     # ------------------------------------------------------------------
     # Verification (SOP step 2)

@@ -5,7 +5,7 @@ from xmlrpc.client import Fault
 
 from freezegun import freeze_time
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import ShipmentFixtures, ShipmentTrackingCase
@@ -557,11 +557,41 @@ class TestCarrierCallRoles(ShipmentTrackingCase):
     """Carrier calls check the role before the connector runs."""
 
     def test_booking_needs_warehouse_staff(self):
+        """Validation books in sudo for Warehouse staff; a booking by hand
+        (no sudo) is Logistics'."""
         picking = self._create_delivery()
+        self._fill_details(picking)
+        self._validate(picking)
+        for user in (self.user_cs, self.user_warehouse):
+            with (
+                self.subTest(user=user.login),
+                self.assertRaisesRegex(AccessError, "Only the Logistics team"),
+            ):
+                self.carrier.with_user(user).send_shipping(picking)
         with self.assertRaisesRegex(AccessError, "Only warehouse staff may book"):
-            self.carrier.with_user(self.user_cs).send_shipping(picking)
-        result = self.carrier.with_user(self.user_warehouse).send_shipping(picking)
+            self.carrier.with_user(self.user_cs).sudo().send_shipping(picking)
+        # sudo: core's validation path (stock_delivery _send_confirmation_email).
+        result = (
+            self.carrier.with_user(self.user_warehouse).sudo().send_shipping(picking)
+        )
         self.assertEqual(result[0]["exact_price"], 5.0)
+        result = self.carrier.with_user(self.user_logistics).send_shipping(picking)
+        self.assertEqual(result[0]["exact_price"], 5.0)
+
+    def test_booking_refused_when_not_done_or_booked(self):
+        picking = self._create_delivery()
+        Carrier = self.carrier.with_user(self.user_logistics)
+        with self.assertRaisesRegex(UserError, "is not done"):
+            Carrier.send_shipping(picking)
+        self._fill_details(picking)
+        self._set_tracking(picking, ref="BOOKED-1")
+        self._validate(picking)
+        with self.assertRaisesRegex(UserError, "already booked"):
+            Carrier.send_shipping(picking)
+        with self.assertRaisesRegex(UserError, "already booked"):
+            picking.with_user(self.user_logistics).send_to_shipper()
+        with self.assertRaisesRegex(UserError, "needs records"):
+            Carrier.send_shipping([picking.id])
 
     def test_cancel_needs_logistics(self):
         picking = self._create_delivery()
@@ -571,6 +601,216 @@ class TestCarrierCallRoles(ShipmentTrackingCase):
                 self.assertRaisesRegex(AccessError, "Only the Logistics team"),
             ):
                 self.carrier.with_user(user).cancel_shipment(picking)
+
+
+# Values a caller could slip in through default_* context keys or ir.default,
+# each different from the field's own default.
+FORGED_DEFAULTS = {
+    "shipment_delivered_date": "2026-11-20 10:00:00",
+    "shipment_last_event_date": "2026-11-20 10:00:00",
+    "shipment_pod_signed_by": "Forged",
+    "shipment_next_poll_date": "2099-01-01 00:00:00",
+    "shipment_poll_idle_count": 99,
+    "shipment_poll_error": "silenced",
+    "shipment_inquiry_date": "2026-11-20 10:00:00",
+    "shipment_on_time": True,
+    "shipment_notification_state": "to_send",
+    "shipment_notification_attempts": 3,
+    "shipment_notification_error": "forged",
+}
+FORGED_LOGISTICS_DEFAULTS = {
+    "shipment_state": "delivered",
+    "carrier_tracking_ref": "FORGED-1",
+    "shipment_ref": "SHP-FORGED",
+    "expected_delivery_date": "2026-11-27",
+    "shipment_date": "2026-11-20 10:00:00",
+}
+
+
+@tagged("post_install", "-at_install")
+class TestCreateDefaults(ShipmentTrackingCase):
+    """create() and copy() take values from ``default_*`` context keys and
+    ``ir.default`` after the explicit values were checked: the field guards
+    hold for those too."""
+
+    def _create(self, user, **context):
+        return (
+            self.env["stock.picking"]
+            .with_user(user)
+            .with_context(**context)
+            .create(
+                {
+                    "picking_type_id": self.warehouse.out_type_id.id,
+                    "partner_id": self.customer.id,
+                }
+            )
+        )
+
+    def test_context_defaults_of_system_fields_refused(self):
+        for user in (self.user_warehouse, self.user_logistics):
+            for fname, value in FORGED_DEFAULTS.items():
+                with (
+                    self.subTest(user=user.login, field=fname),
+                    self.assertRaisesRegex(AccessError, "maintained by the system"),
+                ):
+                    self._create(user, **{f"default_{fname}": value})
+
+    def test_context_defaults_of_logistics_fields_refused_for_warehouse(self):
+        for fname, value in FORGED_LOGISTICS_DEFAULTS.items():
+            with (
+                self.subTest(field=fname),
+                self.assertRaisesRegex(AccessError, "Only the Logistics team"),
+            ):
+                self._create(self.user_warehouse, **{f"default_{fname}": value})
+
+    def test_copy_with_context_defaults_refused(self):
+        picking = self._create_delivery()
+        for context in (
+            {"default_shipment_state": "delivered"},
+            {"default_shipment_delivered_date": "2026-11-20 10:00:00"},
+            {"default_shipment_notification_state": "to_send"},
+        ):
+            with self.subTest(context=context), self.assertRaises(AccessError):
+                picking.with_user(self.user_warehouse).with_context(**context).copy()
+        copy = picking.with_user(self.user_warehouse).copy()
+        self.assertRecordValues(
+            copy,
+            [{"shipment_state": "pending", "shipment_notification_state": "none"}],
+        )
+
+    def test_user_defaults_of_guarded_fields_refused(self):
+        """What "Set Default" (debug mode) stores for the user."""
+        Default = self.env["ir.default"]
+        for fname, value, message in (
+            ("shipment_notification_state", "to_send", "maintained by the system"),
+            ("shipment_state", "delivered", "Only the Logistics team"),
+        ):
+            with self.subTest(field=fname):
+                Default.set(
+                    "stock.picking", fname, value, user_id=self.user_warehouse.id
+                )
+                with self.assertRaisesRegex(AccessError, message):
+                    self._create(self.user_warehouse)
+                Default.search([("user_id", "=", self.user_warehouse.id)]).unlink()
+        picking = self._create(self.user_warehouse)
+        self.assertEqual(picking.shipment_notification_state, "none")
+
+    def test_legitimate_defaults_still_work(self):
+        """The fields' own defaults, and other fields' context defaults as
+        core's flows pass them."""
+        picking = self._create(
+            self.user_warehouse,
+            default_picking_type_id=self.warehouse.out_type_id.id,
+            default_shipment_state="pending",
+            default_shipment_notification_state="none",
+            default_origin="From context",
+        )
+        self.assertRecordValues(
+            picking,
+            [
+                {
+                    "origin": "From context",
+                    "shipment_state": "pending",
+                    "shipment_notification_state": "none",
+                    "shipment_delivered_date": False,
+                }
+            ],
+        )
+        # Logistics may set its own fields, through a default too (e.g. a
+        # list grouped by status).
+        picking = self._create(self.user_logistics, default_shipment_state="dispatched")
+        self.assertEqual(picking.shipment_state, "dispatched")
+
+    def test_sudo_flows_drop_a_callers_defaults(self):
+        """A salesperson's sale confirmation creates the delivery as
+        superuser, with the salesperson's context: guarded defaults are
+        dropped there, the other defaults kept."""
+        order = (
+            self.env["sale.order"]
+            .with_user(self.user_cs)
+            .create(
+                {
+                    "partner_id": self.customer.id,
+                    "carrier_id": self.carrier.id,
+                    "order_line": [(0, 0, {"product_id": self.products[0].id})],
+                }
+            )
+        )
+        order.with_context(
+            default_shipment_state="delivered",
+            default_shipment_delivered_date="2026-11-20 10:00:00",
+            default_shipment_notification_state="to_send",
+            default_carrier_tracking_ref="FORGED-1",
+        ).action_confirm()
+        self.assertRecordValues(
+            order.picking_ids,
+            [
+                {
+                    "shipment_state": "pending",
+                    "shipment_delivered_date": False,
+                    "shipment_notification_state": "none",
+                    "carrier_tracking_ref": False,
+                }
+            ],
+        )
+        # A sudo'ed create with a caller's context drops the guarded defaults.
+        # sudo: what a sudo'ed flow does with the caller's context.
+        picking = (
+            self.env["stock.picking"]
+            .with_user(self.user_cs)
+            .sudo()
+            .with_context(
+                default_shipment_notification_state="to_send",
+                default_shipment_delivered_date="2026-11-20 10:00:00",
+                default_shipment_state="delivered",
+                default_origin="kept",
+            )
+            .create(
+                {
+                    "picking_type_id": self.warehouse.out_type_id.id,
+                    "partner_id": self.customer.id,
+                }
+            )
+        )
+        self.assertRecordValues(
+            picking,
+            [
+                {
+                    "origin": "kept",
+                    "shipment_state": "pending",
+                    "shipment_delivered_date": False,
+                    "shipment_notification_state": "none",
+                }
+            ],
+        )
+        # sudo: the system still sets them when it passes them explicitly.
+        picking = (
+            self.env["stock.picking"]
+            .sudo()
+            .create(
+                {
+                    "picking_type_id": self.warehouse.out_type_id.id,
+                    "partner_id": self.customer.id,
+                    "shipment_notification_state": "to_send",
+                }
+            )
+        )
+        self.assertEqual(picking.shipment_notification_state, "to_send")
+
+    def test_carrier_system_fields_from_context_defaults_refused(self):
+        Carrier = self.env["delivery.carrier"].with_user(self.user_logistics)
+        vals = {"name": "Forged", "product_id": self.carrier.product_id.id}
+        for context in (
+            {"default_shipment_poll_error": "silenced"},
+            {"default_shipment_last_poll_date": "2099-01-01 00:00:00"},
+        ):
+            with (
+                self.subTest(context=context),
+                self.assertRaisesRegex(AccessError, "maintained by the system"),
+            ):
+                Carrier.with_context(**context).create(vals)
+        carrier = Carrier.create(vals)
+        self.assertFalse(carrier.shipment_poll_error)
 
 
 @tagged("post_install", "-at_install")

@@ -5,7 +5,7 @@ import logging
 from urllib.parse import quote
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from .generic_request import GenericCarrierClient, GenericCarrierError
 from .tracking_formats import DEFAULT_STATUS_MAPS, PayloadError, tracking_batch
@@ -14,6 +14,13 @@ _logger = logging.getLogger(__name__)
 
 # Where the API key is sent: administrators alone move it once a key is set.
 GENERIC_ENDPOINT_FIELDS = frozenset({"generic_base_url"})
+# The secrets: administrators' alone, never from a context or user default.
+GENERIC_SECRET_FIELDS = frozenset({"generic_api_key", "generic_webhook_secret"})
+# Bounds of the connection settings: a request, its retries and their waits
+# must end well within a worker's time limit (cron, validation).
+GENERIC_MAX_RETRIES = 10
+GENERIC_MAX_BACKOFF = 60.0
+GENERIC_TIMEOUT_RANGE = (1.0, 120.0)
 
 
 class DeliveryCarrier(models.Model):
@@ -94,6 +101,74 @@ class DeliveryCarrier(models.Model):
                     "that has an API key: the key is sent there."
                 )
             )
+
+    @api.constrains(
+        "generic_timeout",
+        "generic_max_retries",
+        "generic_retry_backoff",
+        "generic_rate_limit",
+    )
+    def _check_generic_connection_settings(self):
+        low, high = GENERIC_TIMEOUT_RANGE
+        for carrier in self:
+            if not low <= carrier.generic_timeout <= high:
+                raise ValidationError(
+                    _(
+                        "%(carrier)s: the timeout must be between %(low)s and "
+                        "%(high)s seconds.",
+                        carrier=carrier.name,
+                        low=int(low),
+                        high=int(high),
+                    )
+                )
+            if not 0 <= carrier.generic_max_retries <= GENERIC_MAX_RETRIES:
+                raise ValidationError(
+                    _(
+                        "%(carrier)s: the number of retries must be between 0 "
+                        "and %(max)s.",
+                        carrier=carrier.name,
+                        max=GENERIC_MAX_RETRIES,
+                    )
+                )
+            if not 0 <= carrier.generic_retry_backoff <= GENERIC_MAX_BACKOFF:
+                raise ValidationError(
+                    _(
+                        "%(carrier)s: the retry backoff must be between 0 and "
+                        "%(max)s seconds.",
+                        carrier=carrier.name,
+                        max=int(GENERIC_MAX_BACKOFF),
+                    )
+                )
+            if carrier.generic_rate_limit < 0:
+                raise ValidationError(
+                    _(
+                        "%(carrier)s: the rate limit cannot be negative (0: " "none).",
+                        carrier=carrier.name,
+                    )
+                )
+
+    def _add_missing_default_values(self, values):
+        """A ``default_*`` context key or a user default (``ir.default``)
+        neither gives a carrier secrets nor points a keyed carrier elsewhere:
+        both are the administrators' (see _generic_check_endpoint_access)."""
+        defaults = super()._add_missing_default_values(values)
+        if self.env.su or self.env.user.has_group("base.group_system"):
+            return defaults
+        from_defaults = {
+            name
+            for name in GENERIC_SECRET_FIELDS | GENERIC_ENDPOINT_FIELDS
+            if name not in values and defaults.get(name)
+        }
+        secrets = from_defaults & GENERIC_SECRET_FIELDS
+        keyed = defaults.get("generic_api_key")
+        if secrets or (keyed and from_defaults & GENERIC_ENDPOINT_FIELDS):
+            raise AccessError(
+                _(
+                    "Only administrators may set the API key, the webhook secret "
+                    "or the API base URL of a carrier that has an API key."
+                )
+            )
+        return defaults
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -237,6 +312,8 @@ class DeliveryCarrier(models.Model):
 
     # -- Odoo's carrier interface ---------------------------------------------
     def generic_rate_shipment(self, order):
+        # Public by core's naming: over RPC ``order`` is no record.
+        self._shipment_check_records(order, "sale.order")
         weight = order._get_estimated_weight() or 1.0
         payload = {
             "reference": order.name,
@@ -270,6 +347,7 @@ class DeliveryCarrier(models.Model):
     def generic_send_shipping(self, pickings):
         # Also here: the method is public, callable without send_shipping().
         self._shipment_check_carrier_call("book")
+        self._shipment_check_bookable(pickings)
         results = []
         for picking in pickings:
             answer = self._generic_call(
@@ -334,6 +412,7 @@ class DeliveryCarrier(models.Model):
     def generic_cancel_shipment(self, pickings):
         # Also here: the method is public, callable without cancel_shipment().
         self._shipment_check_carrier_call("cancel")
+        self._shipment_check_records(pickings, "stock.picking")
         for picking in pickings:
             if picking.generic_shipment_id:
                 self._generic_call("cancel_shipment", picking.generic_shipment_id)
@@ -350,7 +429,7 @@ class DeliveryCarrier(models.Model):
             event["state"] = mapping.get(event["carrier_status_code"]) or False
         return events
 
-    def generic_get_tracking_batch(self, numbers):
+    def _generic_get_tracking_batch(self, numbers):
         answer = self._generic_call("tracking_batch", numbers)
         try:
             events, rejected, not_found = tracking_batch(answer)

@@ -19,3 +19,8 @@ class StockPicking(models.Model):
         # Written from the carrier's booking answer; forging it would cancel
         # another booking at the carrier.
         return super()._shipment_system_fields() | {"generic_shipment_id"}
+
+    def _shipment_is_booked(self):
+        # sudo: only whether the carrier's id is set is read, whatever the
+        # reader's groups (the field is internal).
+        return super()._shipment_is_booked() or bool(self.sudo().generic_shipment_id)

@@ -159,6 +159,12 @@ class CarrierState:
                 raise ApiError(HTTPStatus.NOT_FOUND, "not_found", "unknown shipment")
             return {**shipment.booking, "request": shipment.request}
 
+    def is_cancelled(self, shipment_id):
+        """Whether the booking ``shipment_id`` is cancelled here (its booking
+        answer does not say); KeyError for an unknown id."""
+        with self._lock:
+            return self._shipments[shipment_id].cancelled
+
     def _new_tracking_number(self):
         while True:
             number = "SBX" + "".join(

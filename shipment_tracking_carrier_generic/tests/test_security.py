@@ -1,82 +1,12 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xmlrpc.client import Fault
 
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 
+from ..sandbox.testing import RecordingServer, SandboxRequests, cancelled_at_carrier
 from .common import API_KEY, SandboxCarrierMixin
-
-
-class SandboxRequests:
-    """What the sandbox receives, recorded at its dispatcher: (method, raw
-    path, Authorization header) per request, whatever it answers."""
-
-    def __init__(self, sandbox):
-        self.sandbox = sandbox
-        self.calls = []
-
-    def __enter__(self):
-        original = self.sandbox.handle
-
-        def handle(method, target, headers, body):
-            self.calls.append((method, target, headers.get("Authorization")))
-            return original(method, target, headers, body)
-
-        self.sandbox.handle = handle
-        return self
-
-    def __exit__(self, *exc_info):
-        del self.sandbox.handle  # back to the class's method
-
-    def paths(self, needle=""):
-        return [path for _method, path, _auth in self.calls if needle in path]
-
-
-def cancelled_at_carrier(sandbox, shipment_id):
-    """Whether the sandbox holds the booking as cancelled (its booking answer
-    does not say)."""
-    return sandbox.state._shipments[shipment_id].cancelled
-
-
-class _RecordingHandler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.server.seen.append((self.command, self.path, dict(self.headers)))
-        body = json.dumps({"carrier": "attacker"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_GET
-
-    def log_message(self, *args):
-        """Silent."""
-
-
-class RecordingServer:
-    """A host an attacker controls, on loopback: records every request."""
-
-    def __enter__(self):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _RecordingHandler)
-        self.server.seen = []
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        return self
-
-    def __exit__(self, *exc_info):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
-
-    @property
-    def seen(self):
-        return self.server.seen
 
 
 @tagged("post_install", "-at_install")
@@ -129,9 +59,9 @@ class TestCarrierCallRoles(SandboxCarrierMixin, TransactionCase):
         picking = self._create_delivery(carrier=self.generic)
         self._fill_details(picking)
         with SandboxRequests(self.sandbox) as seen:
-            with self.assertRaisesRegex(AccessError, "Only warehouse staff"):
+            with self.assertRaisesRegex(AccessError, "Only the Logistics team"):
                 picking.with_user(self.user_cs).send_to_shipper()
-            with self.assertRaisesRegex(AccessError, "Only warehouse staff"):
+            with self.assertRaisesRegex(AccessError, "Only the Logistics team"):
                 self.generic.with_user(self.user_cs).generic_send_shipping(picking)
         self.assertEqual(seen.calls, [])
         self.assertFalse(picking.carrier_tracking_ref)
@@ -140,6 +70,92 @@ class TestCarrierCallRoles(SandboxCarrierMixin, TransactionCase):
             picking.with_user(self.user_warehouse).button_validate()
         self.assertEqual(seen.paths("/v1/shipments"), ["/v1/shipments"])
         self.assertEqual(picking.shipment_state, "dispatched")
+
+    def _done_unbooked(self):
+        """A validated delivery the carrier did not book (no label printing
+        on the operation type, so core does not send it on validation)."""
+        self.warehouse.out_type_id.print_label = False
+        picking = self._create_delivery(carrier=self.generic)
+        self._fill_details(picking)
+        with SandboxRequests(self.sandbox) as seen:
+            picking.with_user(self.user_warehouse).button_validate()
+        self.assertEqual(seen.calls, [])
+        self.assertEqual(picking.state, "done")
+        self.assertFalse(picking.generic_shipment_id)
+        return picking
+
+    def test_send_to_shipper_by_warehouse_refused_before_any_request(self):
+        """A manual booking is Logistics': the Warehouse user's Send to Shipper
+        would book (and pay) at the carrier, then fail to record it."""
+        picking = self._done_unbooked()
+        with SandboxRequests(self.sandbox) as seen:
+            with self.assertRaisesRegex(AccessError, "Only the Logistics team"):
+                picking.with_user(self.user_warehouse).send_to_shipper()
+            with self.assertRaisesRegex(AccessError, "Only the Logistics team"):
+                self.generic.with_user(self.user_warehouse).send_shipping(picking)
+        self.assertEqual(seen.paths("/v1/shipments"), [])
+        self.assertFalse(picking.carrier_tracking_ref)
+        self.assertFalse(picking.generic_shipment_id)
+
+    def test_send_to_shipper_by_logistics_books_once(self):
+        picking = self._done_unbooked()
+        with SandboxRequests(self.sandbox) as seen:
+            picking.with_user(self.user_logistics).send_to_shipper()
+        self.assertEqual(seen.paths("/v1/shipments"), ["/v1/shipments"])
+        self.assertTrue(picking.carrier_tracking_ref)
+        self.assertTrue(picking.generic_shipment_id)
+        self.assertEqual(picking.shipment_state, "dispatched")
+
+    def test_validation_by_warehouse_books_exactly_once(self):
+        picking = self._create_delivery(carrier=self.generic)
+        self._fill_details(picking)
+        with SandboxRequests(self.sandbox) as seen:
+            picking.with_user(self.user_warehouse).button_validate()
+        self.assertEqual(seen.paths("/v1/shipments"), ["/v1/shipments"])
+        self.assertTrue(picking.generic_shipment_id)
+
+    def test_resend_of_a_booked_delivery_refused_before_any_request(self):
+        picking = self._booked()
+        shipment_id = picking.generic_shipment_id
+        ref = picking.carrier_tracking_ref
+        with SandboxRequests(self.sandbox) as seen:
+            with self.assertRaisesRegex(UserError, "already booked"):
+                picking.with_user(self.user_logistics).send_to_shipper()
+            # The carrier's id alone is a booking too (an answer without
+            # tracking numbers).
+            # sudo: system bookkeeping, as a carrier answer would leave it.
+            picking.sudo().carrier_tracking_ref = False
+            with self.assertRaisesRegex(UserError, "already booked"):
+                picking.with_user(self.user_logistics).send_to_shipper()
+            with self.assertRaisesRegex(UserError, "already booked"):
+                self.generic.with_user(self.user_logistics).generic_send_shipping(
+                    picking
+                )
+        self.assertEqual(seen.calls, [])
+        self.assertEqual(picking.generic_shipment_id, shipment_id)
+        self.assertTrue(ref)
+
+    def test_booking_of_an_undone_delivery_refused_before_any_request(self):
+        picking = self._create_delivery(carrier=self.generic)
+        self._fill_details(picking)
+        with SandboxRequests(self.sandbox) as seen:
+            with self.assertRaisesRegex(UserError, "is not done"):
+                picking.with_user(self.user_logistics).send_to_shipper()
+        self.assertEqual(seen.calls, [])
+        self.assertFalse(picking.generic_shipment_id)
+
+    def test_tracking_batch_is_private(self):
+        """Asking the carrier about arbitrary numbers with the API key is the
+        poller's, not an RPC method."""
+        carrier = self.generic.with_user(self.user_warehouse)
+        self.assertFalse(hasattr(carrier, "generic_get_tracking_batch"))
+        self.assertTrue(self.generic._shipment_can_poll())
+        picking = self._booked()
+        number = picking.tracking_number_ids[:1].name
+        with SandboxRequests(self.sandbox) as seen:
+            answer = self.generic._shipment_fetch_tracking([number])
+        self.assertEqual(len(seen.paths("/v1/tracking")), 1, seen.calls)
+        self.assertIn("events", answer)
 
     def test_test_connection_roles(self):
         for user in (self.user_warehouse, self.user_cs, self.user_sales_manager):
@@ -160,6 +176,49 @@ class TestCarrierCallRoles(SandboxCarrierMixin, TransactionCase):
             with self.subTest(user=user.login):
                 with self.assertRaisesRegex(AccessError, "maintained by the system"):
                     picking.with_user(user).write({"generic_shipment_id": "shp_other"})
+
+    def test_carrier_shipment_id_not_from_context_defaults(self):
+        picking = self._booked()
+        for user in (self.user_warehouse, self.user_logistics):
+            context = {"default_generic_shipment_id": "shp_forged"}
+            with self.subTest(user=user.login):
+                with self.assertRaisesRegex(AccessError, "maintained by the system"):
+                    self.env["stock.picking"].with_user(user).with_context(
+                        **context
+                    ).create(
+                        {
+                            "picking_type_id": self.warehouse.out_type_id.id,
+                            "partner_id": self.customer.id,
+                        }
+                    )
+                with self.assertRaisesRegex(AccessError, "maintained by the system"):
+                    picking.with_user(user).with_context(**context).copy()
+
+    def test_carrier_methods_refuse_ids_before_any_request(self):
+        """Over RPC the carrier methods get ids, not records: a clean
+        UserError and nothing sent."""
+        picking = self._booked()
+        order = picking.sale_id
+        carrier = self.generic.with_user(self.user_logistics)
+        with SandboxRequests(self.sandbox) as seen:
+            for method, arg in (
+                ("generic_rate_shipment", order.id),
+                ("rate_shipment", order.id),
+                ("generic_send_shipping", [picking.id]),
+                ("send_shipping", [picking.id]),
+                ("generic_cancel_shipment", [picking.id]),
+                ("cancel_shipment", [picking.id]),
+            ):
+                with (
+                    self.subTest(method=method),
+                    self.assertRaisesRegex(UserError, "needs records"),
+                ):
+                    getattr(carrier, method)(arg)
+        self.assertEqual(seen.calls, [])
+        # The real records still rate.
+        with SandboxRequests(self.sandbox) as seen:
+            self.assertTrue(carrier.rate_shipment(order)["success"])
+        self.assertEqual(len(seen.paths("/v1/rates")), 1, seen.calls)
 
 
 @tagged("post_install", "-at_install")
@@ -219,13 +278,126 @@ class TestApiKeyEndpoint(SandboxCarrierMixin, TransactionCase):
         self.assertEqual(self.generic.generic_base_url, "http://127.0.0.1:9")
 
     def test_api_key_never_sent_to_a_logistics_chosen_host(self):
+        """The refused move changes nothing: a Test Connection right after
+        goes to the sandbox (which sees the key) and never to the attacker's
+        host, which does record requests (see the admin control below)."""
         with RecordingServer() as attacker, SandboxRequests(self.sandbox) as seen:
             carrier = self.generic.with_user(self.user_logistics)
             with self.assertRaises(AccessError):
                 carrier.write({"generic_base_url": attacker.url})
             carrier.action_generic_test_connection()
         self.assertEqual(attacker.seen, [])
-        self.assertEqual(seen.paths(), ["/v1/ping"])
+        self.assertEqual(seen.calls, [("GET", "/v1/ping", f"Bearer {API_KEY}")])
+        self.assertEqual(self.generic.generic_base_url, self.sandbox.url)
+
+    def test_recording_host_sees_an_admin_chosen_endpoint(self):
+        """Control of the test above: the recording host does receive the key
+        when an administrator points the carrier at it."""
+        with RecordingServer() as host, SandboxRequests(self.sandbox) as seen:
+            self.generic.with_user(self.user_admin).generic_base_url = host.url
+            self.generic.with_user(self.user_admin).action_generic_test_connection()
+        self.assertEqual(
+            [headers.get("Authorization") for _m, _p, headers in host.seen],
+            [f"Bearer {API_KEY}"],
+        )
+        self.assertEqual(seen.calls, [])
+
+    def test_context_defaults_give_no_key_and_move_no_keyed_endpoint(self):
+        """create/copy take ``default_*`` context keys: they neither put a
+        key on a carrier nor move the endpoint of a keyed one for a
+        non-admin."""
+        Carrier = self.env["delivery.carrier"].with_user(self.user_logistics)
+        vals = {
+            "name": "Forged",
+            "delivery_type": "generic",
+            "product_id": self.delivery_product.id,
+        }
+        for context in (
+            {"default_generic_api_key": "attacker-key"},
+            {"default_generic_webhook_secret": "attacker-secret"},
+            {
+                "default_generic_api_key": "attacker-key",
+                "default_generic_base_url": "http://127.0.0.1:9",
+            },
+        ):
+            with self.subTest(context=context):
+                with self.assertRaisesRegex(AccessError, "Only administrators"):
+                    Carrier.with_context(**context).create(vals)
+                with self.assertRaisesRegex(AccessError, "Only administrators"):
+                    self.generic.with_user(self.user_logistics).with_context(
+                        **context
+                    ).copy({"name": "Copy"})
+        # A keyless carrier's URL stays Logistics' (nothing secret is sent).
+        keyless = Carrier.with_context(
+            default_generic_base_url="http://127.0.0.1:9"
+        ).create(vals)
+        self.assertRecordValues(
+            keyless.sudo(),
+            [{"generic_base_url": "http://127.0.0.1:9", "generic_api_key": False}],
+        )
+        # An administrator may.
+        admin_made = (
+            self.env["delivery.carrier"]
+            .with_user(self.user_admin)
+            .with_context(default_generic_api_key="admin-key")
+            .create(vals)
+        )
+        self.assertEqual(admin_made.sudo().generic_api_key, "admin-key")
+
+
+@tagged("post_install", "-at_install")
+class TestConnectionSettingBounds(SandboxCarrierMixin, TransactionCase):
+    """Retries, waits and timeouts are bounded: a carrier's settings cannot
+    hang the poll cron or a validating worker."""
+
+    def test_bounds_refused(self):
+        for vals in (
+            {"generic_max_retries": 11},
+            {"generic_max_retries": -1},
+            {"generic_retry_backoff": 61},
+            {"generic_retry_backoff": -0.5},
+            {"generic_timeout": 121},
+            {"generic_timeout": 0},
+            {"generic_timeout": 0.5},
+            {"generic_rate_limit": -1},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(ValidationError):
+                self.generic.with_user(self.user_logistics).write(vals)
+        self.assertRecordValues(
+            self.generic,
+            [
+                {
+                    "generic_max_retries": 2,
+                    "generic_retry_backoff": 0.05,
+                    "generic_timeout": 2.0,
+                    "generic_rate_limit": 0,
+                }
+            ],
+        )
+
+    def test_bounds_allowed(self):
+        self.generic.with_user(self.user_logistics).write(
+            {
+                "generic_max_retries": 10,
+                "generic_retry_backoff": 60,
+                "generic_timeout": 120,
+                "generic_rate_limit": 0,
+            }
+        )
+        self.generic.with_user(self.user_logistics).write(
+            {"generic_max_retries": 0, "generic_retry_backoff": 0, "generic_timeout": 1}
+        )
+
+    def test_bounds_at_creation(self):
+        with self.assertRaisesRegex(ValidationError, "retries"):
+            self.env["delivery.carrier"].create(
+                {
+                    "name": "Hang",
+                    "delivery_type": "generic",
+                    "product_id": self.delivery_product.id,
+                    "generic_max_retries": 1000,
+                }
+            )
 
 
 @tagged("post_install", "-at_install")
