@@ -717,3 +717,51 @@ def test_future_and_ancient_events_rejected(carrier, admin, shipment):
     push(carrier, event(number, "out_for_delivery", ago(minutes=5)))
     state = admin.read_one("stock.picking", picking_id, ["shipment_state"])
     assert state["shipment_state"] == "out_for_delivery"
+
+
+def send_raw(url, head_extra, raw_body, hang_up=False):
+    """POST ``raw_body`` as it is after a chunked header (for broken chunked
+    encodings); ``hang_up`` closes our side before the body ends. Returns
+    the status the server answered."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(
+            (
+                f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                "Transfer-Encoding: chunked\r\n"
+                f"{head_extra}\r\n"
+            ).encode()
+            + raw_body
+        )
+        if hang_up:
+            sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while b"\r\n" not in answer:
+            data = sock.recv(4096)
+            if not data:
+                break
+            answer += data
+    assert answer.startswith(b"HTTP/1."), answer[:100]
+    return int(answer.split()[1])
+
+
+BROKEN_CHUNKS = {
+    "size not hex": (b"zz\r\n{}\r\n0\r\n\r\n", False),
+    "negative size": (b"-1\r\n{}\r\n0\r\n\r\n", False),
+    "chunk extension": (b"2;x=y\r\n{}\r\n0\r\n\r\n", False),
+    "hung up mid-chunk": (b"ffff\r\n{}", True),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_CHUNKS, ids=list(BROKEN_CHUNKS))
+def test_broken_chunked_body_is_4xx(case, carrier, admin, shipment):
+    """A broken chunked encoding is the sender's fault: 4xx, never 500, and
+    nothing changes."""
+    picking_id, _number = shipment
+    before = picking_snapshot(admin, picking_id)
+    raw, hang_up = BROKEN_CHUNKS[case]
+    status = send_raw(
+        carrier["webhook_url"], "Content-Type: application/json\r\n", raw, hang_up
+    )
+    assert 400 <= status < 500, status
+    assert picking_snapshot(admin, picking_id) == before

@@ -18,6 +18,9 @@ from .stock_picking import SHIPMENT_STATES
 EVENT_FUTURE_HOURS = 24
 EVENT_HISTORY_DAYS = 30
 EDD_HORIZON_DAYS = 180
+# A closed shipment (delivered, returned, cancelled) takes late scans for this
+# many days; anything later is a recycled number's next parcel, not its news.
+CLOSED_GRACE_DAYS = 7
 TIME_BOUND_PARAMS = {
     "future_hours": ("shipment_tracking.event_future_hours", EVENT_FUTURE_HOURS),
     "history_days": ("shipment_tracking.event_history_days", EVENT_HISTORY_DAYS),
@@ -128,6 +131,12 @@ class ShipmentTrackingEvent(models.Model):
                 "event time more than %(days)s days before the shipment date",
                 days=bounds["history_days"],
             )
+        closed_at = picking._shipment_closed_at()
+        if closed_at and event_time > closed_at + timedelta(days=CLOSED_GRACE_DAYS):
+            return self.env._(
+                "event time more than %(days)s days after the shipment was closed",
+                days=CLOSED_GRACE_DAYS,
+            )
         edd = vals.get("expected_delivery_date")
         if edd and not (
             event_time.date()
@@ -171,6 +180,9 @@ class ShipmentTrackingEvent(models.Model):
         # The search above cannot see what concurrent transactions insert: the
         # unique index decides. One savepoint for the whole batch, then (on a
         # conflict) one per event, the conflicting ones being duplicates.
+        # One order for every transaction (a webhook and a poll covering the
+        # same shipments): row locks taken in the same order cannot deadlock.
+        new_vals.sort(key=lambda vals: (vals["picking_id"], vals["event_key"]))
         created = create_unique(self, new_vals)
         if created:
             return created

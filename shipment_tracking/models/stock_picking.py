@@ -856,43 +856,25 @@ class StockPicking(models.Model):
 
     def _shipment_follow_events(self):
         """Status, EDD, last event date and proof of delivery follow the newest
-        events by event time, whatever order they arrived in; a closed
-        shipment (delivered, returned, cancelled) never moves back, nor does
-        its estimated delivery date change."""
+        events by event time, whatever order they arrived in. A closed
+        shipment (delivered, returned, cancelled) is history: it never moves
+        back, and a late, replayed or recycled-number scan changes neither its
+        estimate, its last event date nor its proof of delivery."""
         # sudo: the shipment follows its carrier's events, whoever triggers it.
         events = (
             self.env["shipment.tracking.event"]
             .sudo()
             .search([("picking_id", "in", self.ids)], order="event_time desc, id desc")
         )
+        by_picking = events.grouped("picking_id")
         for picking in self.sudo():
-            mine = events.filtered(lambda e, p=picking: e.picking_id == p)
-            if not mine:
+            mine = by_picking.get(picking)
+            if not mine or picking.state == "cancel":
                 continue
-            vals = {
-                "shipment_last_event_date": mine[0].event_time,
-                "shipment_poll_idle_count": 0,
-                "shipment_poll_error": False,
-            }
-            edd_event = mine.filtered(
-                lambda e, p=picking: e.expected_delivery_date
-                and (not p.shipment_edd_set_at or e.event_time > p.shipment_edd_set_at)
-            )[:1]
-            # Once closed, the estimate is history (the on-time KPI reads it):
-            # a late or replayed scan does not rewrite it.
-            if (
-                picking.shipment_state not in FINAL_SHIPMENT_STATES
-                and edd_event
-                and edd_event.expected_delivery_date != picking.expected_delivery_date
-            ):
-                vals["expected_delivery_date"] = edd_event.expected_delivery_date
-            pod = mine.filtered(lambda e: e.pod_signed_by or e.pod_signature_url)[:1]
-            if pod:
-                vals.update(
-                    shipment_pod_signed_by=pod.pod_signed_by,
-                    shipment_pod_signature_url=pod.pod_signature_url,
-                    shipment_pod_photo_url=pod.pod_photo_url,
-                )
+            closed = picking.shipment_state in FINAL_SHIPMENT_STATES
+            vals = {"shipment_poll_idle_count": 0, "shipment_poll_error": False}
+            if not closed:
+                vals.update(picking._shipment_follow_news(mine))
             newest = mine.filtered("state")[:1]
             if newest and picking._shipment_may_follow(newest.state):
                 vals["shipment_state"] = newest.state
@@ -903,6 +885,31 @@ class StockPicking(models.Model):
             if "shipment_state" in vals:
                 picking._shipment_log_carrier_status(newest)
                 picking._shipment_on_status(vals["shipment_state"])
+
+    def _shipment_follow_news(self, events):
+        """Last event date, estimate and proof of delivery of an open
+        shipment from its ``events`` (newest first)."""
+        self.ensure_one()
+        vals = {"shipment_last_event_date": events[0].event_time}
+        edd_event = events.filtered(
+            lambda e: e.expected_delivery_date
+            and (
+                not self.shipment_edd_set_at or e.event_time > self.shipment_edd_set_at
+            )
+        )[:1]
+        if (
+            edd_event
+            and edd_event.expected_delivery_date != self.expected_delivery_date
+        ):
+            vals["expected_delivery_date"] = edd_event.expected_delivery_date
+        pod = events.filtered(lambda e: e.pod_signed_by or e.pod_signature_url)[:1]
+        if pod:
+            vals.update(
+                shipment_pod_signed_by=pod.pod_signed_by,
+                shipment_pod_signature_url=pod.pod_signature_url,
+                shipment_pod_photo_url=pod.pod_photo_url,
+            )
+        return vals
 
     def _shipment_on_status(self, state):
         """Queue the customer update a status calls for, and let the incident
@@ -934,6 +941,19 @@ class StockPicking(models.Model):
                 details=suffix,
             ),
             subtype_xmlid="mail.mt_note",
+        )
+
+    def _shipment_closed_at(self):
+        """When a closed shipment (delivered, returned, cancelled) closed, as
+        far as its carrier told us; False while it is open."""
+        self.ensure_one()
+        if self.shipment_state not in FINAL_SHIPMENT_STATES:
+            return False
+        return (
+            self.shipment_delivered_date
+            or self.shipment_last_event_date
+            or self.shipment_date
+            or False
         )
 
     def _shipment_may_follow(self, new_state):

@@ -70,8 +70,9 @@ class TestTrackingEvents(ShipmentTrackingCase):
         )
         self.assertEqual(self.picking.shipment_state, "delivered")
         self.assertEqual(len(self.picking.tracking_event_ids), 3)
+        # Recorded, but a closed shipment is history: its dates stay.
         self.assertEqual(
-            self.picking.shipment_last_event_date, datetime(2026, 11, 23, 10, 0)
+            self.picking.shipment_last_event_date, datetime(2026, 11, 22, 10, 0)
         )
 
     def test_edd_follows_the_newest_estimate(self):
@@ -234,3 +235,50 @@ class TestTrackingEvents(ShipmentTrackingCase):
         )
         self.assertEqual(result["created"].picking_id, self.picking)
         self.assertFalse(newer.tracking_event_ids)
+
+    def test_closed_shipment_is_history(self):
+        """A late, replayed or recycled-number scan changes nothing on a
+        delivered shipment: proof of delivery, last event date and estimate
+        stay, and a carrier's scan long after delivery is refused."""
+        self._apply(
+            {
+                "state": "delivered",
+                "event_time": datetime(2026, 11, 10, 9),
+                "pod_signed_by": "A. Smith",
+                "carrier_event_id": "d1",
+            }
+        )
+        before = self.picking.read(
+            [
+                "shipment_pod_signed_by",
+                "shipment_last_event_date",
+                "expected_delivery_date",
+                "shipment_delivered_date",
+            ]
+        )
+        self._apply(
+            {
+                "state": "delivered",
+                "event_time": datetime(2026, 11, 12, 9),
+                "pod_signed_by": "Stranger",
+                "pod_photo_url": "https://evil.example/p.jpg",
+                "expected_delivery_date": date(2026, 12, 20),
+                "carrier_event_id": "d2",
+            }
+        )
+        self.assertEqual(
+            self.picking.read([k for k in before[0] if k != "id"]),
+            before,
+        )
+        result = self.env["stock.picking"]._shipment_apply_carrier_events(
+            [
+                {
+                    "tracking_ref": "TRK-1",
+                    "state": "in_transit",
+                    "event_time": datetime(2026, 11, 18, 9),
+                }
+            ],
+            "webhook",
+            carrier=self.carrier,
+        )
+        self.assertIn("after the shipment was closed", result["rejected"][0]["reason"])

@@ -61,7 +61,9 @@ class ShipmentTrackingWebhook(http.Controller):
         fmt = carrier_sudo.generic_webhook_format
         if not secret:
             _logger.warning("webhook refused: carrier %s has no secret", carrier_id)
-            return self._answer(401, error="webhooks are disabled for this carrier")
+            # The same answer as a bad signature: nobody learns which carriers
+            # have webhooks turned on.
+            return self._answer(401, error="missing, invalid or expired signature")
         if not VERIFIERS[fmt](secret, request.httprequest.headers, body):
             _logger.warning("webhook refused: bad signature for carrier %s", carrier_id)
             return self._answer(401, error="missing, invalid or expired signature")

@@ -1,6 +1,6 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from odoo import models
 from odoo.http import request
@@ -50,10 +50,18 @@ class IrHttp(models.AbstractModel):
         # when there is one): read it ourselves.
         stream = httprequest._HTTPRequest__wrapped.stream
         chunks, size = [], 0
-        while size <= limit:
-            chunk = stream.read(min(READ_CHUNK, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+        try:
+            while size <= limit:
+                chunk = stream.read(min(READ_CHUNK, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except (OSError, ValueError) as error:
+            # A broken chunked encoding, or a sender that hung up mid-body.
+            raise BadRequest(
+                response=request.make_json_response(
+                    {"error": "malformed request body"}, status=400
+                )
+            ) from error
         return b"".join(chunks) if size <= limit else None

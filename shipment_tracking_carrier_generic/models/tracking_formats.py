@@ -41,7 +41,12 @@ MAX_URL_LENGTH = 2048
 TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
 HEX_SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
 BASE64_SHA256_RE = re.compile(r"[A-Za-z0-9+/]{43}=")
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters (C0, DEL, C1), lone surrogates (which PostgreSQL cannot
+# store), line and paragraph separators and bidirectional overrides (which
+# spoof log lines and chatter text).
+CONTROL_RE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 GENERIC_TYPE = "tracking.updated"
 
 
@@ -174,12 +179,14 @@ def _ref(mapping, key, max_length=MAX_REF_LENGTH, required=True):
 
 
 def _text(mapping, key, max_length=MAX_TEXT_LENGTH):
-    """Free text: truncated to ``max_length``, NUL characters dropped (the
-    database refuses them)."""
+    """Free text: truncated to ``max_length``, NUL dropped, other control
+    characters (lone surrogates, bidi overrides...: ``CONTROL_RE``) replaced
+    by spaces."""
     value = _get(mapping, key)
     if value is None:
         return False
-    return value.replace("\x00", "")[:max_length].strip() or False
+    value = CONTROL_RE.sub(" ", value.replace("\x00", ""))
+    return value[:max_length].strip() or False
 
 
 def _url(mapping, key):
@@ -379,8 +386,13 @@ def envelope_aftership(payload):
         raise PayloadError("expected an AfterShip webhook object")
     event_id = _ref(payload, "event_id", MAX_ID_LENGTH)
     sent_at = payload.get("ts")
-    if isinstance(sent_at, bool) or not isinstance(sent_at, int):
-        # Without a send time the delivery cannot be shown fresh: as stale.
+    if (
+        isinstance(sent_at, bool)
+        or not isinstance(sent_at, int)
+        or not 0 < sent_at < 2**40
+    ):
+        # Without a plausible send time the delivery cannot be shown fresh:
+        # as stale (and no arithmetic on a 400-digit integer).
         sent_at = 0
     return Envelope(
         relevant=payload.get("event", "tracking_update") == "tracking_update",

@@ -20,6 +20,7 @@ from odoo.addons.shipment_tracking.models.shipment_tracking_event import (
 )
 
 from ..models.tracking_formats import (
+    CONTROL_RE,
     MAX_EVENTS,
     MAX_REF_LENGTH,
     MAX_TEXT_LENGTH,
@@ -397,6 +398,8 @@ class TestWebhookHostile(SandboxCarrierMixin, HttpCase):
                 "as-3", int(time.time()) + REPLAY_TOLERANCE + 60
             ),
             "no ts": self._aftership("as-4", "now"),
+            "400-digit ts": self._aftership("as-5", 10**400),
+            "negative ts": self._aftership("as-6", -1),
         }.items():
             with self.subTest(name):
                 response = self._post(stale, aftership_headers(stale))
@@ -417,3 +420,39 @@ class TestWebhookHostile(SandboxCarrierMixin, HttpCase):
         with freeze_time(utcnow() + timedelta(days=31)):
             Delivery._gc_old_deliveries()
         self.assertFalse(seen.exists())
+
+    def test_unstorable_characters_never_reach_the_database(self):
+        """Lone surrogates (PostgreSQL refuses them), C1 controls and bidi
+        overrides: refused in identifiers, replaced in texts; never a 5xx."""
+        cases = {
+            "surrogate number": {"tracking_number": "\ud800X"},
+            "bidi number": {"tracking_number": self.number + "\u202e"},
+        }
+        for name, extra in cases.items():
+            with self.subTest(name):
+                event = dict(self._event(self.number, "picked_up", ago(hours=5)))
+                event.update(extra)
+                response = self._post(self._body(event))
+                self.assertEqual(response.status_code, 200, response.text)
+                self.assertEqual(len(response.json()["rejected"]), 1, response.text)
+        event = self._event(
+            self.number,
+            "picked_up",
+            ago(hours=4),
+            description="Hub \ud800 \u202eevil\u2028 \x85scan",
+            location="Gh\udfffent",
+        )
+        response = self._post(self._body(event))
+        self.assertEqual(response.json()["accepted"], 1, response.text)
+        scan = self.picking.tracking_event_ids
+        self.assertEqual(scan.carrier_status_text.split(), ["Hub", "evil", "scan"])
+        self.assertNotRegex(scan.carrier_status_text, CONTROL_RE)
+        self.assertEqual(scan.location, "Gh ent")
+
+    def test_no_secret_answers_as_a_bad_signature(self):
+        body = self._body(self._event(self.number, "picked_up", ago(hours=5)))
+        bad = self._post(body, self._signed_headers(body, secret="wrong"))
+        self.generic.sudo().generic_webhook_secret = False
+        none = self._post(body, self._signed_headers(body))
+        self.assertEqual((none.status_code, none.json()), (bad.status_code, bad.json()))
+        self.assertEqual(none.status_code, 401)
