@@ -267,8 +267,15 @@ class GenericCarrierClient:
         deadline = time.monotonic() + self.timeout * DEADLINE_FACTOR
         try:
             # stream: the body is read below, under a size cap and a deadline.
+            # No redirects: requests would read a redirect's body whole, and
+            # the API key is for the configured host only.
             response = self.session.request(
-                method, url, json=payload, timeout=self.timeout, stream=True
+                method,
+                url,
+                json=payload,
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,
             )
         except requests.Timeout as error:
             raise GenericCarrierError(
@@ -288,6 +295,12 @@ class GenericCarrierClient:
             )
             error.retry_after = self._retry_after(response)
             raise error
+        if 300 <= status < 400:
+            raise GenericCarrierError(
+                f"the carrier redirected the request ({status}); set its final "
+                "address as the base URL",
+                status=status,
+            )
         if status >= 500:
             raise GenericCarrierError(
                 f"carrier error {status}", status=status, retryable=True

@@ -199,6 +199,17 @@ class TestCarrierAnswers(ShipmentFixtures, TransactionCase):
         self.hostile.queue(_trickle(1 * DEADLINE_FACTOR + 6))
         self._validate_refused("did not arrive in time")
 
+    def test_redirect_is_not_followed(self):
+        # requests would read a redirect's body whole, and carry the request
+        # (and on the same host the API key) wherever the carrier points.
+        self.hostile.queue(
+            _json(302, {}, {"Location": f"{self.hostile.url}/elsewhere"}),
+            _json(200, {"carrier": "elsewhere"}),
+        )
+        with self.assertRaisesRegex(GenericCarrierError, "redirected"):
+            self._client().ping()
+        self.assertEqual(self.hostile.paths, ["/v1/ping"])
+
     def test_answer_within_the_cap_is_read(self):
         label = "A" * (2 * 1024 * 1024)  # a 1.5 MiB label PDF in base64
         self.hostile.queue(
