@@ -1,4 +1,5 @@
 from . import test_booking
+from . import test_carrier_answers
 from . import test_monitoring
 from . import test_polling
 from . import test_security
