@@ -33,6 +33,25 @@ class TestGatewayContainment(ShipmentSmsCase):
         self.assertRecordValues(sms, [{"state": "outgoing"}])
         return sms
 
+    def _assert_fate_unknown(self, sms):
+        """In error, fate unknown, kept in sight and said in the chatter."""
+        self.assertRecordValues(
+            sms,
+            [
+                {
+                    "state": "error",
+                    "failure_type": "unknown",
+                    "shipment_gateway_in_flight": False,
+                    "shipment_gateway_fate_unknown": True,
+                    "shipment_gateway_attempts": 1,
+                    "to_delete": False,
+                }
+            ],
+        )
+        notification = sms.mail_message_id.notification_ids
+        self.assertEqual(notification.notification_status, "exception")
+        self.assertEqual(notification.failure_reason, sms.shipment_gateway_error)
+
     def _requests_for(self, sms):
         return [r for r in self.gateway.requests if r["form"].get("Body") == sms.body]
 
@@ -68,22 +87,7 @@ class TestGatewayContainment(ShipmentSmsCase):
         sms = self._queued_sms()
         self.gateway.drop_next = 1
         self._process_sms_queue()
-        self.assertRecordValues(
-            sms,
-            [
-                {
-                    "state": "error",
-                    "failure_type": "unknown",
-                    "shipment_gateway_in_flight": False,
-                    "shipment_gateway_fate_unknown": True,
-                    "shipment_gateway_attempts": 1,
-                    "to_delete": False,
-                }
-            ],
-        )
-        notification = sms.mail_message_id.notification_ids
-        self.assertEqual(notification.notification_status, "exception")
-        self.assertEqual(notification.failure_reason, sms.shipment_gateway_error)
+        self._assert_fate_unknown(sms)
         self._run_later_cron_runs()
         self.assertEqual(sms.state, "error")
         self.assertEqual(len(self._requests_for(sms)), 1, "never resent by itself")
@@ -96,22 +100,7 @@ class TestGatewayContainment(ShipmentSmsCase):
         sms = self._queued_sms()
         sms._shipment_claim()
         self._process_sms_queue()
-        self.assertRecordValues(
-            sms,
-            [
-                {
-                    "state": "error",
-                    "failure_type": "unknown",
-                    "shipment_gateway_in_flight": False,
-                    "shipment_gateway_fate_unknown": True,
-                    "shipment_gateway_attempts": 1,
-                    "to_delete": False,
-                }
-            ],
-        )
-        notification = sms.mail_message_id.notification_ids
-        self.assertEqual(notification.notification_status, "exception")
-        self.assertEqual(notification.failure_reason, sms.shipment_gateway_error)
+        self._assert_fate_unknown(sms)
         self._run_later_cron_runs()
         self.assertEqual(sms.state, "error")
         self.assertFalse(self._requests_for(sms))
