@@ -6,6 +6,8 @@ from urllib.parse import quote
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from ..tools import field_labels, guard_defaults
+
 PLACEHOLDER = re.compile("<shipmenttrackingnumber>", re.IGNORECASE)
 # Who may make a carrier do something, checked before any request leaves:
 # booking happens when Warehouse Staff validate (core books in sudo then), a
@@ -78,7 +80,7 @@ class DeliveryCarrier(models.Model):
                 _(
                     "These carrier fields are maintained by the system and cannot "
                     "be changed by hand: %(fields)s.",
-                    fields=", ".join(sorted(self._fields[f].string for f in system)),
+                    fields=field_labels(self, system),
                 )
             )
 
@@ -93,20 +95,14 @@ class DeliveryCarrier(models.Model):
         return super().write(vals)
 
     def _add_missing_default_values(self, values):
-        """System fields take nothing from ``default_*`` context keys or user
-        defaults: refused for a user (as an explicit value would be), dropped
-        under sudo (a sudo'ed flow may carry a user's context)."""
-        defaults = super()._add_missing_default_values(values)
-        foreign = {
-            name: defaults[name]
-            for name in self._shipment_system_fields()
-            if name not in values and defaults.get(name)
-        }
-        if foreign and not self.env.su:
-            self._shipment_check_write_access(foreign)
-        for name in foreign:
-            del defaults[name]
-        return defaults
+        """System fields take nothing from default values that a user could
+        not write (see ``guard_defaults``)."""
+        return guard_defaults(
+            self,
+            values,
+            super()._add_missing_default_values(values),
+            self._shipment_system_fields(),
+        )
 
     def _shipment_check_carrier_call(self, operation):
         """Raise AccessError unless the real user (also under sudo) may

@@ -72,11 +72,10 @@ class ShipmentTrackingNumber(models.Model):
     def _shipment_by_name(self):
         """{number: record}, one shipment per number: the open one, else the
         most recent (carriers recycle numbers once a shipment is closed)."""
-        closed = set(CLOSED_SHIPMENT_STATES)
+        open_numbers = self.filtered_domain(self._shipment_open_domain())
         ranked = self.sorted(
             lambda n: (
-                n.picking_id.state != "cancel"
-                and n.picking_id.shipment_state not in closed,
+                n in open_numbers,
                 n.picking_id.shipment_date or n.picking_id.create_date,
                 n.id,
             )

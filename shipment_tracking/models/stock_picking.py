@@ -9,6 +9,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
+from ..tools import field_labels, guard_defaults
+
 _logger = logging.getLogger(__name__)
 
 SHIPMENT_STATES = [
@@ -414,7 +416,7 @@ class StockPicking(models.Model):
                 _(
                     "Only the Logistics team (Inventory / Administrator) may change: "
                     "%(fields)s.",
-                    fields=", ".join(sorted(self._fields[f].string for f in logistics)),
+                    fields=field_labels(self, logistics),
                 )
             )
         details = set(vals) & DETAIL_FIELDS
@@ -422,7 +424,7 @@ class StockPicking(models.Model):
             raise AccessError(
                 _(
                     "Only warehouse staff may change the shipment details: %(fields)s.",
-                    fields=", ".join(sorted(self._fields[f].string for f in details)),
+                    fields=field_labels(self, details),
                 )
             )
         system = set(vals) & self._shipment_system_fields()
@@ -431,7 +433,7 @@ class StockPicking(models.Model):
                 _(
                     "These shipment fields are maintained by the system and cannot "
                     "be changed by hand: %(fields)s.",
-                    fields=", ".join(sorted(self._fields[f].string for f in system)),
+                    fields=field_labels(self, system),
                 )
             )
         self._shipment_check_dispatched_route(vals)
@@ -465,7 +467,7 @@ class StockPicking(models.Model):
                     "%(pickings)s: already dispatched, only the Logistics team "
                     "(Inventory / Administrator) may change %(fields)s.",
                     pickings=", ".join(changed.mapped("display_name")),
-                    fields=", ".join(self._fields[f].string for f in fnames),
+                    fields=field_labels(self, fnames),
                 )
             )
 
@@ -572,42 +574,14 @@ class StockPicking(models.Model):
         return LOGISTICS_FIELDS | self._shipment_system_fields()
 
     def _add_missing_default_values(self, values):
-        """Run the field guards on what create (and copy) takes from the
-        context's ``default_*`` keys and from ``ir.default``: the explicit
-        values were checked in create(), these are added later by the ORM.
-
-        A guarded field whose default is not the field's own is refused for
-        a user who may not set it (AccessError, like an explicit value).
-        Under sudo the default is dropped instead: sudo'ed flows (a sale
-        confirmed by a salesperson creates its delivery as superuser) carry
-        the caller's context, and no flow of the suite or of core sets these
-        fields through defaults."""
-        defaults = super()._add_missing_default_values(values)
-        foreign = {}
-        for name in self._shipment_default_guarded_fields():
-            if name in values or name not in defaults:
-                continue
-            field = self._fields[name]
-            own = field.default(self) if field.default else False
-            if field.convert_to_cache(
-                defaults[name], self, validate=False
-            ) != field.convert_to_cache(own, self, validate=False):
-                foreign[name] = defaults[name]
-        if not foreign:
-            return defaults
-        if not self.env.su:
-            self._shipment_check_write_access(foreign)
-            return defaults
-        for name in foreign:
-            field = self._fields[name]
-            if field.default:
-                defaults[name] = field.default(self)
-            else:
-                del defaults[name]
-        _logger.info(
-            "stock.picking: ignored context/user defaults for %s", sorted(foreign)
+        """Run the field guards on what create (and copy) takes from default
+        values too (see ``guard_defaults``)."""
+        return guard_defaults(
+            self,
+            values,
+            super()._add_missing_default_values(values),
+            self._shipment_default_guarded_fields(),
         )
-        return defaults
 
     # ------------------------------------------------------------------
     # Verification (SOP step 2)
@@ -797,9 +771,9 @@ class StockPicking(models.Model):
             looked up among its shipments only (among ``self`` too when
             ``self`` is not empty, as when polling a batch), each number
             reaching one shipment (``_shipment_by_name``), and its events are
-            held to
-            the time bounds of ``shipment.tracking.event._get_time_bound_error``
-            (events recorded without a carrier, e.g. by an import, are not).
+            held to the time bounds of
+            ``shipment.tracking.event._get_time_bound_error`` (events recorded
+            without a carrier, e.g. by an import, are not).
         :return: dict with ``created`` (new events), ``duplicates`` (count),
             ``unknown`` (tracking numbers no shipment has) and ``rejected``
             (``{"index", "tracking_number", "reason"}`` of refused events)
