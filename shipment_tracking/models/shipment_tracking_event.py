@@ -6,6 +6,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 
 from ..tools import create_unique
+from .shipment_tracking_incident import INCIDENT_KINDS
 from .stock_picking import SHIPMENT_STATES
 
 # Bounds of a carrier's event times (system parameters override them):
@@ -34,7 +35,11 @@ EVENT_VALUES = (
     "state",
     "carrier_status_code",
     "carrier_status_text",
+    "carrier_substatus_code",
+    "incident_kind",
     "location",
+    "pickup_location",
+    "pickup_deadline",
     "carrier_event_id",
     "expected_delivery_date",
     "pod_signed_by",
@@ -62,7 +67,23 @@ class ShipmentTrackingEvent(models.Model):
     state = fields.Selection(SHIPMENT_STATES, string="Status")
     carrier_status_code = fields.Char(string="Carrier Code")
     carrier_status_text = fields.Char(string="Description")
+    carrier_substatus_code = fields.Char(
+        string="Carrier Sub-status",
+        help="The carrier's detail of its status code (AfterShip subtag, "
+        "EasyPost status detail).",
+    )
+    incident_kind = fields.Selection(
+        INCIDENT_KINDS,
+        string="Incident",
+        help="The problem the carrier reports with this event, if any.",
+    )
     location = fields.Char()
+    pickup_location = fields.Char(
+        string="Pickup Point", help="Where the parcel waits to be collected."
+    )
+    pickup_deadline = fields.Datetime(
+        help="Until when the pickup point keeps the parcel."
+    )
     source = fields.Selection(
         [("webhook", "Webhook"), ("poll", "Polling"), ("manual", "Manual")],
         required=True,

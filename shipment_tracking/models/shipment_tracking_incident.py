@@ -10,6 +10,15 @@ INCIDENT_KINDS = [
     ("stalled", "No carrier news"),
     ("out_for_delivery_long", "Out for delivery too long"),
     ("returned", "Returned to sender"),
+    # What a carrier's sub-status says (see the carrier's status table).
+    ("failed_attempt", "Delivery attempt failed"),
+    ("address", "Address problem"),
+    ("refused", "Refused by the recipient"),
+    ("customs", "Held in customs"),
+    ("carrier_delay", "Delayed by the carrier"),
+    ("payment", "Held for payment"),
+    ("damaged", "Damaged"),
+    ("lost", "Lost"),
 ]
 
 

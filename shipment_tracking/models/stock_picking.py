@@ -18,6 +18,7 @@ SHIPMENT_STATES = [
     ("dispatched", "Dispatched"),
     ("in_transit", "In Transit"),
     ("out_for_delivery", "Out for Delivery"),
+    ("available_for_pickup", "Ready for Pickup"),
     ("delivered", "Delivered"),
     ("exception", "Exception"),
     ("returned", "Returned"),
@@ -33,15 +34,34 @@ SHIPMENT_TRANSITIONS = {
     "dispatched": {
         "in_transit",
         "out_for_delivery",
+        "available_for_pickup",
         "delivered",
         "exception",
         "returned",
         "cancelled",
         "expired",
     },
-    "in_transit": {"out_for_delivery", "delivered", "exception", "returned", "expired"},
+    "in_transit": {
+        "out_for_delivery",
+        "available_for_pickup",
+        "delivered",
+        "exception",
+        "returned",
+        "expired",
+    },
     "out_for_delivery": {
         "in_transit",
+        "available_for_pickup",
+        "delivered",
+        "exception",
+        "returned",
+        "expired",
+    },
+    # A parcel waiting at a pickup point: collected (delivered), sent back
+    # (returned), or moved on (a failed pickup point, redelivery).
+    "available_for_pickup": {
+        "in_transit",
+        "out_for_delivery",
         "delivered",
         "exception",
         "returned",
@@ -50,13 +70,21 @@ SHIPMENT_TRANSITIONS = {
     "exception": {
         "in_transit",
         "out_for_delivery",
+        "available_for_pickup",
         "delivered",
         "returned",
         "cancelled",
         "expired",
     },
     # News after expiry revives the shipment.
-    "expired": {"in_transit", "out_for_delivery", "delivered", "exception", "returned"},
+    "expired": {
+        "in_transit",
+        "out_for_delivery",
+        "available_for_pickup",
+        "delivered",
+        "exception",
+        "returned",
+    },
     "delivered": set(),
     "returned": set(),
     "cancelled": set(),
@@ -761,11 +789,17 @@ class StockPicking(models.Model):
         """Record carrier events and let the shipments follow them.
 
         :param list events: dicts with ``tracking_ref``, ``event_time`` (naive
-            UTC datetime) and optionally ``state`` (already normalised),
-            ``carrier_status_code``, ``carrier_status_text``, ``location``,
-            ``carrier_event_id``, ``expected_delivery_date``, ``pod_signed_by``,
-            ``pod_signature_url``, ``pod_photo_url``, and ``index`` (the
-            caller's position of the event, echoed in ``rejected``).
+            UTC datetime) and optionally ``state`` and ``incident_kind``
+            (already mapped by the carrier's status table),
+            ``carrier_status_code``, ``carrier_substatus_code``,
+            ``carrier_status_text``, ``location``, ``carrier_event_id``,
+            ``expected_delivery_date``, ``pod_signed_by``,
+            ``pod_signature_url``, ``pod_photo_url``, ``pickup_location``,
+            ``pickup_deadline`` (naive UTC), ``next_tracking_refs`` (numbers
+            the shipment continues under, e.g. with another carrier after a
+            hand-over: added to the shipment's tracking numbers), and
+            ``index`` (the caller's position of the event, echoed in
+            ``rejected``).
         :param str source: ``webhook``, ``poll`` or ``manual``.
         :param carrier: the carrier that sent the events: tracking numbers are
             looked up among its shipments only (among ``self`` too when
