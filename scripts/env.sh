@@ -9,11 +9,14 @@
 # The virtualenv lives in the cache so that fresh clones (CI) reuse it; setup.sh
 # re-runs pip when the requirement files change.
 : "${VENV:=$CACHE_DIR/venv-py311}"
-export PYTHON CACHE_DIR ODOO_SRC PGHOST PGPORT PGUSER VENV
+# OCA add-ons the coexistence tests install (setup.sh unpacks them here).
+: "${OCA_ADDONS_DIR:=$CACHE_DIR/oca-addons}"
+export PYTHON CACHE_DIR ODOO_SRC PGHOST PGPORT PGUSER VENV OCA_ADDONS_DIR
 
 # resolve_addons: ADDONS (comma list, default: every top-level folder holding a
 # __manifest__.py) and ODOO_ADDONS_PATH (Odoo's add-ons, then this repository,
-# then EXTRA_ADDONS_PATH). Returns 1 when there is no add-on.
+# then the OCA add-ons of OCA_ADDONS_DIR, then EXTRA_ADDONS_PATH). Returns 1
+# when there is no add-on.
 resolve_addons() {
   if [ -z "${ADDONS:-}" ]; then
     ADDONS=$(for m in "$here"/*/__manifest__.py; do
@@ -23,6 +26,8 @@ resolve_addons() {
   # A source checkout keeps most add-ons in addons/, the nightly tarball in odoo/addons.
   ODOO_ADDONS_PATH="$ODOO_SRC/odoo/addons"
   [ -d "$ODOO_SRC/addons" ] && ODOO_ADDONS_PATH="$ODOO_SRC/addons,$ODOO_ADDONS_PATH"
-  ODOO_ADDONS_PATH="$ODOO_ADDONS_PATH,$here${EXTRA_ADDONS_PATH:+,$EXTRA_ADDONS_PATH}"
+  ODOO_ADDONS_PATH="$ODOO_ADDONS_PATH,$here"
+  [ -d "$OCA_ADDONS_DIR" ] && ODOO_ADDONS_PATH="$ODOO_ADDONS_PATH,$OCA_ADDONS_DIR"
+  ODOO_ADDONS_PATH="$ODOO_ADDONS_PATH${EXTRA_ADDONS_PATH:+,$EXTRA_ADDONS_PATH}"
   [ -n "$ADDONS" ]
 }

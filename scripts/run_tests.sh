@@ -8,13 +8,19 @@
 #      Then the time-dependent test classes (tag shipment_clock) run once more
 #      under a system clock shifted CLOCK_SHIFT (default a year) ahead with
 #      libfaketime: they must not depend on the day the suite runs.
+#      Then the test suites of the modules we extend or live beside (Odoo's
+#      stock_delivery, delivery and sale_stock, OCA's delivery_state: COEXIST_TAGS)
+#      run on that database with our add-ons installed and the whole registry
+#      loaded (scripts/odoo_suites.py): they must stay as green as without us.
 #   B. pytest: the end-to-end tests in tests/, driving that database from outside.
 #
 # Environment (besides scripts/env.sh): ADDONS (comma list, default: every
 # top-level folder holding a __manifest__.py), EXTRA_ADDONS_PATH (comma list
 # appended to the addons path), E2E_TESTS_DIR (default tests), TEST_HTTP_PORT
 # (default: a free port), VERBOSE=1 (stream the full Odoo logs), KEEP_LOGS=1
-# (keep the log folder on success too).
+# (keep the log folder on success too), COEXIST_TAGS (test tags of the other
+# modules' suites, default /stock_delivery,/delivery,/sale_stock,/delivery_state;
+# empty: skip that step).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/env.sh
@@ -84,14 +90,16 @@ filter_log() {
 }
 
 # run_odoo LABEL ARGS... : run odoo-bin on $DB, log to $LOG_DIR/LABEL.log, stream
-# the filtered log, set $odoo_rc. ODOO_WRAPPER (an array) prefixes the command.
+# the filtered log, set $odoo_rc. ODOO_WRAPPER (an array) prefixes the command,
+# ODOO_RUNNER replaces odoo-bin.
 odoo_rc=0
 ODOO_WRAPPER=()
+ODOO_RUNNER=$ODOO_BIN
 run_odoo() {
   local label=$1 log="$LOG_DIR/$1.log"
   shift
   : >"$log"
-  setsid "${ODOO_WRAPPER[@]}" "$PY" "$ODOO_BIN" -d "$DB" \
+  setsid "${ODOO_WRAPPER[@]}" "$PY" "$ODOO_RUNNER" -d "$DB" \
     --db_host "$PGHOST" --db_port "$PGPORT" --db_user "$PGUSER" \
     --addons-path="$ODOO_ADDONS_PATH" --http-port "$TEST_HTTP_PORT" \
     --workers 0 --max-cron-threads 0 --stop-after-init "$@" \
@@ -167,7 +175,7 @@ t_start=$SECONDS
 say "database $DB; add-ons: $ADDONS; logs: $LOG_DIR"
 
 # -- A1. existing data: sale_stock + stock_delivery with demo data -------------
-say "[1/5] installing sale_stock, stock_delivery with demo data"
+say "[1/6] installing sale_stock, stock_delivery with demo data"
 t0=$SECONDS
 run_odoo 1-base -i sale_stock,stock_delivery --log-level=warn
 count_odoo 1-base
@@ -179,7 +187,7 @@ if ! pgtool installed "$DB" sale_stock,stock_delivery; then
 fi
 
 # -- A2. install our add-ons and run their tests --------------------------------
-say "[2/5] installing $ADDONS and running their tests (tags $TEST_TAGS)"
+say "[2/6] installing $ADDONS and running their tests (tags $TEST_TAGS)"
 t0=$SECONDS
 run_odoo 2-install -i "$ADDONS" --test-enable --test-tags "$TEST_TAGS"
 count_odoo 2-install
@@ -191,7 +199,7 @@ if ! pgtool installed "$DB" "$ADDONS"; then
 fi
 
 # -- A3. upgrade ------------------------------------------------------------------
-say "[3/5] upgrading $ADDONS"
+say "[3/6] upgrading $ADDONS"
 t0=$SECONDS
 run_odoo 3-upgrade -u "$ADDONS"
 count_odoo 3-upgrade
@@ -199,7 +207,7 @@ echo "    ($((SECONDS - t0))s)"
 
 # -- A4. the time-dependent tests on a shifted clock ------------------------------
 CLOCK_SHIFT=${CLOCK_SHIFT:-+365d}
-say "[4/5] time-dependent tests (tag shipment_clock) on a clock shifted $CLOCK_SHIFT"
+say "[4/6] time-dependent tests (tag shipment_clock) on a clock shifted $CLOCK_SHIFT"
 t0=$SECONDS
 ODOO_WRAPPER=(faketime -f "$CLOCK_SHIFT")
 run_odoo 4-shifted-clock --test-enable --test-tags shipment_clock
@@ -211,6 +219,24 @@ if ! grep -q ' tests when loading database' "$LOG_DIR/4-shifted-clock.log"; then
 fi
 echo "    ($((SECONDS - t0))s)"
 
+# -- A5. the suites of the modules we extend, with our add-ons installed ----------
+COEXIST_TAGS=${COEXIST_TAGS-/stock_delivery,/delivery,/sale_stock,/delivery_state}
+if [ -n "$COEXIST_TAGS" ]; then
+  say "[5/6] other modules' tests with our add-ons installed (tags $COEXIST_TAGS)"
+  t0=$SECONDS
+  ODOO_RUNNER="$here/scripts/odoo_suites.py"
+  run_odoo 5-coexistence --test-enable --test-tags "$COEXIST_TAGS"
+  ODOO_RUNNER=$ODOO_BIN
+  count_odoo 5-coexistence
+  if ! grep -q ' tests when loading database' "$LOG_DIR/5-coexistence.log"; then
+    failed=$((failed + 1))
+    details+=("5-coexistence: FAILED no test ran, see $LOG_DIR/5-coexistence.log")
+  fi
+  echo "    ($((SECONDS - t0))s)"
+else
+  say "[5/6] other modules' tests: skipped (COEXIST_TAGS is empty)"
+fi
+
 # -- B. end-to-end tests ---------------------------------------------------------------
 E2E_TESTS_DIR=${E2E_TESTS_DIR:-tests}
 if [ -d "$here/$E2E_TESTS_DIR" ] || [ -d "$E2E_TESTS_DIR" ]; then
@@ -219,14 +245,14 @@ else
   e2e_files=
 fi
 if [ -n "$e2e_files" ]; then
-  say "[5/5] end-to-end tests (pytest $E2E_TESTS_DIR)"
+  say "[6/6] end-to-end tests (pytest $E2E_TESTS_DIR)"
   t0=$SECONDS
   junit="$LOG_DIR/pytest.xml"
   export ODOO_BIN ODOO_ADDONS_PATH PGHOST PGPORT PGUSER
   export E2E_DB="$DB" ODOO_PYTHON="$PY"
   pytest_rc=0
   (cd "$here" && "$PY" -m pytest "$E2E_TESTS_DIR" -q -p no:cacheprovider --junitxml="$junit" </dev/null) 2>&1 |
-    tee "$LOG_DIR/4-pytest.log" || pytest_rc=${PIPESTATUS[0]}
+    tee "$LOG_DIR/6-pytest.log" || pytest_rc=${PIPESTATUS[0]}
   echo "    ($((SECONDS - t0))s)"
   read -r p_tests p_fail p_err p_skip < <("$PY" - "$junit" <<'PY' 2>/dev/null || echo "0 0 0 0"
 import sys
@@ -244,15 +270,15 @@ PY
   p_ok=$((p_tests - p_fail - p_err - p_skip))
   ((p_ok < 0)) && p_ok=0
   passed=$((passed + p_ok)) failed=$((failed + p_fail + p_err)) skipped=$((skipped + p_skip))
-  details+=("5-pytest: $p_tests end-to-end tests: $p_ok passed, $p_fail failed, $p_err error(s), $p_skip skipped")
+  details+=("6-pytest: $p_tests end-to-end tests: $p_ok passed, $p_fail failed, $p_err error(s), $p_skip skipped")
   # 1: some tests failed (counted above); 5: no tests collected (not a failure).
   if ((pytest_rc != 0 && pytest_rc != 1 && pytest_rc != 5)) ||
     ((pytest_rc == 1 && p_fail + p_err == 0)); then
     failed=$((failed + 1))
-    details+=("5-pytest: FAILED pytest exited with status $pytest_rc")
+    details+=("6-pytest: FAILED pytest exited with status $pytest_rc")
   fi
 else
-  say "[5/5] no end-to-end tests in $E2E_TESTS_DIR/"
+  say "[6/6] no end-to-end tests in $E2E_TESTS_DIR/"
 fi
 
 details+=("total time $((SECONDS - t_start))s")

@@ -66,7 +66,7 @@ grep -q "version_info = (18, 0" "$ODOO_SRC/odoo/release.py" ||
   die "$ODOO_SRC does not hold Odoo 18.0 (odoo/release.py says otherwise)."
 
 # -- Virtualenv ----------------------------------------------------------------
-req_hash=$(cat "$here"/requirements*.txt | sha1sum | cut -c1-16)
+req_hash=$(cat "$here"/requirements-odoo.txt "$here"/requirements.txt "$here"/requirements-test.txt | sha1sum | cut -c1-16)
 if [ "$(cat "$VENV/.complete" 2>/dev/null)" != "$req_hash" ]; then
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating virtualenv $VENV (first run only: a few minutes)"
@@ -86,4 +86,33 @@ site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["pur
 echo "$ODOO_SRC" >"$site/odoo-src.pth"
 "$VENV/bin/python" -c 'import odoo.release as r; assert r.version_info[:2] == (18, 0)' ||
   die "the virtualenv cannot import Odoo 18.0 from $ODOO_SRC."
+
+# -- OCA add-ons we coexist with (tests) ---------------------------------------
+# OCA's delivery_state, from its PyPI wheel, unpacked into $OCA_ADDONS_DIR (an
+# add-ons folder on the path; never copied into this repository). Pinned in
+# requirements-oca.txt.
+oca_pin=$(grep -vE '^[[:space:]]*(#|$)' "$here/requirements-oca.txt" | paste -sd' ' -)
+if [ "$(cat "$OCA_ADDONS_DIR/.complete" 2>/dev/null)" != "$oca_pin" ]; then
+  say "fetching OCA add-ons: $oca_pin"
+  wheels=$(mktemp -d)
+  # shellcheck disable=SC2086
+  "$VENV/bin/pip" download -q --no-deps --only-binary=:all: -d "$wheels" $oca_pin ||
+    die "pip could not download $oca_pin (OCA add-ons the coexistence tests install). Check access to PyPI, or unpack their odoo/addons/<name> folders into $OCA_ADDONS_DIR by hand."
+  rm -rf "$OCA_ADDONS_DIR" && mkdir -p "$OCA_ADDONS_DIR"
+  "$VENV/bin/python" - "$wheels" "$OCA_ADDONS_DIR" <<'PY' || die "could not unpack the OCA wheels into $OCA_ADDONS_DIR."
+import pathlib, sys, zipfile
+source, target = map(pathlib.Path, sys.argv[1:])
+for wheel in source.glob("*.whl"):
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            parts = pathlib.PurePosixPath(name).parts
+            # odoo/addons/<module>/...: the add-on folder, nothing else.
+            if len(parts) > 3 and parts[:2] == ("odoo", "addons") and ".." not in parts:
+                path = target.joinpath(*parts[2:])
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(archive.read(name))
+PY
+  rm -rf "$wheels"
+  echo "$oca_pin" >"$OCA_ADDONS_DIR/.complete"
+fi
 say "ready: Odoo $("$VENV/bin/python" -c 'import odoo.release as r; print(r.version)') from $ODOO_SRC, venv $VENV"

@@ -32,6 +32,7 @@
             "shipment_tracking/static/tests/tours/*.js",
         ],
     },
+    "pre_init_hook": "pre_init_hook",
     "demo": [
         "demo/res_users_demo.xml",
         "demo/shipment_tracking_demo.xml",

@@ -27,8 +27,10 @@ class DeliveryCarrier(models.Model):
     shipment_require_details = fields.Boolean(
         string="Require Shipment Details",
         default=True,
-        help="Refuse to validate a delivery with this carrier while its parcel "
-        "dimensions, weight or contents are missing.",
+        help="Refuse to validate a delivery with this carrier (the Validate "
+        "button) while its parcel dimensions, weight or contents are missing. "
+        "On for new carriers; carriers that existed when the module was "
+        "installed keep validating as before until it is turned on.",
     )
     shipment_transit_days = fields.Integer(
         string="Transit Days",
@@ -152,14 +154,17 @@ class DeliveryCarrier(models.Model):
             )
 
     def _shipment_check_bookable(self, pickings):
-        """Refuse, before any request, to book what is not a done delivery or
-        is already booked: a second booking is paid for at the carrier."""
+        """Refuse, before any request, to book a cancelled delivery or one
+        already booked: a second booking is paid for at the carrier. A
+        delivery not validated yet may be booked, as Odoo allows (labels
+        printed before the parcel leaves, other modules' flows); it is
+        dispatched when it is validated."""
         self._shipment_check_records(pickings, "stock.picking")
         for picking in pickings:
-            if picking.state != "done":
+            if picking.state == "cancel":
                 raise UserError(
                     _(
-                        "%(picking)s is not done: only validated deliveries are "
+                        "%(picking)s is cancelled: a cancelled delivery is not "
                         "sent to the carrier.",
                         picking=picking.display_name,
                     )

@@ -6,6 +6,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.http import request
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
@@ -530,7 +531,7 @@ class StockPicking(models.Model):
     def write(self, vals):
         sending_id = self.env.context.get("shipment_tracking_sending_id")
         if sending_id and "carrier_tracking_ref" in vals and self.ids != [sending_id]:
-            return self._shipment_write_tracking_on_sending_only(sending_id, vals)
+            return self._shipment_write_tracking_on_route(vals)
         self._shipment_check_write_access(vals)
         self._shipment_check_weight(vals)
         if vals.get("shipment_state"):
@@ -567,15 +568,18 @@ class StockPicking(models.Model):
                 ]
             )
 
-    def _shipment_write_tracking_on_sending_only(self, sending_id, vals):
-        """Core copies a booked tracking number onto every chained transfer
-        (odoo/odoo#145700): keep it on the delivery that was booked."""
-        sending = self.filtered(lambda p: p.id == sending_id)
-        others = self - sending
-        other_vals = {k: v for k, v in vals.items() if k != "carrier_tracking_ref"}
-        if other_vals:
-            others.write(other_vals)
-        return sending.write(vals) if sending else True
+    def _shipment_write_tracking_on_route(self, vals):
+        """Core writes a booked tracking number onto every transfer chained to
+        the booked one (pick, pack and ship of one delivery route: the same
+        parcel's journey). Receipts are not that journey: a make-to-order or
+        dropship receipt keeps its vendor's numbers, never the customer's."""
+        receipts = self.filtered(lambda p: p.picking_type_code == "incoming")
+        if receipts:
+            other_vals = {k: v for k, v in vals.items() if k != "carrier_tracking_ref"}
+            if other_vals:
+                receipts.write(other_vals)
+        route = (self - receipts).with_context(shipment_tracking_sending_id=False)
+        return route.write(vals) if route else True
 
     def send_to_shipper(self):
         self.ensure_one()
@@ -669,14 +673,28 @@ class StockPicking(models.Model):
                 + "\n\n".join(messages)
             )
 
+    @api.model
+    def _shipment_is_interactive_validation(self):
+        """Whether a person is validating: the Validate button (or a wizard it
+        opened) called from a user's request (web client, barcode or mobile
+        app, external API). Not a cron, an import, a script, nor another
+        module's or Odoo's own flow running server-side. The context key
+        ``shipment_check_details`` (True/False) decides when set."""
+        forced = self.env.context.get("shipment_check_details")
+        if forced is not None:
+            return bool(forced)
+        return bool(request) and not self.env.su
+
     def _pre_action_done_hook(self):
-        # Before the backorder/immediate-transfer wizards, so the worker sees
-        # every missing detail at once.
-        self._check_shipment_details()
+        # The interactive validation checks the details, before the backorder
+        # and other wizards, so the worker sees every missing detail at once.
+        # Code that validates (Odoo's own flows, other modules, imports, EDI)
+        # is not blocked: the check belongs to the worker's click.
+        if self._shipment_is_interactive_validation():
+            self._check_shipment_details()
         return super()._pre_action_done_hook()
 
     def _action_done(self):
-        self._check_shipment_details()
         res = super()._action_done()
         shipments = self.filtered(lambda p: p.is_shipment and p.state == "done")
         shipments._shipment_assign_ref()

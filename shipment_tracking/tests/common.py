@@ -153,7 +153,14 @@ class ShipmentTrackingCase(ShipmentFixtures, TransactionCase):
         wizard.save().action_apply()
 
     def _validate(self, picking, user=None):
-        return picking.with_user(user or self.user_warehouse).button_validate()
+        """A warehouse worker clicks Validate (an interactive validation,
+        which checks the shipment details; see
+        ``stock.picking._shipment_is_interactive_validation``)."""
+        return (
+            picking.with_user(user or self.user_warehouse)
+            .with_context(shipment_check_details=True)
+            .button_validate()
+        )
 
     def _run_notification_cron(self, **kwargs):
         """Run the notification cron; it commits after each batch, which a test

@@ -578,11 +578,14 @@ class TestCarrierCallRoles(ShipmentTrackingCase):
         result = self.carrier.with_user(self.user_logistics).send_shipping(picking)
         self.assertEqual(result[0]["exact_price"], 5.0)
 
-    def test_booking_refused_when_not_done_or_booked(self):
-        picking = self._create_delivery()
+    def test_booking_refused_when_cancelled_or_booked(self):
         Carrier = self.carrier.with_user(self.user_logistics)
-        with self.assertRaisesRegex(UserError, "is not done"):
-            Carrier.send_shipping(picking)
+        cancelled = self._create_delivery()
+        cancelled.action_cancel()
+        with self.assertRaises(UserError) as error:
+            Carrier.send_shipping(cancelled)
+        self.assertIn("is cancelled", str(error.exception))
+        picking = self._create_delivery()
         self._fill_details(picking)
         self._set_tracking(picking, ref="BOOKED-1")
         self._validate(picking)

@@ -168,9 +168,10 @@ class TestDispatch(ShipmentTrackingCase):
             ],
         )
 
-    def test_tracking_number_stays_on_the_outgoing_delivery(self):
-        """Core copies a carrier's tracking number onto every chained transfer
-        (odoo/odoo#145700); ours keeps it on the delivery only."""
+    def test_tracking_number_follows_the_route_not_receipts(self):
+        """Core writes a carrier's tracking number onto the transfers chained
+        to the booked delivery (Odoo's own test_multistep_delivery_tracking);
+        a receipt chained to it (make-to-order) keeps its own numbers."""
         self.warehouse.delivery_steps = "pick_ship"
         self.carrier.integration_level = "rate_and_ship"
         order = self._create_order()
@@ -180,6 +181,26 @@ class TestDispatch(ShipmentTrackingCase):
         pick.button_validate()
         ship = order.picking_ids - pick
         self.assertEqual(ship.picking_type_code, "outgoing")
+        # A make-to-order receipt feeding the pick.
+        receipt = self.env["stock.picking"].create(
+            {
+                "picking_type_id": self.warehouse.in_type_id.id,
+                "partner_id": self.customer.id,
+                "carrier_tracking_ref": "VENDOR-1",
+                "move_ids": [
+                    Command.create(
+                        {
+                            "name": "MTO",
+                            "product_id": self.products[0].id,
+                            "product_uom_qty": 1,
+                            "location_id": self.ref("stock.stock_location_suppliers"),
+                            "location_dest_id": self.warehouse.lot_stock_id.id,
+                            "move_dest_ids": [Command.link(pick.move_ids[0].id)],
+                        }
+                    )
+                ],
+            }
+        )
         self._fill_details(ship)
         ship.picking_type_id.print_label = True
         # Stand-in for a carrier API answering with a tracking number.
@@ -194,7 +215,10 @@ class TestDispatch(ShipmentTrackingCase):
             self._validate(ship)
         self.assertEqual(ship.carrier_tracking_ref, "Api-777")
         self.assertEqual(ship.shipment_state, "dispatched")
-        self.assertFalse(pick.carrier_tracking_ref)
+        self.assertEqual(pick.carrier_tracking_ref, "Api-777")
+        self.assertEqual(receipt.carrier_tracking_ref, "VENDOR-1")
+        self.assertEqual(ship.tracking_number_ids.mapped("name"), ["Api-777"])
+        self.assertFalse(pick.tracking_number_ids, "only shipments are tracked")
 
     def test_warehouse_edits_details_on_the_form(self):
         picking = self._create_delivery()

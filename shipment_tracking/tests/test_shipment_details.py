@@ -54,6 +54,37 @@ class TestShipmentDetails(ShipmentTrackingCase):
         self._validate(picking)
         self.assertEqual(picking.state, "done")
 
+    def test_programmatic_validation_is_not_blocked(self):
+        """Odoo's own flows, other modules, imports and EDI validate with
+        ``_action_done``: the details check is the Validate button's."""
+        picking = self._create_delivery()
+        self.assertTrue(picking._shipment_details_required())
+        self.assertTrue(picking._get_shipment_detail_errors())
+        picking.move_ids.picked = True
+        picking._action_done()
+        self.assertEqual(picking.state, "done")
+        self.assertTrue(picking.shipment_ref, "a shipment ID, as on the button")
+
+    def test_server_side_button_validate_is_not_blocked(self):
+        """Another module's flow pressing the button server-side (no user
+        request: a cron, an import, Odoo's own flows) is not a person
+        validating."""
+        picking = self._create_delivery()
+        self.assertFalse(picking._shipment_is_interactive_validation())
+        picking.move_ids.picked = True
+        picking.with_user(self.user_warehouse).button_validate()
+        self.assertEqual(picking.state, "done")
+
+    def test_existing_carriers_keep_validating_new_ones_require(self):
+        """Carriers that existed when the module was installed validate as
+        before; carriers created afterwards require the details."""
+        existing = self.env.ref("delivery.free_delivery_carrier")
+        self.assertFalse(existing.shipment_require_details)
+        new = self.env["delivery.carrier"].create(
+            {"name": "New carrier", "product_id": existing.product_id.id}
+        )
+        self.assertTrue(new.shipment_require_details)
+
     def test_details_check_can_be_relaxed_per_carrier(self):
         self.carrier.shipment_require_details = False
         picking = self._create_delivery()

@@ -135,12 +135,30 @@ class TestCarrierCallRoles(SandboxCarrierMixin, TransactionCase):
         self.assertEqual(picking.generic_shipment_id, shipment_id)
         self.assertTrue(ref)
 
-    def test_booking_of_an_undone_delivery_refused_before_any_request(self):
+    def test_booking_before_validation_is_booked_once(self):
+        """Odoo lets a delivery be booked before it is validated (labels
+        printed ahead, other modules' flows); validating it then neither books
+        it again nor skips the dispatch."""
         picking = self._create_delivery(carrier=self.generic)
         self._fill_details(picking)
         with SandboxRequests(self.sandbox) as seen:
-            with self.assertRaisesRegex(UserError, "is not done"):
+            picking.with_user(self.user_logistics).send_to_shipper()
+            self.assertTrue(picking.generic_shipment_id)
+            self.assertEqual(picking.shipment_state, "pending")
+            picking.with_user(self.user_warehouse).with_context(
+                shipment_check_details=True
+            ).button_validate()
+        self.assertEqual(len(seen.paths("/v1/shipments")), 1, seen.calls)
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.shipment_state, "dispatched")
+
+    def test_booking_of_a_cancelled_delivery_refused_before_any_request(self):
+        picking = self._create_delivery(carrier=self.generic)
+        picking.action_cancel()
+        with SandboxRequests(self.sandbox) as seen:
+            with self.assertRaises(UserError) as error:
                 picking.with_user(self.user_logistics).send_to_shipper()
+        self.assertIn("is cancelled", str(error.exception))
         self.assertEqual(seen.calls, [])
         self.assertFalse(picking.generic_shipment_id)
 
