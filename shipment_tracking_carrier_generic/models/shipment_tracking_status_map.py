@@ -57,10 +57,27 @@ class ShipmentTrackingStatusMap(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             self._normalize_codes(vals)
+        self._check_twins(
+            [
+                (vals.get("carrier_id"), vals.get("code"), vals.get("subcode") or "")
+                for vals in vals_list
+            ]
+        )
         return super().create(vals_list)
 
     def write(self, vals):
         self._normalize_codes(vals)
+        if {"carrier_id", "code", "subcode"} & set(vals):
+            self._check_twins(
+                [
+                    (
+                        vals.get("carrier_id", row.carrier_id.id),
+                        vals.get("code", row.code),
+                        (vals["subcode"] if "subcode" in vals else row.subcode) or "",
+                    )
+                    for row in self
+                ]
+            )
         return super().write(vals)
 
     @staticmethod
@@ -71,19 +88,33 @@ class ShipmentTrackingStatusMap(models.Model):
             if isinstance(vals.get(name), str):
                 vals[name] = vals[name].strip() or False
 
-    @api.constrains("carrier_id", "code", "subcode")
-    def _check_unique_code(self):
-        """The clear message of what the unique index also guarantees."""
-        seen = set()
-        for row in self.search([("carrier_id", "in", self.carrier_id.ids)]):
-            key = (row.carrier_id, row.code, row.subcode or "")
+    def _check_twins(self, keys):
+        """Refuse, with a clear message, the ``(carrier id, code, sub-status)``
+        rows that would exist twice once ``self`` holds ``keys`` (the unique
+        index guarantees it; this says it before the database does)."""
+        # sudo: rows of the carrier hidden from this user still count.
+        others = (
+            self.sudo()
+            .search(
+                [
+                    ("carrier_id", "in", list({key[0] for key in keys})),
+                    ("code", "in", list({key[1] for key in keys})),
+                    ("id", "not in", self.ids),
+                ]
+            )
+            .mapped(lambda row: (row.carrier_id.id, row.code, row.subcode or ""))
+        )
+        seen = set(others)
+        for key in keys:
             if key in seen:
+                # sudo: only the carrier's name, for the message.
+                carrier = self.env["delivery.carrier"].sudo().browse(key[0])
                 raise ValidationError(
                     self.env._(
                         "%(carrier)s: the carrier code %(code)s is mapped twice "
                         "for the same sub-status.",
-                        carrier=row.carrier_id.name,
-                        code=" / ".join(filter(None, (row.code, row.subcode))),
+                        carrier=carrier.display_name,
+                        code=" / ".join(filter(None, key[1:])),
                     )
                 )
             seen.add(key)
