@@ -17,6 +17,12 @@ from ..models.tracking_formats import (
 _logger = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+# (carrier id, delivery type) pairs of ignored deliveries already logged at
+# INFO by this process: aggregators post every type of event to the same URL,
+# one line per type is news, one per delivery is noise. Bounded: past the cap
+# everything is logged at DEBUG.
+IGNORED_KINDS_LOGGED = set()
+MAX_IGNORED_KINDS_LOGGED = 1000
 
 
 class ShipmentTrackingWebhook(http.Controller):
@@ -80,6 +86,7 @@ class ShipmentTrackingWebhook(http.Controller):
             )
             return self._answer(401, error="missing, invalid or expired signature")
         if not envelope.relevant:
+            self._log_ignored(carrier_id, envelope.kind)
             return self._answer(200, ignored=True, reason="not a tracking update")
         try:
             events, rejected = PARSERS[fmt](payload)
@@ -120,6 +127,25 @@ class ShipmentTrackingWebhook(http.Controller):
             duplicates=result["duplicates"],
             unknown=result["unknown"],
             rejected=sorted(rejected, key=lambda item: item["index"]),
+        )
+
+    @staticmethod
+    def _log_ignored(carrier_id, kind):
+        """Log a delivery of another type once per carrier and type (INFO),
+        then at DEBUG."""
+        key = (carrier_id, kind)
+        first = (
+            key not in IGNORED_KINDS_LOGGED
+            and len(IGNORED_KINDS_LOGGED) < MAX_IGNORED_KINDS_LOGGED
+        )
+        if first:
+            IGNORED_KINDS_LOGGED.add(key)
+        _logger.log(
+            logging.INFO if first else logging.DEBUG,
+            "webhook for carrier %s: %r deliveries are not tracking updates, "
+            "acknowledged and ignored",
+            carrier_id,
+            kind,
         )
 
     @staticmethod

@@ -8,7 +8,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from .generic_request import GenericCarrierClient, GenericCarrierError
-from .tracking_formats import DEFAULT_STATUS_MAPS, PayloadError, tracking_batch
+from .tracking_formats import PayloadError, default_status_rows, tracking_batch
 
 _logger = logging.getLogger(__name__)
 
@@ -188,20 +188,30 @@ class DeliveryCarrier(models.Model):
         return res
 
     def _generic_fill_status_map(self):
-        """Add the default mapping of the webhook format's codes (kept when
-        the user changed or added rows)."""
+        """Add the default rows of the webhook format's codes and sub-statuses
+        the table lacks: rows the user changed, added or kept are left as
+        they are (also on upgrade, see migrations/18.0.1.2.0)."""
         # sudo: default rows follow the carrier whoever configures it.
         Map = self.env["shipment.tracking.status.map"].sudo()
         for carrier in self:
-            known = set(carrier.generic_status_map_ids.mapped("code"))
-            defaults = DEFAULT_STATUS_MAPS["generic"] | DEFAULT_STATUS_MAPS.get(
-                carrier.generic_webhook_format, {}
-            )
+            # sudo: rows hidden from this user still count as known.
+            known = {
+                (row.code, row.subcode or "")
+                for row in carrier.sudo().generic_status_map_ids
+            }
             Map.create(
                 [
-                    {"carrier_id": carrier.id, "code": code, "state": state or False}
-                    for code, state in defaults.items()
-                    if code not in known
+                    {
+                        "carrier_id": carrier.id,
+                        "code": code,
+                        "subcode": subcode or False,
+                        "state": state or False,
+                        "incident_kind": kind or False,
+                    }
+                    for (code, subcode), (state, kind) in default_status_rows(
+                        carrier.generic_webhook_format
+                    ).items()
+                    if (code, subcode) not in known
                 ]
             )
 
@@ -422,11 +432,25 @@ class DeliveryCarrier(models.Model):
 
     # -- tracking ---------------------------------------------------------------
     def _generic_map_events(self, events):
-        """Normalise the carrier's codes with the status table; unknown codes
-        are kept as events without a status."""
-        mapping = {row.code: row.state for row in self.generic_status_map_ids}
+        """Normalise the carrier's codes with the status table: the row of
+        the event's code and sub-status, else the code's row without one,
+        gives ``state`` and ``incident_kind``; unknown codes are kept as
+        events without a status. A pickup status without a pickup point
+        takes the event's location as one."""
+        rows = {
+            (row.code, row.subcode or ""): row for row in self.generic_status_map_ids
+        }
         for event in events:
-            event["state"] = mapping.get(event["carrier_status_code"]) or False
+            code = event["carrier_status_code"]
+            row = rows.get((code, event.get("carrier_substatus_code") or "")) or (
+                rows.get((code, ""))
+            )
+            event["state"] = row.state if row else False
+            event["incident_kind"] = row.incident_kind if row else False
+            if event["state"] == "available_for_pickup" and not event.get(
+                "pickup_location"
+            ):
+                event["pickup_location"] = event.get("location") or False
         return events
 
     def _generic_get_tracking_batch(self, numbers):

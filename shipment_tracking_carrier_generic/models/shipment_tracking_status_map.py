@@ -1,16 +1,22 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import create_unique_index
 
+from odoo.addons.shipment_tracking.models.shipment_tracking_incident import (
+    INCIDENT_KINDS,
+)
 from odoo.addons.shipment_tracking.models.stock_picking import SHIPMENT_STATES
 
 
 class ShipmentTrackingStatusMap(models.Model):
-    """Which of our shipment statuses a carrier's status code means."""
+    """Which of our shipment statuses a carrier's status code (and, when the
+    row names one, sub-status) means, and which problem it reports."""
 
     _name = "shipment.tracking.status.map"
     _description = "Carrier status mapping"
-    _order = "carrier_id, code"
+    _order = "carrier_id, code, subcode"
 
     carrier_id = fields.Many2one(
         "delivery.carrier", required=True, ondelete="cascade", index=True
@@ -21,16 +27,94 @@ class ShipmentTrackingStatusMap(models.Model):
         related="carrier_id.company_id", store=True, index=True
     )
     code = fields.Char(string="Carrier Code", required=True)
+    subcode = fields.Char(
+        string="Carrier Sub-status",
+        help="Empty: any sub-status of the code without a row of its own "
+        "(AfterShip subtag, EasyPost status detail).",
+    )
     state = fields.Selection(
         SHIPMENT_STATES,
         string="Shipment Status",
         help="Empty: the event is recorded but does not change the status.",
     )
+    incident_kind = fields.Selection(
+        INCIDENT_KINDS,
+        string="Incident",
+        help="The problem this code reports, if any.",
+    )
 
-    _sql_constraints = [
-        (
-            "code_carrier_uniq",
-            "unique(carrier_id, code)",
-            "A carrier code is mapped once per carrier.",
-        ),
-    ]
+    def init(self):
+        # One row per carrier, code and sub-status, an empty sub-status
+        # (NULL or '') being one value.
+        create_unique_index(
+            self.env.cr,
+            "shipment_tracking_status_map_code_subcode_uniq",
+            self._table,
+            ["carrier_id", "code", "COALESCE(subcode, '')"],
+        )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._normalize_codes(vals)
+        self._check_twins(
+            [
+                (vals.get("carrier_id"), vals.get("code"), vals.get("subcode") or "")
+                for vals in vals_list
+            ]
+        )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._normalize_codes(vals)
+        if {"carrier_id", "code", "subcode"} & set(vals):
+            self._check_twins(
+                [
+                    (
+                        vals.get("carrier_id", row.carrier_id.id),
+                        vals.get("code", row.code),
+                        (vals["subcode"] if "subcode" in vals else row.subcode) or "",
+                    )
+                    for row in self
+                ]
+            )
+        return super().write(vals)
+
+    @staticmethod
+    def _normalize_codes(vals):
+        """Codes compare as the carrier sends them, without surrounding
+        spaces; an empty sub-status is stored as none."""
+        for name in ("code", "subcode"):
+            if isinstance(vals.get(name), str):
+                vals[name] = vals[name].strip() or False
+
+    def _check_twins(self, keys):
+        """Refuse, with a clear message, the ``(carrier id, code, sub-status)``
+        rows that would exist twice once ``self`` holds ``keys`` (the unique
+        index guarantees it; this says it before the database does)."""
+        # sudo: rows of the carrier hidden from this user still count.
+        others = (
+            self.sudo()
+            .search(
+                [
+                    ("carrier_id", "in", list({key[0] for key in keys})),
+                    ("code", "in", list({key[1] for key in keys})),
+                    ("id", "not in", self.ids),
+                ]
+            )
+            .mapped(lambda row: (row.carrier_id.id, row.code, row.subcode or ""))
+        )
+        seen = set(others)
+        for key in keys:
+            if key in seen:
+                # sudo: only the carrier's name, for the message.
+                carrier = self.env["delivery.carrier"].sudo().browse(key[0])
+                raise ValidationError(
+                    self.env._(
+                        "%(carrier)s: the carrier code %(code)s is mapped twice "
+                        "for the same sub-status.",
+                        carrier=carrier.display_name,
+                        code=" / ".join(filter(None, key[1:])),
+                    )
+                )
+            seen.add(key)

@@ -3,11 +3,18 @@
 """Webhook formats the generic connector accepts: our own protocol, EasyPost
 tracker webhooks and AfterShip tracking webhooks. Plain functions: signature
 checks (constant time) and payload parsing into neutral event dicts
-(``tracking_ref``, ``carrier_status_code``, ``carrier_status_text``,
-``event_time`` (naive UTC), ``location``, ``carrier_event_id``,
-``expected_delivery_date``, ``pod_*``, and ``index``: the event's position in
-the payload, for the answer). Status codes are mapped by the carrier's status
-table, not here.
+(``tracking_ref``, ``carrier_status_code``, ``carrier_substatus_code``,
+``carrier_status_text``, ``event_time`` (naive UTC), ``location``,
+``pickup_location``, ``pickup_deadline`` (naive UTC), ``carrier_event_id``,
+``expected_delivery_date``, ``pod_*``, ``next_tracking_refs`` (the numbers the
+parcel continues under after a hand-over) and ``index``: the event's position
+in the payload, for the answer). Status codes are mapped by the carrier's
+status table (code and sub-status), not here.
+
+Each vendor is read as it means its payload: the tracker's own current status
+wins over a late, out-of-order scan (``_tracker_event``), every estimated
+delivery field counts (``aftership_edd``), and a signer placeholder
+("Signature not required") is no person (``signer``).
 
 Everything here treats its input as hostile: a check never raises anything but
 ``PayloadError`` (the request or one event is refused), whatever the headers
@@ -17,7 +24,8 @@ and whatever the JSON. Caps (documented in api/openapi.yaml and the readme):
 ``MAX_REF_LENGTH`` / ``MAX_ID_LENGTH`` characters (longer: the event is
 refused), free texts truncated to ``MAX_TEXT_LENGTH`` characters, proof of
 delivery links kept only when they are http(s) URLs of at most
-``MAX_URL_LENGTH`` characters."""
+``MAX_URL_LENGTH`` characters, at most ``MAX_NEXT_REFS`` hand-over numbers
+per event (each a valid identifier, others dropped)."""
 
 import base64
 import binascii
@@ -36,6 +44,7 @@ MAX_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 1000
 MAX_NAME_LENGTH = 256
 MAX_URL_LENGTH = 2048
+MAX_NEXT_REFS = 10
 # A Unix time in seconds: 1 to 12 ASCII digits (int() of thousands of digits
 # costs time and raises in Python 3.11).
 TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
@@ -60,11 +69,13 @@ class Envelope(NamedTuple):
     ``relevant``: False for a delivery of another kind (acknowledged and
     ignored); ``delivery_id``: the sender's id of this delivery, remembered to
     refuse replays (None when the format has none); ``sent_at``: Unix time the
-    sender put in the signed body (None when the format has none)."""
+    sender put in the signed body (None when the format has none); ``kind``:
+    the sender's name of the delivery's type, cleaned for logging."""
 
     relevant: bool
     delivery_id: str | None = None
     sent_at: int | None = None
+    kind: str = ""
 
 
 # -- signatures ---------------------------------------------------------------
@@ -230,6 +241,15 @@ def parse_datetime(value):
     return parsed.replace(microsecond=0)
 
 
+def parse_optional_datetime(value):
+    """A date-time the event can do without (a pickup deadline): naive UTC,
+    False when absent or unusable."""
+    try:
+        return parse_datetime(value)
+    except PayloadError:
+        return False
+
+
 def parse_date(value):
     """A date (or the date part of a date-time); False when absent or not a
     date: an estimate nobody can read is ignored, not an error."""
@@ -241,17 +261,152 @@ def parse_date(value):
         return False
 
 
+# What carriers write as the signer when nobody signed: compared after
+# ``_placeholder_key`` (case, spaces and punctuation do not count).
+SIGNER_PLACEHOLDERS = frozenset(
+    {
+        "signature not required",
+        "no signature required",
+        "signature not obtained",
+        "signature waived",
+        "no signature",
+        "not required",
+        "not signed",
+        "unsigned",
+        "n a",
+        "na",
+        "none",
+        "null",
+        "unknown",
+        "released without signature",
+        "release without signature",
+        "driver release",
+        "driver released",
+        "authority to leave",
+        "left at door",
+        "left at front door",
+        "left at back door",
+        "left at doorstep",
+        "left on porch",
+        "left in mailbox",
+        "left in safe place",
+        "left in parcel locker",
+        "front door",
+        "back door",
+        "porch",
+        "mailbox",
+        "mail room",
+        "mailroom",
+        "safe place",
+        "parcel locker",
+        "contactless delivery",
+        "no contact delivery",
+    }
+)
+_PLACEHOLDER_SEPARATORS_RE = re.compile(r"[\W_]+")
+
+
+def _placeholder_key(value):
+    return " ".join(_PLACEHOLDER_SEPARATORS_RE.sub(" ", value.casefold()).split())
+
+
+def signer(mapping, key):
+    """Who signed for the parcel: free text, False for a placeholder that
+    names nobody ("Signature not required", "N/A", "Left at door")."""
+    name = _text(mapping, key, MAX_NAME_LENGTH)
+    if not name or _placeholder_key(name) in SIGNER_PLACEHOLDERS:
+        return False
+    return name
+
+
+def next_refs(numbers, own=None):
+    """Hand-over tracking numbers: the valid identifiers of ``numbers``
+    (strings or integers of at most ``MAX_REF_LENGTH`` characters without
+    control characters), without duplicates and ``own``, at most
+    ``MAX_NEXT_REFS``; anything else is dropped, never the event."""
+    refs = []
+    for number in numbers[: MAX_NEXT_REFS * 4]:
+        try:
+            ref = _ref({"number": number}, "number", required=False)
+        except PayloadError:
+            continue
+        if ref and ref != own and ref not in refs:
+            refs.append(ref)
+    return refs[:MAX_NEXT_REFS]
+
+
 def _event(index, **values):
     """A neutral event dict."""
     return {
         "index": index,
         "carrier_event_id": False,
+        "carrier_substatus_code": False,
         "expected_delivery_date": False,
         "pod_signed_by": False,
         "pod_signature_url": False,
         "pod_photo_url": False,
+        "pickup_location": False,
+        "pickup_deadline": False,
+        "next_tracking_refs": [],
         **values,
     }
+
+
+def _kind(value):
+    """A delivery type for the log: a short single line, whatever was sent."""
+    if not isinstance(value, str):
+        return "?"
+    return CONTROL_RE.sub(" ", value)[:64].strip() or "?"
+
+
+def _newest(events):
+    """The newest event by event time (the later in the payload on a tie)."""
+    return max(events, key=lambda event: (event["event_time"], event["index"]))
+
+
+def _tracker_event(events, index, number, status, detail, text, updated_at):
+    """The tracker's own current status as one more event when the newest
+    scan says otherwise (scans arrive late and out of order; the vendor's
+    tracker status is its verdict). Dated at the later of the tracker's
+    update time and the newest scan, so it is the newest event; its
+    ``carrier_event_id`` depends only on the number and the status, so a
+    re-delivered tracker is a duplicate. None when the tracker agrees, has no
+    status, or has no date at all."""
+    if not status:
+        return None
+    newest = _newest(events) if events else None
+    if newest and newest["carrier_status_code"] == status:
+        if not detail or newest["carrier_substatus_code"] == detail:
+            return None
+    times = [t for t in (updated_at, newest and newest["event_time"]) if t]
+    if not times:
+        return None
+    event_id = f"tracker:{number}:{status}:{detail or ''}"
+    if len(event_id) > MAX_ID_LENGTH:
+        digest = hashlib.sha256(event_id.encode()).hexdigest()
+        event_id = f"tracker:{digest}"
+    return _event(
+        index,
+        tracking_ref=number,
+        carrier_status_code=status,
+        carrier_substatus_code=detail or False,
+        carrier_status_text=text or f"Carrier status: {status}",
+        event_time=max(times),
+        location=False,
+        carrier_event_id=event_id,
+    )
+
+
+def _add_tracker_event(events, rejected, index, build):
+    """Append the tracker's own status event ``build()`` makes, if any; an
+    unusable tracker status is reported like a bad scan, the scans stay."""
+    try:
+        extra = build()
+    except PayloadError as error:
+        rejected.append({"index": index, "reason": str(error)})
+        return
+    if extra:
+        events.append(extra)
 
 
 def _each(items, parse):
@@ -291,18 +446,29 @@ def events_generic(payload):
 def _event_generic(raw, index):
     pod = _object(raw, "proof_of_delivery")
     edd = _get(raw, "estimated_delivery_date")
+    number = _ref(raw, "tracking_number")
+    pickup = _object(raw, "pickup_point")
+    pickup_location = ", ".join(
+        part for part in (_text(pickup, "name", 200), _text(pickup, "address")) if part
+    )
     return _event(
         index,
-        tracking_ref=_ref(raw, "tracking_number"),
+        tracking_ref=number,
         carrier_status_code=_ref(raw, "status"),
+        carrier_substatus_code=_ref(raw, "substatus", required=False) or False,
         carrier_status_text=_text(raw, "description") or "",
         event_time=parse_datetime(_get(raw, "occurred_at", required=True)),
         location=_text(raw, "location"),
         carrier_event_id=_ref(raw, "id", MAX_ID_LENGTH, required=False) or False,
         expected_delivery_date=parse_date(edd),
-        pod_signed_by=_text(pod, "signed_by", MAX_NAME_LENGTH),
+        pod_signed_by=signer(pod, "signed_by"),
         pod_signature_url=_url(pod, "signature_url"),
         pod_photo_url=_url(pod, "photo_url"),
+        pickup_location=pickup_location[:MAX_TEXT_LENGTH] or False,
+        pickup_deadline=parse_optional_datetime(pickup.get("deadline")),
+        next_tracking_refs=next_refs(
+            _get(raw, "next_tracking_numbers", (list,)) or [], own=number
+        ),
     )
 
 
@@ -328,16 +494,33 @@ def tracking_batch(answer):
 
 
 # -- EasyPost ------------------------------------------------------------------------
+# https://docs.easypost.com/docs/trackers: ``status`` and ``status_detail``
+# of the Tracker and of each TrackingDetail.
+EASYPOST_NO_NEWS = frozenset({"unknown"})
+EASYPOST_PICKUP = frozenset({"available_for_pickup", "arrived_at_pickup_location"})
+
+
 def envelope_easypost(payload):
     """An EasyPost ``Event``: its ``id`` (``evt_...``) identifies the delivery
     (EasyPost signs no timestamp); only ``tracker.*`` events are processed,
-    others are acknowledged and ignored."""
+    others (``batch.created``, ``refund.successful``...: EasyPost posts every
+    event type to the same URL) are acknowledged and ignored."""
     if not isinstance(payload, dict):
         raise PayloadError("expected an EasyPost Event object")
     event_id = _ref(payload, "id", MAX_ID_LENGTH)
     description = payload.get("description")
     relevant = isinstance(description, str) and description.startswith("tracker.")
-    return Envelope(relevant=relevant, delivery_id=f"easypost:{event_id}")
+    return Envelope(
+        relevant=relevant,
+        delivery_id=f"easypost:{event_id}",
+        kind=_kind(description),
+    )
+
+
+def _newest_pickup_location(events):
+    """Where the newest pickup scan says the parcel waits (False: none)."""
+    pickups = [event for event in events if event["pickup_location"]]
+    return _newest(pickups)["pickup_location"] if pickups else False
 
 
 def _location_easypost(location):
@@ -347,7 +530,8 @@ def _location_easypost(location):
 
 def events_easypost(payload):
     """EasyPost ``Event`` whose ``result`` is a ``Tracker`` with its
-    ``tracking_details`` (every scan so far)."""
+    ``tracking_details`` (every scan so far), plus the tracker's own status
+    when the newest scan disagrees with it."""
     if not isinstance(payload, dict) or not isinstance(payload.get("result"), dict):
         raise PayloadError("expected an EasyPost Event with a Tracker 'result'")
     tracker = payload["result"]
@@ -355,29 +539,63 @@ def events_easypost(payload):
         raise PayloadError("the event's result is not a Tracker")
     number = _ref(tracker, "tracking_code")
     edd = parse_date(tracker.get("est_delivery_date"))
-    signed_by = _text(tracker, "signed_by", MAX_NAME_LENGTH)
+    signed_by = signer(tracker, "signed_by")
     details = _list(tracker, "tracking_details", "tracking details")
-    last = len(details) - 1
 
     def parse(detail, index):
         status = _ref(detail, "status")
+        substatus = _ref(detail, "status_detail", required=False) or False
+        location = _location_easypost(_object(detail, "tracking_location"))
+        pickup = status in EASYPOST_PICKUP or substatus in EASYPOST_PICKUP
         return _event(
             index,
             tracking_ref=number,
             carrier_status_code=status,
+            carrier_substatus_code=substatus,
             carrier_status_text=_text(detail, "message")
             or _text(detail, "status_detail")
             or "",
             event_time=parse_datetime(_get(detail, "datetime", required=True)),
-            location=_location_easypost(_object(detail, "tracking_location")),
-            expected_delivery_date=edd if index == last else False,
+            location=location,
+            pickup_location=location if pickup else False,
             pod_signed_by=signed_by if status == "delivered" else False,
         )
 
-    return _each(details, parse)
+    events, rejected = _each(details, parse)
+
+    def tracker_status():
+        status = _ref(tracker, "status", required=False)
+        if status in EASYPOST_NO_NEWS:
+            return None
+        detail = _ref(tracker, "status_detail", required=False)
+        extra = _tracker_event(
+            events,
+            len(details),
+            number,
+            status,
+            detail,
+            detail and f"Carrier status: {status} ({detail})",
+            parse_optional_datetime(tracker.get("updated_at")),
+        )
+        if extra:
+            extra["pod_signed_by"] = signed_by if status == "delivered" else False
+            if status in EASYPOST_PICKUP or detail in EASYPOST_PICKUP:
+                extra["pickup_location"] = _newest_pickup_location(events)
+        return extra
+
+    _add_tracker_event(events, rejected, len(details), tracker_status)
+    if events:
+        _newest(events)["expected_delivery_date"] = edd
+    return events, rejected
 
 
 # -- AfterShip ------------------------------------------------------------------------
+# https://www.aftership.com/docs/tracking/enum/delivery-statuses (tags) and
+# .../delivery-sub-statuses (subtags), the Tracking object's estimate fields.
+AFTERSHIP_NO_NEWS = frozenset({"Pending"})
+AFTERSHIP_PICKUP = frozenset({"AvailableForPickup"})
+
+
 def envelope_aftership(payload):
     """An AfterShip webhook: ``event_id`` identifies the delivery and ``ts``
     (signed, in the body) dates it; only ``tracking_update`` is processed,
@@ -394,27 +612,107 @@ def envelope_aftership(payload):
         # Without a plausible send time the delivery cannot be shown fresh:
         # as stale (and no arithmetic on a 400-digit integer).
         sent_at = 0
+    kind = payload.get("event", "tracking_update")
     return Envelope(
-        relevant=payload.get("event", "tracking_update") == "tracking_update",
+        relevant=kind == "tracking_update",
         delivery_id=f"aftership:{event_id}",
         sent_at=sent_at,
+        kind=_kind(kind),
+    )
+
+
+def _lenient_object(mapping, key):
+    """An optional object the events do without: {} when absent or not an
+    object (a broken estimate is ignored, not an error)."""
+    value = mapping.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _estimate(estimate, point, low, high, prefer_high=False):
+    """One estimate object's date: its point value, else the upper bound,
+    else the lower one (the upper bound first when it is a range)."""
+    keys = (high, point, low) if prefer_high else (point, high, low)
+    for key in keys:
+        value = parse_date(estimate.get(key))
+        if value:
+            return value
+    return False
+
+
+def aftership_edd(tracking):
+    """The expected delivery date of an AfterShip tracking, from the most
+    recent and most specific of its estimate fields:
+    ``latest_estimated_delivery`` (the current estimate, whatever its
+    source), ``courier_estimated_delivery_date`` (the carrier's),
+    ``expected_delivery`` (the legacy carrier field),
+    ``aftership_estimated_delivery_date`` (AfterShip's prediction) and
+    ``first_estimated_delivery`` (the first estimate ever made, the oldest
+    news). A range counts as its upper bound: the latest day the parcel is
+    promised by, so a parcel within its window is not reported late."""
+    latest = _lenient_object(tracking, "latest_estimated_delivery")
+    courier = _lenient_object(tracking, "courier_estimated_delivery_date")
+    predicted = _lenient_object(tracking, "aftership_estimated_delivery_date")
+    first = _lenient_object(tracking, "first_estimated_delivery")
+    return (
+        _estimate(
+            latest,
+            "datetime",
+            "datetime_min",
+            "datetime_max",
+            prefer_high=latest.get("type") == "range",
+        )
+        or _estimate(
+            courier,
+            "estimated_delivery_date",
+            "estimated_delivery_date_min",
+            "estimated_delivery_date_max",
+        )
+        or parse_date(tracking.get("expected_delivery"))
+        or _estimate(
+            predicted,
+            "estimated_delivery_date",
+            "estimated_delivery_date_min",
+            "estimated_delivery_date_max",
+        )
+        or _estimate(
+            first,
+            "datetime",
+            "datetime_min",
+            "datetime_max",
+            prefer_high=first.get("type") == "range",
+        )
+    )
+
+
+def _aftership_next_refs(tracking, own):
+    """``next_couriers``: the numbers the parcel continues under with another
+    carrier (``[{"slug", "tracking_number", "source"}]``)."""
+    couriers = tracking.get("next_couriers")
+    if not isinstance(couriers, list):
+        return []
+    return next_refs(
+        [
+            c.get("tracking_number")
+            for c in couriers[:MAX_EVENTS]
+            if isinstance(c, dict)
+        ],
+        own=own,
     )
 
 
 def events_aftership(payload):
     """AfterShip ``tracking_update`` webhook: ``msg`` is the tracking with its
-    ``checkpoints`` (each with ``tag`` and ``subtag``)."""
+    ``checkpoints`` (each with ``tag`` and ``subtag``), plus the tracking's own
+    ``tag``/``subtag`` when the newest checkpoint disagrees with it."""
     if not isinstance(payload, dict) or not isinstance(payload.get("msg"), dict):
         raise PayloadError("expected an AfterShip webhook with a 'msg' tracking")
     tracking = payload["msg"]
     number = _ref(tracking, "tracking_number")
-    estimate = _object(tracking, "aftership_estimated_delivery_date")
-    edd = parse_date(
-        tracking.get("expected_delivery") or estimate.get("estimated_delivery_date")
-    )
-    signed_by = _text(tracking, "signed_by", MAX_NAME_LENGTH)
+    edd = aftership_edd(tracking)
+    signed_by = signer(tracking, "signed_by")
+    pickup_point = _text(tracking, "pickup_location")
+    handed_over = _aftership_next_refs(tracking, number)
     checkpoints = _list(tracking, "checkpoints", "checkpoints")
-    last = len(checkpoints) - 1
 
     def parse(checkpoint, index):
         tag = _ref(checkpoint, "tag")
@@ -427,6 +725,7 @@ def events_aftership(payload):
             index,
             tracking_ref=number,
             carrier_status_code=tag,
+            carrier_substatus_code=_ref(checkpoint, "subtag", required=False) or False,
             carrier_status_text=_text(checkpoint, "message")
             or _text(checkpoint, "subtag_message")
             or _text(checkpoint, "subtag")
@@ -435,11 +734,43 @@ def events_aftership(payload):
                 _get(checkpoint, "checkpoint_time", required=True)
             ),
             location=location or False,
-            expected_delivery_date=edd if index == last else False,
+            pickup_location=(pickup_point or location or False)
+            if tag in AFTERSHIP_PICKUP
+            else False,
             pod_signed_by=signed_by if tag == "Delivered" else False,
         )
 
-    return _each(checkpoints, parse)
+    events, rejected = _each(checkpoints, parse)
+
+    def tracker_status():
+        tag = _ref(tracking, "tag", required=False)
+        if tag in AFTERSHIP_NO_NEWS:
+            return None
+        times = [
+            parse_optional_datetime(tracking.get(key))
+            for key in ("updated_at", "last_updated_at")
+        ]
+        extra = _tracker_event(
+            events,
+            len(checkpoints),
+            number,
+            tag,
+            _ref(tracking, "subtag", required=False),
+            _text(tracking, "subtag_message"),
+            max((t for t in times if t), default=None),
+        )
+        if extra:
+            extra["pod_signed_by"] = signed_by if tag == "Delivered" else False
+            if tag in AFTERSHIP_PICKUP:
+                extra["pickup_location"] = pickup_point or False
+        return extra
+
+    _add_tracker_event(events, rejected, len(checkpoints), tracker_status)
+    if events:
+        _newest(events)["expected_delivery_date"] = edd
+    for event in events:
+        event["next_tracking_refs"] = list(handed_over)
+    return events, rejected
 
 
 ENVELOPES = {
@@ -453,46 +784,93 @@ PARSERS = {
     "aftership": events_aftership,
 }
 
-# Default status tables: carrier code -> our shipment status (False: ignored).
+# Default status tables: rows (carrier code, sub-status or "" for any
+# sub-status of the code, our shipment status or False for none, incident kind
+# or False). A carrier gets the generic rows and its webhook format's; the
+# user edits them on the carrier. Lookup: (code, sub-status), then (code, "").
 DEFAULT_STATUS_MAPS = {
-    "generic": {
-        "label_created": "dispatched",
-        "picked_up": "in_transit",
-        "in_transit": "in_transit",
-        "delayed": "in_transit",
-        "out_for_delivery": "out_for_delivery",
-        "available_for_pickup": "out_for_delivery",
-        "delivered": "delivered",
-        "delivered_to_pickup_point": "delivered",
-        "delivery_failed": "exception",
-        "exception": "exception",
-        "exception_resolved": "in_transit",
-        "lost": "exception",
-        "returned_to_sender": "returned",
-    },
-    # https://docs.easypost.com/docs/trackers (status)
-    "easypost": {
-        "unknown": False,
-        "pre_transit": "dispatched",
-        "in_transit": "in_transit",
-        "out_for_delivery": "out_for_delivery",
-        "available_for_pickup": "out_for_delivery",
-        "delivered": "delivered",
-        "return_to_sender": "returned",
-        "failure": "exception",
-        "error": "exception",
-        "cancelled": "cancelled",
-    },
-    # https://www.aftership.com/docs/tracking/enum/tags
-    "aftership": {
-        "Pending": "dispatched",
-        "InfoReceived": "dispatched",
-        "InTransit": "in_transit",
-        "OutForDelivery": "out_for_delivery",
-        "AvailableForPickup": "out_for_delivery",
-        "AttemptFail": "exception",
-        "Delivered": "delivered",
-        "Exception": "exception",
-        "Expired": "expired",
-    },
+    # Our protocol (api/openapi.yaml): status, and optionally substatus.
+    "generic": [
+        ("label_created", "", "dispatched", False),
+        ("picked_up", "", "in_transit", False),
+        ("in_transit", "", "in_transit", False),
+        ("delayed", "", "in_transit", False),
+        ("delayed", "customs", "in_transit", "customs"),
+        ("delayed", "weather", "in_transit", "carrier_delay"),
+        ("out_for_delivery", "", "out_for_delivery", False),
+        ("available_for_pickup", "", "available_for_pickup", False),
+        ("delivered", "", "delivered", False),
+        ("delivered_to_pickup_point", "", "delivered", False),
+        ("delivery_failed", "", "exception", "failed_attempt"),
+        ("delivery_failed", "address", "exception", "address"),
+        ("delivery_failed", "refused", "exception", "refused"),
+        ("exception", "", "exception", False),
+        ("exception", "address", "exception", "address"),
+        ("exception", "refused", "exception", "refused"),
+        ("exception", "customs", "exception", "customs"),
+        ("exception", "payment", "exception", "payment"),
+        ("exception", "damaged", "exception", "damaged"),
+        ("exception_resolved", "", "in_transit", False),
+        ("lost", "", "exception", "lost"),
+        ("returned_to_sender", "", "returned", "returned"),
+    ],
+    # https://docs.easypost.com/docs/trackers: status, and status_detail.
+    "easypost": [
+        ("unknown", "", False, False),
+        ("pre_transit", "", "dispatched", False),
+        ("in_transit", "", "in_transit", False),
+        ("in_transit", "arrived_at_pickup_location", "available_for_pickup", False),
+        ("in_transit", "address_correction", "in_transit", "address"),
+        ("in_transit", "delayed", "in_transit", "carrier_delay"),
+        ("in_transit", "weather_delay", "in_transit", "carrier_delay"),
+        ("out_for_delivery", "", "out_for_delivery", False),
+        ("available_for_pickup", "", "available_for_pickup", False),
+        ("delivered", "", "delivered", False),
+        ("return_to_sender", "", "returned", "returned"),
+        ("failure", "", "exception", False),
+        ("failure", "address_correction", "exception", "address"),
+        ("failure", "refused", "exception", "refused"),
+        ("failure", "damaged", "exception", "damaged"),
+        ("failure", "lost", "exception", "lost"),
+        ("error", "", "exception", False),
+        ("cancelled", "", "cancelled", False),
+    ],
+    # https://www.aftership.com/docs/tracking/enum/delivery-statuses (tag)
+    # and .../delivery-sub-statuses (subtag).
+    "aftership": [
+        ("Pending", "", "dispatched", False),
+        ("InfoReceived", "", "dispatched", False),
+        ("InTransit", "", "in_transit", False),
+        ("OutForDelivery", "", "out_for_delivery", False),
+        ("AvailableForPickup", "", "available_for_pickup", False),
+        ("AttemptFail", "", "exception", "failed_attempt"),
+        ("Delivered", "", "delivered", False),
+        ("Exception", "", "exception", False),
+        ("Exception", "Exception_002", "exception", "address"),  # customer moved
+        ("Exception", "Exception_003", "exception", "refused"),
+        ("Exception", "Exception_004", "exception", "customs"),
+        ("Exception", "Exception_005", "exception", "carrier_delay"),  # external
+        ("Exception", "Exception_006", "exception", "payment"),
+        ("Exception", "Exception_007", "exception", "address"),  # incorrect
+        ("Exception", "Exception_010", "returned", "returned"),  # returning
+        ("Exception", "Exception_011", "returned", "returned"),  # returned
+        ("Exception", "Exception_012", "exception", "damaged"),
+        ("Exception", "Exception_013", "exception", "lost"),
+        ("Exception", "Exception_016", "exception", "carrier_delay"),  # processing
+        ("Exception", "Exception_017", "exception", "carrier_delay"),  # weather
+        ("Exception", "Exception_018", "exception", "customs"),  # documents
+        ("Exception", "Exception_019", "exception", "carrier_delay"),  # flight
+        ("Expired", "", "expired", False),
+    ],
 }
+
+
+def default_status_rows(webhook_format):
+    """The default rows of a carrier with this webhook format, keyed by
+    ``(code, sub-status)``: the generic protocol's (polling speaks it) and
+    the format's own, the format's winning."""
+    rows = {}
+    for name in dict.fromkeys(("generic", webhook_format)):
+        for code, subcode, state, kind in DEFAULT_STATUS_MAPS.get(name, []):
+            rows[(code, subcode)] = (state, kind)
+    return rows

@@ -65,6 +65,8 @@ LOCATIONS = (
     "Rotterdam, NL",
 )
 DEFAULT_TRANSIT_DAYS = 2
+# How long a pickup point keeps a parcel.
+PICKUP_KEPT = timedelta(days=7)
 
 
 class Step(NamedTuple):
@@ -184,6 +186,13 @@ def build_events(tracking_number, scenario, booked_at, reference, recipient, bas
                 "signature_url": f"{base_url}/pod/{tracking_number}.png",
                 "photo_url": f"{base_url}/pod/{tracking_number}/photo.png",
             }
+        extra = {}
+        if step.status == "available_for_pickup":
+            extra["pickup_point"] = {
+                "name": f"Sandbox pickup point {places['destination'].split(',')[0]}",
+                "address": places["destination"],
+                "deadline": format_datetime(occurred_at + PICKUP_KEPT),
+            }
         event = {
             "id": event_id(tracking_number, index),
             "tracking_number": tracking_number,
@@ -193,6 +202,7 @@ def build_events(tracking_number, scenario, booked_at, reference, recipient, bas
             "location": places[PLACES.get(step.status, "destination")],
             "estimated_delivery_date": None if final else edd.isoformat(),
             "proof_of_delivery": pod,
+            **extra,
         }
         timeline.append((occurred_at, event))
     return timeline

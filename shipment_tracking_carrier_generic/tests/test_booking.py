@@ -91,12 +91,21 @@ class TestBooking(SandboxCarrierMixin, TransactionCase):
         self.assertGreater(result["price"], 0)
 
     def test_default_status_mapping(self):
-        mapping = {m.code: m.state for m in self.generic.generic_status_map_ids}
-        self.assertEqual(mapping["picked_up"], "in_transit")
-        self.assertEqual(mapping["returned_to_sender"], "returned")
+        def mapping():
+            return {
+                (m.code, m.subcode or ""): (m.state, m.incident_kind)
+                for m in self.generic.generic_status_map_ids
+            }
+
+        self.assertEqual(mapping()[("picked_up", "")], ("in_transit", False))
+        self.assertEqual(
+            mapping()[("returned_to_sender", "")], ("returned", "returned")
+        )
         self.generic.generic_webhook_format = "aftership"
-        mapping = {m.code: m.state for m in self.generic.generic_status_map_ids}
-        self.assertEqual(mapping["OutForDelivery"], "out_for_delivery")
+        self.assertEqual(mapping()[("OutForDelivery", "")], ("out_for_delivery", False))
+        self.assertEqual(
+            mapping()[("Exception", "Exception_004")], ("exception", "customs")
+        )
 
     def test_rate_limit_respected(self):
         """The sandbox answers 429 above 5 requests/s; spacing our calls to

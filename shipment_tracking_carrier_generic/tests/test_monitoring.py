@@ -72,7 +72,7 @@ class TestMonitoringWithSandbox(SandboxCarrierMixin, TransactionCase):
         )
 
     def test_out_for_delivery_too_long(self):
-        picking = self._play("pickup_point", 37)
+        picking = self._play("normal", 37)
         self.assertEqual(picking.shipment_state, "out_for_delivery")
         since = picking.shipment_last_event_date
         self._monitor(since + timedelta(hours=25))

@@ -28,7 +28,7 @@ SCENARIOS = {
     ],
     "exception_recovered": [(15, "exception"), (27, "in_transit"), (47, "delivered")],
     "returned": [(31, "exception"), (81, "returned")],
-    "pickup_point": [(37, "out_for_delivery"), (61, "delivered")],
+    "pickup_point": [(37, "available_for_pickup"), (61, "delivered")],
     "lost": [(13, "in_transit"), (200, "in_transit")],
 }
 

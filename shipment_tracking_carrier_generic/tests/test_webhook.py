@@ -202,7 +202,7 @@ class TestWebhook(SandboxCarrierMixin, HttpCase):
                 (47, "delivered"),
             ],
             "returned": [(31, "exception"), (81, "returned")],
-            "pickup_point": [(37, "out_for_delivery"), (61, "delivered")],
+            "pickup_point": [(37, "available_for_pickup"), (61, "delivered")],
             "lost": [(13, "in_transit"), (300, "in_transit")],
         }
         for scenario, steps in expectations.items():
