@@ -903,8 +903,11 @@ class StockPicking(models.Model):
         (``next_tracking_refs``) to its tracking numbers, so that their events
         reach it. Never raises: a number that is not text, or already taken by
         an open shipment of another company with the same carrier, is skipped
-        and logged (event intake goes on)."""
+        and logged (event intake goes on). A closed shipment takes none: its
+        late scans must not pull in another parcel's number."""
         self.ensure_one()
+        if self.shipment_state in FINAL_SHIPMENT_STATES:
+            return
         if isinstance(refs, str):
             refs = [refs]
         if not isinstance(refs, list | tuple):
@@ -1482,10 +1485,12 @@ class StockPicking(models.Model):
             return ""
         tz = self._get_shipment_customer_tz()
         local = fields.Datetime.context_timestamp(self.with_context(tz=tz), deadline)
-        # The language's date, the time without seconds ("12/03/2026 6:00 PM").
+        # The language's date, the time without seconds ("12/03/2026 6:00 PM"),
+        # with plain spaces: CLDR's narrow no-break space would make an SMS
+        # leave the GSM alphabet (twice the segments).
+        time = format_time(self.env, deadline, tz=tz, time_format="short")
         return "{} {}".format(
-            format_date(self.env, local.date()),
-            format_time(self.env, deadline, tz=tz, time_format="short"),
+            format_date(self.env, local.date()), " ".join(time.split())
         )
 
     def _get_shipment_order_ref(self):

@@ -249,7 +249,7 @@ class TestReadyForPickup(VendorMeaningCase):
         )
         deadline = self.picking._get_shipment_pickup_deadline_local()
         self.assertIn("12/03/2026", deadline)
-        self.assertIn("6:00", deadline)
+        self.assertIn("6:00 PM", deadline)
         update = self._updates("available_for_pickup")
         self.assertEqual(len(update), 1)
         self._run_notification_cron()
