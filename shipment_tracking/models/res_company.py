@@ -45,6 +45,12 @@ class ResCompany(models.Model):
     shipment_notify_out_for_delivery = fields.Boolean(
         string="Notify Out for Delivery", default=True
     )
+    shipment_notify_available_for_pickup = fields.Boolean(
+        string="Notify Ready for Pickup",
+        default=True,
+        help="Tell the customer where and until when to collect a parcel the "
+        "carrier left at a pickup point.",
+    )
     shipment_notify_delivered = fields.Boolean(string="Notify Delivered", default=True)
     shipment_notify_exception = fields.Boolean(string="Notify Exceptions", default=True)
     shipment_notify_late = fields.Boolean(string="Notify Delays", default=True)

@@ -27,6 +27,9 @@ class ResConfigSettings(models.TransientModel):
     shipment_notify_out_for_delivery = fields.Boolean(
         related="company_id.shipment_notify_out_for_delivery", readonly=False
     )
+    shipment_notify_available_for_pickup = fields.Boolean(
+        related="company_id.shipment_notify_available_for_pickup", readonly=False
+    )
     shipment_notify_delivered = fields.Boolean(
         related="company_id.shipment_notify_delivered", readonly=False
     )

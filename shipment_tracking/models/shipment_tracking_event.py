@@ -1,11 +1,11 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from odoo import api, fields, models
 
-from ..tools import create_unique
+from ..tools import clean_pod_signer, create_unique
 from .shipment_tracking_incident import INCIDENT_KINDS
 from .stock_picking import SHIPMENT_STATES
 
@@ -45,6 +45,24 @@ EVENT_VALUES = (
     "pod_signed_by",
     "pod_signature_url",
     "pod_photo_url",
+)
+# What makes two scans without a carrier event id different events: the same
+# status at the same minute and place with another text or sub-status is
+# another scan (a second delivery attempt, a customs step).
+EVENT_KEY_VALUES = (
+    "tracking_ref",
+    "carrier_status_code",
+    "carrier_substatus_code",
+    "event_time",
+    "location",
+    "carrier_status_text",
+)
+# The key before 18.0.1.2 (prefix ``sha1:``) left the text and sub-status out.
+LEGACY_EVENT_KEY_VALUES = (
+    "tracking_ref",
+    "carrier_status_code",
+    "event_time",
+    "location",
 )
 
 
@@ -107,19 +125,41 @@ class ShipmentTrackingEvent(models.Model):
     @api.model
     def _make_event_key(self, vals):
         """The carrier's event id when it has one, else a digest of what the
-        event says, so a re-sent or re-polled event is recognised."""
+        event says (``EVENT_KEY_VALUES``), so a re-sent or re-polled event is
+        recognised and two scans saying different things are not merged.
+
+        The digest reads the values with whitespace collapsed and case folded:
+        the same scan re-sent by the webhook and by the tracking API, one in
+        capitals or with a trailing space, is one event."""
         if vals.get("carrier_event_id"):
             return f"id:{vals['carrier_event_id']}"
-        raw = "|".join(
-            str(vals.get(key) or "")
-            for key in ("tracking_ref", "carrier_status_code", "event_time", "location")
-        )
+        raw = "|".join(self._event_key_part(vals.get(key)) for key in EVENT_KEY_VALUES)
+        return "v2:" + hashlib.sha256(raw.encode()).hexdigest()
+
+    @api.model
+    def _event_key_part(self, value):
+        if isinstance(value, datetime):
+            value = fields.Datetime.to_string(value)
+        return " ".join(str(value or "").split()).casefold()
+
+    @api.model
+    def _make_legacy_event_key(self, vals):
+        """The key events without a carrier event id got before 18.0.1.2
+        (``sha1:``), to recognise their re-sending after the upgrade."""
+        if vals.get("carrier_event_id"):
+            return False
+        raw = "|".join(str(vals.get(key) or "") for key in LEGACY_EVENT_KEY_VALUES)
         return "sha1:" + hashlib.sha1(raw.encode()).hexdigest()
 
     @api.model
     def _prepare_carrier_values(self, event):
-        """The values of a neutral event dict an event may take."""
-        return {key: event[key] for key in EVENT_VALUES if key in event}
+        """The values of a neutral event dict an event may take; a
+        placeholder in place of the signer ("Signature not required") is no
+        signer."""
+        vals = {key: event[key] for key in EVENT_VALUES if key in event}
+        if "pod_signed_by" in vals:
+            vals["pod_signed_by"] = clean_pod_signer(vals["pod_signed_by"])
+        return vals
 
     @api.model
     def _time_bounds(self):
@@ -176,24 +216,35 @@ class ShipmentTrackingEvent(models.Model):
         polling returns the whole history every time, and a webhook and the
         poller may bring the same scan at the same moment. Only the
         transaction that inserted an event returns it, so only that one
-        follows it up (status, chatter, customer update)."""
+        follows it up (status, chatter, customer update).
+
+        Events stored before 18.0.1.2 carry the old key (``sha1:``, without
+        text and sub-status): an incoming event whose old key a stored event
+        of its shipment has is a duplicate too, so that history re-sent after
+        the upgrade is not recorded twice. Trade-off: on a shipment with such
+        history, a scan differing from a stored one only by its text or
+        sub-status is still merged with it, as before the upgrade; shipments
+        tracked after the upgrade get the new key only."""
         for vals in vals_list:
             vals["event_key"] = self._make_event_key(vals)
+        legacy_keys = {
+            id(vals): self._make_legacy_event_key(vals) for vals in vals_list
+        }
         pickings = {vals["picking_id"] for vals in vals_list}
+        keys = [vals["event_key"] for vals in vals_list]
+        keys += [key for key in legacy_keys.values() if key]
         existing = {
             (event.picking_id.id, event.event_key)
             for event in self.search_fetch(
-                [
-                    ("picking_id", "in", list(pickings)),
-                    ("event_key", "in", [vals["event_key"] for vals in vals_list]),
-                ],
+                [("picking_id", "in", list(pickings)), ("event_key", "in", keys)],
                 ["picking_id", "event_key"],
             )
         }
         new_vals = []
         for vals in vals_list:
             key = (vals["picking_id"], vals["event_key"])
-            if key not in existing:
+            legacy = (vals["picking_id"], legacy_keys[id(vals)])
+            if key not in existing and legacy not in existing:
                 existing.add(key)
                 new_vals.append(vals)
         if not new_vals:

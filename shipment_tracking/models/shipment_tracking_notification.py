@@ -10,6 +10,10 @@ NOTIFICATION_KINDS = {
         "shipment_notify_out_for_delivery",
         "shipment_tracking.mail_template_shipment_out_for_delivery",
     ),
+    "available_for_pickup": (
+        "shipment_notify_available_for_pickup",
+        "shipment_tracking.mail_template_shipment_available_for_pickup",
+    ),
     "delivered": (
         "shipment_notify_delivered",
         "shipment_tracking.mail_template_shipment_delivered",

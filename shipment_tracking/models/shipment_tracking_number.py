@@ -23,6 +23,13 @@ class ShipmentTrackingNumber(models.Model):
         related="picking_id.carrier_id", store=True, index=True
     )
     company_id = fields.Many2one(related="picking_id.company_id", store=True)
+    is_handover = fields.Boolean(
+        string="Hand-over",
+        readonly=True,
+        help="A number the carrier said the shipment continues under (e.g. "
+        "with a local carrier): kept when the delivery's own numbers change, "
+        "and without a tracking link, the carrier's link may not know it.",
+    )
     tracking_url = fields.Char(compute="_compute_tracking_url")
 
     _sql_constraints = [
@@ -82,9 +89,12 @@ class ShipmentTrackingNumber(models.Model):
         )
         return {number.name: number for number in ranked}
 
+    @api.depends("name", "carrier_id", "is_handover")
     def _compute_tracking_url(self):
         for number in self:
             carrier = number.carrier_id
             number.tracking_url = (
-                carrier._shipment_tracking_link(number.name) if carrier else False
+                carrier._shipment_tracking_link(number.name)
+                if carrier and not number.is_handover
+                else False
             )

@@ -8,9 +8,10 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date, format_time
 
-from ..tools import field_labels, guard_defaults
+from ..tools import create_unique, field_labels, guard_defaults
+from .shipment_tracking_incident import INCIDENT_KINDS
 
 _logger = logging.getLogger(__name__)
 
@@ -90,7 +91,25 @@ SHIPMENT_TRANSITIONS = {
     "returned": set(),
     "cancelled": set(),
 }
-DELAY_KINDS = ("late", "stalled", "out_for_delivery_long")
+# Incidents the customer hears of as "delayed" (one delay update while any is
+# open); every other incident kind is told as a delivery problem, or a return.
+# A customs hold and a delay the carrier reports itself are delays: the parcel
+# is fine, it takes longer.
+DELAY_KINDS = ("late", "stalled", "out_for_delivery_long", "carrier_delay", "customs")
+# Incidents the carrier's sub-statuses report (``incident_kind`` of an
+# event), as opposed to those the monitor finds itself.
+EVENT_INCIDENT_KINDS = frozenset(kind for kind, _label in INCIDENT_KINDS) - {
+    "exception",
+    "late",
+    "stalled",
+    "out_for_delivery_long",
+    "returned",
+}
+# States in which a passed estimate does not make a shipment late: not gone
+# yet, over, or waiting for the customer at a pickup point.
+NOT_LATE_STATES = (*FINAL_SHIPMENT_STATES, "pending", "available_for_pickup")
+# How many numbers one event may hand a shipment over to.
+MAX_HANDOVER_REFS = 5
 # Polling: every hour while there is news, then twice as long each time
 # nothing changed, up to once a day.
 POLL_INTERVAL_MINUTES = 60
@@ -141,6 +160,8 @@ SYSTEM_FIELDS = NOTIFICATION_FIELDS | frozenset(
         "shipment_pod_signed_by",
         "shipment_pod_signature_url",
         "shipment_pod_photo_url",
+        "shipment_pickup_location",
+        "shipment_pickup_deadline",
         "shipment_next_poll_date",
         "shipment_poll_idle_count",
         "shipment_poll_error",
@@ -268,6 +289,18 @@ class StockPicking(models.Model):
     )
     shipment_pod_photo_url = fields.Char(
         string="Delivery Photo", copy=False, readonly=True
+    )
+    shipment_pickup_location = fields.Char(
+        string="Pickup Point",
+        copy=False,
+        readonly=True,
+        help="Where the parcel waits to be collected, as the carrier said.",
+    )
+    shipment_pickup_deadline = fields.Datetime(
+        string="Collect Before",
+        copy=False,
+        readonly=True,
+        help="Until when the pickup point keeps the parcel, as the carrier said.",
     )
     shipment_incident_ids = fields.One2many(
         "shipment.tracking.incident",
@@ -413,7 +446,7 @@ class StockPicking(models.Model):
             picking.shipment_is_late = bool(
                 picking.expected_delivery_date
                 and picking.expected_delivery_date < today
-                and picking.shipment_state not in FINAL_SHIPMENT_STATES + ("pending",)
+                and picking.shipment_state not in NOT_LATE_STATES
             )
 
     def _search_shipment_is_late(self, operator, value):
@@ -421,11 +454,7 @@ class StockPicking(models.Model):
             raise UserError(_("Unsupported search on late shipments."))
         domain = [
             ("expected_delivery_date", "<", fields.Date.context_today(self)),
-            (
-                "shipment_state",
-                "not in",
-                list(FINAL_SHIPMENT_STATES) + ["pending"],
-            ),
+            ("shipment_state", "not in", list(NOT_LATE_STATES)),
         ]
         if (operator == "=") == value:
             return domain
@@ -546,7 +575,8 @@ class StockPicking(models.Model):
 
     def _shipment_sync_tracking_numbers(self):
         """One tracking number record per number in carrier_tracking_ref (Odoo
-        joins a multi-parcel booking's numbers with commas)."""
+        joins a multi-parcel booking's numbers with commas); the numbers the
+        carrier handed the shipment over to stay."""
         # sudo: parcel numbers are system bookkeeping of what the (already
         # authorised) user wrote on the delivery.
         Number = self.env["shipment.tracking.number"].sudo()
@@ -556,7 +586,9 @@ class StockPicking(models.Model):
             ]
             numbers = [n for n in numbers if n]
             existing = picking.sudo().tracking_number_ids  # sudo: see above
-            kept = existing.filtered(lambda t, keep=numbers: t.name in keep)
+            kept = existing.filtered(
+                lambda t, keep=numbers: t.name in keep or t.is_handover
+            )
             (existing - kept).unlink()
             known = set(kept.mapped("name"))
             # sudo: system bookkeeping of what the user wrote on the delivery.
@@ -844,7 +876,7 @@ class StockPicking(models.Model):
         by_ref = numbers._shipment_by_name()
         bounds = Event._time_bounds() if carrier else None
         now = fields.Datetime.now()
-        vals_list, unknown, rejected = [], [], []
+        vals_list, unknown, rejected, handovers = [], [], [], []
         for event in events:
             number = by_ref.get(event["tracking_ref"])
             if not number:
@@ -871,7 +903,11 @@ class StockPicking(models.Model):
                     source=source,
                 )
             )
+            if event.get("next_tracking_refs"):
+                handovers.append((number.picking_id, event["next_tracking_refs"]))
         created = Event._record_events(vals_list)
+        for picking, refs in handovers:
+            picking._shipment_add_handover_numbers(refs)
         created.picking_id._shipment_follow_events()
         return {
             "created": created,
@@ -879,6 +915,49 @@ class StockPicking(models.Model):
             "unknown": sorted(set(unknown)),
             "rejected": rejected,
         }
+
+    def _shipment_add_handover_numbers(self, refs):
+        """Add the numbers the carrier says the shipment continues under
+        (``next_tracking_refs``) to its tracking numbers, so that their events
+        reach it. Never raises: a number that is not text, or already taken by
+        an open shipment of another company with the same carrier, is skipped
+        and logged (event intake goes on). A closed shipment takes none: its
+        late scans must not pull in another parcel's number."""
+        self.ensure_one()
+        if self.shipment_state in FINAL_SHIPMENT_STATES:
+            return
+        if isinstance(refs, str):
+            refs = [refs]
+        if not isinstance(refs, list | tuple):
+            _logger.warning("%s: next_tracking_refs is not a list, ignored", self.name)
+            return
+        refs = [ref.strip() for ref in refs[:MAX_HANDOVER_REFS] if isinstance(ref, str)]
+        # sudo: parcel numbers are system bookkeeping of what the carrier said.
+        picking_sudo = self.sudo()
+        known = set(picking_sudo.tracking_number_ids.mapped("name"))
+        added = []
+        for ref in dict.fromkeys(ref for ref in refs if ref and ref not in known):
+            try:
+                number = create_unique(
+                    self.env["shipment.tracking.number"].sudo(),
+                    {"name": ref, "picking_id": self.id, "is_handover": True},
+                )
+            except ValidationError as error:
+                _logger.warning(
+                    "%s: hand-over number %s not added: %s", self.name, ref, error
+                )
+                continue
+            if number:
+                added.append(ref)
+        if added:
+            picking_sudo.message_post(
+                body=_(
+                    "The carrier continues this shipment under tracking number "
+                    "%(numbers)s.",
+                    numbers=", ".join(added),
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
 
     def _shipment_follow_events(self):
         """Status, EDD, last event date and proof of delivery follow the newest
@@ -908,13 +987,29 @@ class StockPicking(models.Model):
             if vals.get("shipment_state") == "delivered":
                 vals["shipment_delivered_date"] = newest.event_time
             picking.with_context(shipment_tracking_force_state=True).write(vals)
+            # The carrier says what is wrong (or no longer is), with or
+            # without a new status: the monitor opens or closes it now.
+            monitor = not closed and picking._shipment_event_incident_news(mine[0])
             if "shipment_state" in vals:
                 picking._shipment_log_carrier_status(newest)
-                picking._shipment_on_status(vals["shipment_state"])
+                picking._shipment_on_status(vals["shipment_state"], monitor=monitor)
+            elif monitor:
+                picking._shipment_monitor(fields.Datetime.now())
+                picking._shipment_trigger_notification_cron()
+
+    def _shipment_event_incident_news(self, newest):
+        """Whether the ``newest`` event opens or may close an incident the
+        carrier's sub-status reports."""
+        self.ensure_one()
+        return bool(newest.incident_kind) or bool(
+            self.shipment_incident_ids.filtered(
+                lambda i: i.is_open and i.kind in EVENT_INCIDENT_KINDS
+            )
+        )
 
     def _shipment_follow_news(self, events):
-        """Last event date, estimate and proof of delivery of an open
-        shipment from its ``events`` (newest first)."""
+        """Last event date, estimate, pickup point and proof of delivery of
+        an open shipment from its ``events`` (newest first)."""
         self.ensure_one()
         vals = {"shipment_last_event_date": events[0].event_time}
         edd_event = events.filtered(
@@ -928,6 +1023,12 @@ class StockPicking(models.Model):
             and edd_event.expected_delivery_date != self.expected_delivery_date
         ):
             vals["expected_delivery_date"] = edd_event.expected_delivery_date
+        pickup = events.filtered(lambda e: e.pickup_location or e.pickup_deadline)[:1]
+        if pickup:
+            vals.update(
+                shipment_pickup_location=pickup.pickup_location,
+                shipment_pickup_deadline=pickup.pickup_deadline,
+            )
         pod = events.filtered(lambda e: e.pod_signed_by or e.pod_signature_url)[:1]
         if pod:
             vals.update(
@@ -937,15 +1038,21 @@ class StockPicking(models.Model):
             )
         return vals
 
-    def _shipment_on_status(self, state):
+    def _shipment_on_status(self, state, monitor=False):
         """Queue the customer update a status calls for, and let the incident
-        monitor react at once."""
+        monitor react at once (always when ``monitor``)."""
         self.ensure_one()
         # sudo: the update queue is system-maintained.
         Notification = self.env["shipment.tracking.notification"].sudo()
-        if state in ("out_for_delivery", "delivered"):
+        if state in ("out_for_delivery", "available_for_pickup", "delivered"):
             Notification._enqueue(self, state, f"state:{state}")
-        if state in ("exception", "returned", "delivered", "in_transit"):
+        if monitor or state in (
+            "exception",
+            "returned",
+            "delivered",
+            "in_transit",
+            "available_for_pickup",
+        ):
             self._shipment_monitor(fields.Datetime.now())
         self._shipment_trigger_notification_cron()
 
@@ -1197,17 +1304,26 @@ class StockPicking(models.Model):
             lambda e: (e.event_time, e.id), reverse=True
         )
         last_event = events[:1]
-        if state == "exception":
+        carrier_kind = last_event.incident_kind
+        if state == "returned":
+            found["returned"] = (
+                last_event.state == "returned" and last_event.carrier_status_text
+            ) or _("The parcel is being returned to us.")
+        elif carrier_kind and state not in CLOSED_SHIPMENT_STATES:
+            # What the carrier's sub-status says replaces the bare exception.
+            found[carrier_kind] = last_event.carrier_status_text or dict(
+                last_event._fields["incident_kind"]._description_selection(self.env)
+            ).get(carrier_kind, carrier_kind)
+        elif state == "exception":
             found["exception"] = last_event.carrier_status_text or _(
                 "The carrier reported a problem."
             )
-        if state == "returned":
-            found["returned"] = _("The parcel is being returned to us.")
         today = fields.Date.context_today(self, now)
         edd = self.expected_delivery_date
+        # Waiting at a pickup point is not late: the customer holds the next step.
         if (
             edd
-            and state not in CLOSED_SHIPMENT_STATES
+            and state not in (*CLOSED_SHIPMENT_STATES, "available_for_pickup")
             and (today - edd).days > limits["late_days"]
         ):
             found["late"] = _(
@@ -1258,20 +1374,30 @@ class StockPicking(models.Model):
             self._compute_shipment_incident()
             key = f"incident:{incident.id}"
             if kind not in DELAY_KINDS:
-                Notification._enqueue(self, kind, key, incident)
+                Notification._enqueue(
+                    self, self._shipment_incident_update_kind(kind), key, incident
+                )
             elif not delay_told:
                 delay_told = bool(Notification._enqueue(self, "late", key, incident))
             self._shipment_schedule_incident_activity(incident)
         recovered = open_incidents.filtered(lambda i: i.kind not in detected)
         if recovered:
             recovered.write({"closed_at": now})
-            # Delivered has its own update; returned and cancelled are no recovery.
+            # Delivered and ready for pickup have their own update; returned
+            # and cancelled are no recovery.
             if not self.shipment_incident_ids.filtered("is_open") and (
-                self.shipment_state not in ("delivered", "returned", "cancelled")
+                self.shipment_state
+                not in ("delivered", "available_for_pickup", "returned", "cancelled")
             ):
                 Notification._enqueue(
                     self, "recovered", f"recovered:{recovered[:1].id}", recovered[:1]
                 )
+
+    @api.model
+    def _shipment_incident_update_kind(self, kind):
+        """The customer update an incident of ``kind`` (not a delay) calls
+        for: returned, or a delivery problem (the carrier's sub-statuses)."""
+        return kind if kind in ("exception", "returned") else "exception"
 
     @api.model
     def _shipment_plain_note(self, text):
@@ -1358,11 +1484,32 @@ class StockPicking(models.Model):
         self.ensure_one()
         if not self.shipment_date:
             return False
-        partner = self._get_shipment_notification_partner()
-        tz = partner.tz or self.company_id.partner_id.tz or "UTC"
         return fields.Datetime.context_timestamp(
-            self.with_context(tz=tz), self.shipment_date
+            self.with_context(tz=self._get_shipment_customer_tz()), self.shipment_date
         ).date()
+
+    def _get_shipment_customer_tz(self):
+        """The customer's time zone, else the company's, else UTC."""
+        self.ensure_one()
+        partner = self._get_shipment_notification_partner() or self.partner_id
+        return partner.tz or self.company_id.partner_id.tz or "UTC"
+
+    def _get_shipment_pickup_deadline_local(self):
+        """Until when the pickup point keeps the parcel, as text in the
+        customer's time zone and the current language (emails, SMS, portal)."""
+        self.ensure_one()
+        deadline = self.shipment_pickup_deadline
+        if not deadline:
+            return ""
+        tz = self._get_shipment_customer_tz()
+        local = fields.Datetime.context_timestamp(self.with_context(tz=tz), deadline)
+        # The language's date, the time without seconds ("12/03/2026 6:00 PM"),
+        # with plain spaces: CLDR's narrow no-break space would make an SMS
+        # leave the GSM alphabet (twice the segments).
+        time = format_time(self.env, deadline, tz=tz, time_format="short")
+        return "{} {}".format(
+            format_date(self.env, local.date()), " ".join(time.split())
+        )
 
     def _get_shipment_order_ref(self):
         self.ensure_one()

@@ -185,6 +185,8 @@ SYSTEM_FIELD_VALUES = {
     "shipment_pod_signed_by": "Forged",
     "shipment_pod_signature_url": "https://evil.example/sig.png",
     "shipment_pod_photo_url": "https://evil.example/photo.png",
+    "shipment_pickup_location": "Forged Locker",
+    "shipment_pickup_deadline": "2099-01-01 00:00:00",
     "shipment_next_poll_date": "2099-01-01 00:00:00",
     "shipment_poll_idle_count": 99,
     "shipment_poll_error": "silenced",

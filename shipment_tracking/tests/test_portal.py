@@ -119,6 +119,28 @@ class TestPortal(ShipmentFixtures, HttpCase):
             r'<a [^>]*target="_blank"[^>]*href="https://track\.example/t\?n=PTL-A-001"',
         )
 
+    def test_ready_for_pickup_shows_where_and_until_when(self):
+        self.customer.tz = "Europe/Brussels"
+        self._carrier_event(
+            "PTL-A-001",
+            "Available for pickup",
+            state="available_for_pickup",
+            event_time=datetime(2026, 11, 22, 15, 0),
+            pickup_location="Parcel Shop Zuid, Ghent",
+            # 17:00 UTC: 18:00 in Brussels.
+            pickup_deadline=datetime(2026, 12, 3, 17, 0),
+        )
+        self.authenticate("st_portal_a", "st_portal_a")
+        response = self._get(self.shipment_a.access_url)
+        self.assertEqual(response.status_code, 200)
+        for text in (
+            "Ready for Pickup",
+            "text-bg-info",
+            "Parcel Shop Zuid, Ghent",
+            "12/03/2026 6:00 PM",
+        ):
+            self.assertIn(text, response.text)
+
     def test_timeline_newest_first_and_proof_of_delivery(self):
         self._carrier_event(
             "PTL-A-001",

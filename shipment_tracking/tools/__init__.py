@@ -1,2 +1,3 @@
 from .guards import field_labels, guard_defaults
+from .pod import POD_SIGNER_PLACEHOLDERS, clean_pod_signer
 from .unique import create_unique

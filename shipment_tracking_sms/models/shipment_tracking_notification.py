@@ -8,6 +8,7 @@ SMS_TEMPLATES = {
     kind: f"shipment_tracking_sms.sms_template_shipment_{kind}"
     for kind in (
         "out_for_delivery",
+        "available_for_pickup",
         "delivered",
         "exception",
         "late",

@@ -14,6 +14,7 @@ from .fake_sms_gateway import FakeSmsGateway
 
 UPDATE_KINDS = (
     "out_for_delivery",
+    "available_for_pickup",
     "delivered",
     "exception",
     "late",
@@ -127,6 +128,7 @@ class TestShipmentSms(ShipmentSmsCase):
         Notification = self.env["shipment.tracking.notification"]
         expected = {
             "out_for_delivery": "out for delivery",
+            "available_for_pickup": "ready for pickup",
             "delivered": "was delivered",
             "exception": "problem",
             "late": "running late",
@@ -148,6 +150,25 @@ class TestShipmentSms(ShipmentSmsCase):
                 )
                 self.assertEqual(template.shipment_sms_segments, 1, kind)
         self.assertEqual(len(self._sms(picking)), 1 + len(UPDATE_KINDS))
+
+    def test_pickup_sms_says_where_and_until_when(self):
+        picking = self._dispatched()
+        self._run_notification_cron()
+        self.customer.tz = "Europe/Brussels"
+        # sudo: what a carrier event writes.
+        picking.sudo().write(
+            {
+                "shipment_pickup_location": "Locker 7, Station Ghent",
+                "shipment_pickup_deadline": "2026-12-03 17:00:00",
+            }
+        )
+        notification = self.env["shipment.tracking.notification"]._enqueue(
+            picking, "available_for_pickup", "test:pickup"
+        )
+        self._run_notification_cron()
+        body = notification.sms_message_id.body
+        self.assertIn("ready for pickup at Locker 7, Station Ghent", body)
+        self.assertIn("collect before 12/03/2026 6:00 PM.", body)
 
     def test_never_twice(self):
         picking = self._dispatched()
