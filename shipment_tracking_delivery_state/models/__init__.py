@@ -1,0 +1,2 @@
+from . import shipment_tracking_notification
+from . import stock_picking

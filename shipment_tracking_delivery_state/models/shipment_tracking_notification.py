@@ -1,0 +1,23 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo import api, models
+
+from odoo.addons.shipment_tracking.tools import create_unique
+
+
+class ShipmentTrackingNotification(models.Model):
+    _inherit = "shipment.tracking.notification"
+
+    @api.model
+    def _enqueue(self, picking, kind, key, incident=None):
+        """delivery_state's delivered email rides our "delivered" update:
+        queued when delivery_state's setting is on, whatever ours says."""
+        if (
+            kind == "delivered"
+            and not picking.company_id.shipment_notify_delivered
+            and picking._delivery_state_email_wins()
+        ):
+            return create_unique(
+                self, {"picking_id": picking.id, "kind": kind, "key": key}
+            )
+        return super()._enqueue(picking, kind, key, incident=incident)

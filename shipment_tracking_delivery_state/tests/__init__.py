@@ -1,0 +1,1 @@
+from . import test_delivery_state_glue
