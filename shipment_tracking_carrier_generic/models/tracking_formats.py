@@ -37,6 +37,8 @@ import unicodedata
 from datetime import date, datetime, timezone
 from typing import NamedTuple
 
+from odoo.addons.shipment_tracking.tools import clean_pod_signer
+
 REPLAY_TOLERANCE = 300
 MAX_EVENTS = 1000
 MAX_REF_LENGTH = 64
@@ -261,62 +263,10 @@ def parse_date(value):
         return False
 
 
-# What carriers write as the signer when nobody signed: compared after
-# ``_placeholder_key`` (case, spaces and punctuation do not count).
-SIGNER_PLACEHOLDERS = frozenset(
-    {
-        "signature not required",
-        "no signature required",
-        "signature not obtained",
-        "signature waived",
-        "no signature",
-        "not required",
-        "not signed",
-        "unsigned",
-        "n a",
-        "na",
-        "none",
-        "null",
-        "unknown",
-        "released without signature",
-        "release without signature",
-        "driver release",
-        "driver released",
-        "authority to leave",
-        "left at door",
-        "left at front door",
-        "left at back door",
-        "left at doorstep",
-        "left on porch",
-        "left in mailbox",
-        "left in safe place",
-        "left in parcel locker",
-        "front door",
-        "back door",
-        "porch",
-        "mailbox",
-        "mail room",
-        "mailroom",
-        "safe place",
-        "parcel locker",
-        "contactless delivery",
-        "no contact delivery",
-    }
-)
-_PLACEHOLDER_SEPARATORS_RE = re.compile(r"[\W_]+")
-
-
-def _placeholder_key(value):
-    return " ".join(_PLACEHOLDER_SEPARATORS_RE.sub(" ", value.casefold()).split())
-
-
 def signer(mapping, key):
     """Who signed for the parcel: free text, False for a placeholder that
     names nobody ("Signature not required", "N/A", "Left at door")."""
-    name = _text(mapping, key, MAX_NAME_LENGTH)
-    if not name or _placeholder_key(name) in SIGNER_PLACEHOLDERS:
-        return False
-    return name
+    return clean_pod_signer(_text(mapping, key, MAX_NAME_LENGTH))
 
 
 def next_refs(numbers, own=None):
@@ -364,17 +314,22 @@ def _newest(events):
     return max(events, key=lambda event: (event["event_time"], event["index"]))
 
 
-def _tracker_event(events, index, number, status, detail, text, updated_at):
+def _tracker_event(events, index, number, status, detail, text, updated_at, stage):
     """The tracker's own current status as one more event when the newest
     scan says otherwise (scans arrive late and out of order; the vendor's
     tracker status is its verdict). Dated at the later of the tracker's
     update time and the newest scan, so it is the newest event; its
     ``carrier_event_id`` depends only on the number and the status, so a
     re-delivered tracker is a duplicate. None when the tracker agrees, has no
-    status, or has no date at all."""
+    status, has no date at all, or lags behind the newest scan: ``stage``
+    ranks the vendor's statuses along the journey, and a tracker at an
+    earlier stage than its newest scan (a summary not refreshed yet) must not
+    pull the shipment back."""
     if not status:
         return None
     newest = _newest(events) if events else None
+    if newest and stage.get(status, 0) < stage.get(newest["carrier_status_code"], 0):
+        return None
     if newest and newest["carrier_status_code"] == status:
         if not detail or newest["carrier_substatus_code"] == detail:
             return None
@@ -498,6 +453,18 @@ def tracking_batch(answer):
 # of the Tracker and of each TrackingDetail.
 EASYPOST_NO_NEWS = frozenset({"unknown"})
 EASYPOST_PICKUP = frozenset({"available_for_pickup", "arrived_at_pickup_location"})
+# Stages of EasyPost's tracker statuses along the journey (see _tracker_event).
+EASYPOST_STAGES = {
+    "pre_transit": 1,
+    "in_transit": 2,
+    "out_for_delivery": 3,
+    "available_for_pickup": 3,
+    "failure": 4,
+    "error": 4,
+    "delivered": 5,
+    "return_to_sender": 5,
+    "cancelled": 5,
+}
 
 
 def envelope_easypost(payload):
@@ -576,6 +543,7 @@ def events_easypost(payload):
             detail,
             detail and f"Carrier status: {status} ({detail})",
             parse_optional_datetime(tracker.get("updated_at")),
+            EASYPOST_STAGES,
         )
         if extra:
             extra["pod_signed_by"] = signed_by if status == "delivered" else False
@@ -594,6 +562,17 @@ def events_easypost(payload):
 # .../delivery-sub-statuses (subtags), the Tracking object's estimate fields.
 AFTERSHIP_NO_NEWS = frozenset({"Pending"})
 AFTERSHIP_PICKUP = frozenset({"AvailableForPickup"})
+# Stages of AfterShip's tags along the journey (see _tracker_event).
+AFTERSHIP_STAGES = {
+    "InfoReceived": 1,
+    "InTransit": 2,
+    "OutForDelivery": 3,
+    "AvailableForPickup": 3,
+    "AttemptFail": 3,
+    "Exception": 4,
+    "Expired": 4,
+    "Delivered": 5,
+}
 
 
 def envelope_aftership(payload):
@@ -758,6 +737,7 @@ def events_aftership(payload):
             _ref(tracking, "subtag", required=False),
             _text(tracking, "subtag_message"),
             max((t for t in times if t), default=None),
+            AFTERSHIP_STAGES,
         )
         if extra:
             extra["pod_signed_by"] = signed_by if tag == "Delivered" else False

@@ -781,6 +781,40 @@ class TestVendorFidelityWebhook(SandboxCarrierMixin, HttpCase):
         again = self._post(payload, easypost_headers)
         self.assertEqual((again.json()["accepted"], again.json()["duplicates"]), (0, 4))
 
+    def test_easypost_lagging_tracker_status_does_not_pull_back(self):
+        """A tracker summary not refreshed yet (in transit) behind its newest
+        scan (out for delivery) adds nothing: the scan stands."""
+        self.generic.generic_webhook_format = "easypost"
+        payload = easypost_event(
+            self.number,
+            [
+                easypost_detail(
+                    "in_transit",
+                    "arrived_at_facility",
+                    ago(hours=8),
+                    "Arrived at USPS Regional Facility",
+                ),
+                easypost_detail(
+                    "out_for_delivery",
+                    "out_for_delivery",
+                    ago(hours=1),
+                    "Out for Delivery",
+                ),
+            ],
+            status="in_transit",
+            status_detail="arrived_at_facility",
+            updated_at=ago(minutes=30),
+        )
+        response = self._post(payload, easypost_headers)
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json()["accepted"], 2)
+        self.assertEqual(self.picking.shipment_state, "out_for_delivery")
+        self.assertFalse(
+            self._events().filtered(
+                lambda e: (e.carrier_event_id or "").startswith("tracker:")
+            )
+        )
+
     def test_aftership_substatus_sets_state_and_incident_kind(self):
         self.generic.generic_webhook_format = "aftership"
         payload = aftership_webhook(
