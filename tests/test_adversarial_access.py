@@ -398,7 +398,7 @@ def test_dispatched_route_change_refused(world, field, role):
         [picking_id],
         {field: other[field]},
     )
-    assert "already dispatched" in error.message
+    assert "already booked or dispatched" in error.message
     value = world.admin.read_one("stock.picking", picking_id, [field])[field][0]
     assert value != other[field]
 

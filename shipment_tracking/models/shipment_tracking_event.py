@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from odoo import api, fields, models
 
 from ..tools import clean_pod_signer, create_unique
-from .shipment_tracking_incident import INCIDENT_KINDS
+from .shipment_tracking_incident import CARRIER_INCIDENT_KINDS
 from .stock_picking import SHIPMENT_STATES
 
 # Bounds of a carrier's event times (system parameters override them):
@@ -91,7 +91,7 @@ class ShipmentTrackingEvent(models.Model):
         "EasyPost status detail).",
     )
     incident_kind = fields.Selection(
-        INCIDENT_KINDS,
+        CARRIER_INCIDENT_KINDS,
         string="Incident",
         help="The problem the carrier reports with this event, if any.",
     )

@@ -20,6 +20,15 @@ INCIDENT_KINDS = [
     ("damaged", "Damaged"),
     ("lost", "Lost"),
 ]
+# Kinds the monitor finds itself (thresholds, status): never a carrier's.
+MONITOR_INCIDENT_KINDS = ("exception", "late", "stalled", "out_for_delivery_long")
+# Kinds a carrier's sub-status may report (``incident_kind`` of its events and
+# of its status table's rows).
+CARRIER_INCIDENT_KINDS = [
+    (kind, label)
+    for kind, label in INCIDENT_KINDS
+    if kind not in MONITOR_INCIDENT_KINDS
+]
 
 
 class ShipmentTrackingIncident(models.Model):

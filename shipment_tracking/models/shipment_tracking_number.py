@@ -78,11 +78,13 @@ class ShipmentTrackingNumber(models.Model):
 
     def _shipment_by_name(self):
         """{number: record}, one shipment per number: the open one, else the
-        most recent (carriers recycle numbers once a shipment is closed)."""
+        most recent (carriers recycle numbers once a shipment is closed); a
+        delivery's own number before a number it took over in a hand-over."""
         open_numbers = self.filtered_domain(self._shipment_open_domain())
         ranked = self.sorted(
             lambda n: (
                 n in open_numbers,
+                not n.is_handover,
                 n.picking_id.shipment_date or n.picking_id.create_date,
                 n.id,
             )

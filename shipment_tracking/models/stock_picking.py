@@ -510,20 +510,21 @@ class StockPicking(models.Model):
         return SYSTEM_FIELDS
 
     def _shipment_check_dispatched_route(self, vals):
-        """Once dispatched, the carrier and the delivery address are
-        Logistics' to change: the parcel is already on its way."""
+        """Once booked or dispatched, the carrier and the delivery address are
+        Logistics' to change: the label says where the parcel goes."""
         fnames = [f for f in DISPATCHED_LOGISTICS_FIELDS if f in vals]
         if not fnames or self.env.user.has_group("stock.group_stock_manager"):
             return
         changed = self.filtered(
-            lambda p: p.shipment_state != "pending"
+            lambda p: (p.shipment_state != "pending" or p._shipment_is_booked())
             and any(p[f].id != (vals[f] or False) for f in fnames)
         )
         if changed:
             raise AccessError(
                 _(
-                    "%(pickings)s: already dispatched, only the Logistics team "
-                    "(Inventory / Administrator) may change %(fields)s.",
+                    "%(pickings)s: already booked or dispatched, only the "
+                    "Logistics team (Inventory / Administrator) may change "
+                    "%(fields)s.",
                     pickings=", ".join(changed.mapped("display_name")),
                     fields=field_labels(self, fnames),
                 )
@@ -560,7 +561,7 @@ class StockPicking(models.Model):
     def write(self, vals):
         sending_id = self.env.context.get("shipment_tracking_sending_id")
         if sending_id and "carrier_tracking_ref" in vals and self.ids != [sending_id]:
-            return self._shipment_write_tracking_on_route(vals)
+            return self._shipment_write_tracking_on_route(sending_id, vals)
         self._shipment_check_write_access(vals)
         self._shipment_check_weight(vals)
         if vals.get("shipment_state"):
@@ -600,17 +601,27 @@ class StockPicking(models.Model):
                 ]
             )
 
-    def _shipment_write_tracking_on_route(self, vals):
+    def _shipment_write_tracking_on_route(self, sending_id, vals):
         """Core writes a booked tracking number onto every transfer chained to
-        the booked one (pick, pack and ship of one delivery route: the same
-        parcel's journey). Receipts are not that journey: a make-to-order or
-        dropship receipt keeps its vendor's numbers, never the customer's."""
-        receipts = self.filtered(lambda p: p.picking_type_code == "incoming")
-        if receipts:
-            other_vals = {k: v for k, v in vals.items() if k != "carrier_tracking_ref"}
-            if other_vals:
-                receipts.write(other_vals)
-        route = (self - receipts).with_context(shipment_tracking_sending_id=False)
+        the booked one. It goes on the transfers of the booked one's warehouse
+        that are not receipts: pick, pack and ship of one delivery route, the
+        same parcel's journey. A make-to-order or dropship receipt keeps its
+        vendor's numbers, and another warehouse's transfers (a resupply, whose
+        delivery would become a shipment of its own) never get the
+        customer's."""
+        warehouse = self.browse(sending_id).picking_type_id.warehouse_id
+        route = self.filtered(
+            lambda p: p.id == sending_id
+            or (
+                p.picking_type_code != "incoming"
+                and p.picking_type_id.warehouse_id == warehouse
+            )
+        )
+        others = self - route
+        other_vals = {k: v for k, v in vals.items() if k != "carrier_tracking_ref"}
+        if others and other_vals:
+            others.write(other_vals)
+        route = route.with_context(shipment_tracking_sending_id=False)
         return route.write(vals) if route else True
 
     def send_to_shipper(self):
@@ -876,7 +887,7 @@ class StockPicking(models.Model):
         by_ref = numbers._shipment_by_name()
         bounds = Event._time_bounds() if carrier else None
         now = fields.Datetime.now()
-        vals_list, unknown, rejected, handovers = [], [], [], []
+        vals_list, unknown, rejected, handovers = [], [], [], {}
         for event in events:
             number = by_ref.get(event["tracking_ref"])
             if not number:
@@ -903,10 +914,15 @@ class StockPicking(models.Model):
                     source=source,
                 )
             )
-            if event.get("next_tracking_refs"):
-                handovers.append((number.picking_id, event["next_tracking_refs"]))
+            refs = event.get("next_tracking_refs")
+            if refs:
+                # One call per shipment, whatever the number of events (a poll
+                # answer repeats the whole history).
+                handovers.setdefault(number.picking_id, []).extend(
+                    refs if isinstance(refs, list | tuple) else [refs]
+                )
         created = Event._record_events(vals_list)
-        for picking, refs in handovers:
+        for picking, refs in handovers.items():
             picking._shipment_add_handover_numbers(refs)
         created.picking_id._shipment_follow_events()
         return {
@@ -931,12 +947,42 @@ class StockPicking(models.Model):
         if not isinstance(refs, list | tuple):
             _logger.warning("%s: next_tracking_refs is not a list, ignored", self.name)
             return
-        refs = [ref.strip() for ref in refs[:MAX_HANDOVER_REFS] if isinstance(ref, str)]
         # sudo: parcel numbers are system bookkeeping of what the carrier said.
         picking_sudo = self.sudo()
         known = set(picking_sudo.tracking_number_ids.mapped("name"))
+        refs = list(
+            dict.fromkeys(
+                ref.strip()
+                for ref in refs[: MAX_HANDOVER_REFS * 20]
+                if isinstance(ref, str) and ref.strip()
+            )
+        )
+        refs = [ref for ref in refs if ref not in known][:MAX_HANDOVER_REFS]
+        if not refs:
+            return
+        # A number another open shipment holds (any company, any carrier) is
+        # that parcel's: a hand-over claim on it would divert its events.
+        # sudo: only the existence of the clash is used, nothing is shown.
+        Number = self.env["shipment.tracking.number"].sudo()
+        taken = set(
+            Number.search(
+                [
+                    ("name", "in", refs),
+                    ("picking_id", "!=", self.id),
+                    *Number._shipment_open_domain(),
+                ]
+            ).mapped("name")
+        )
         added = []
-        for ref in dict.fromkeys(ref for ref in refs if ref and ref not in known):
+        for ref in refs:
+            if ref in taken:
+                _logger.warning(
+                    "%s: hand-over number %s not added: another open shipment "
+                    "holds it",
+                    self.name,
+                    ref,
+                )
+                continue
             try:
                 number = create_unique(
                     self.env["shipment.tracking.number"].sudo(),
@@ -1493,6 +1539,22 @@ class StockPicking(models.Model):
         self.ensure_one()
         partner = self._get_shipment_notification_partner() or self.partner_id
         return partner.tz or self.company_id.partner_id.tz or "UTC"
+
+    def _get_shipment_pickup_point_short(self, limit=80):
+        """The pickup point for a text message: the carrier's words (a free
+        text of up to 1000 characters) cut at ``limit`` characters, links
+        dropped, so an SMS stays short and carries no address the carrier
+        chose to point at."""
+        self.ensure_one()
+        words = [
+            word
+            for word in (self.shipment_pickup_location or "").split()
+            if "://" not in word and not word.lower().startswith("www.")
+        ]
+        text = " ".join(words)
+        if len(text) > limit:
+            text = text[: limit - 3].rstrip(" ,;") + "..."
+        return text
 
     def _get_shipment_pickup_deadline_local(self):
         """Until when the pickup point keeps the parcel, as text in the

@@ -528,9 +528,24 @@ class TestDispatchedRoute(ShipmentTrackingCase):
                 {"partner_id": self.other_address.id},
             ):
                 with self.subTest(user=user.login, vals=vals):
-                    with self.assertRaisesRegex(AccessError, "already dispatched"):
+                    with self.assertRaisesRegex(
+                        AccessError, "already booked or dispatched"
+                    ):
                         picking.with_user(user).write(vals)
         self.assertEqual(picking.carrier_id, self.carrier)
+        self.assertEqual(picking.partner_id, self.customer)
+
+    def test_booked_route_refused_before_validation_too(self):
+        """A delivery booked before it is validated has a label with its
+        address: the warehouse cannot redirect it either."""
+        picking = self._create_delivery()
+        self._set_tracking(picking, ref="BOOKED-EARLY")
+        self.assertEqual(picking.shipment_state, "pending")
+        with self.assertRaises(AccessError) as error:
+            picking.with_user(self.user_warehouse).write(
+                {"partner_id": self.other_address.id}
+            )
+        self.assertIn("already booked or dispatched", str(error.exception))
         self.assertEqual(picking.partner_id, self.customer)
 
     def test_unchanged_route_is_no_change(self):

@@ -366,6 +366,43 @@ class TestHandoverNumbers(VendorMeaningCase):
         self.assertEqual(self.picking.tracking_number_ids.mapped("name"), ["VM-1"])
         self.assertEqual(other.tracking_number_ids.mapped("name"), ["LOCAL-9"])
 
+    def test_number_of_another_open_shipment_is_never_taken_over(self):
+        """A hand-over claim on a number another open shipment of the same
+        company holds would divert that parcel's events (newest shipment
+        wins): it is skipped, and that parcel's events stay its own."""
+        other = self._dispatched("VM-OTHER")
+        newer = self._dispatched("VM-NEWER")
+        with mute_logger("odoo.addons.shipment_tracking.models.stock_picking"):
+            self._apply(
+                {
+                    "state": "in_transit",
+                    "event_time": datetime(2026, 11, 27, 9, 0),
+                    "next_tracking_refs": ["VM-OTHER"],
+                },
+                ref="VM-NEWER",
+            )
+        self.assertEqual(newer.tracking_number_ids.mapped("name"), ["VM-NEWER"])
+        result = self._apply(
+            {"state": "out_for_delivery", "event_time": datetime(2026, 11, 27, 10)},
+            ref="VM-OTHER",
+        )
+        self.assertEqual(result["created"].picking_id, other)
+        self.assertEqual(other.shipment_state, "out_for_delivery")
+        self.assertEqual(newer.shipment_state, "in_transit")
+
+    def test_own_number_ranks_before_a_handover_claim(self):
+        """Should a hand-over row and a delivery's own row share a number
+        (the own one added later), the number's events reach its owner."""
+        newer = self._dispatched("VM-N2")
+        claim = self.env["shipment.tracking.number"].create(
+            {"name": self.tracking_ref, "picking_id": newer.id, "is_handover": True}
+        )
+        own = self.picking.tracking_number_ids
+        self.assertGreater(claim.id, own.id)
+        self.assertEqual(newer.shipment_date, self.picking.shipment_date)
+        by_name = (claim | own)._shipment_by_name()
+        self.assertEqual(by_name[self.tracking_ref].picking_id, self.picking)
+
 
 @tagged("post_install", "-at_install", "shipment_clock")
 class TestRecycledNumbers(VendorMeaningCase):

@@ -5,7 +5,7 @@ from odoo.exceptions import ValidationError
 from odoo.tools import create_unique_index
 
 from odoo.addons.shipment_tracking.models.shipment_tracking_incident import (
-    INCIDENT_KINDS,
+    CARRIER_INCIDENT_KINDS,
 )
 from odoo.addons.shipment_tracking.models.stock_picking import SHIPMENT_STATES
 
@@ -38,7 +38,7 @@ class ShipmentTrackingStatusMap(models.Model):
         help="Empty: the event is recorded but does not change the status.",
     )
     incident_kind = fields.Selection(
-        INCIDENT_KINDS,
+        CARRIER_INCIDENT_KINDS,
         string="Incident",
         help="The problem this code reports, if any.",
     )
@@ -107,13 +107,16 @@ class ShipmentTrackingStatusMap(models.Model):
         seen = set(others)
         for key in keys:
             if key in seen:
-                # sudo: only the carrier's name, for the message.
-                carrier = self.env["delivery.carrier"].sudo().browse(key[0])
+                # The carrier's name only for a user who may read it (the row
+                # might be aimed at another company's carrier).
+                carrier = self.env["delivery.carrier"].browse(key[0])
                 raise ValidationError(
                     self.env._(
                         "%(carrier)s: the carrier code %(code)s is mapped twice "
                         "for the same sub-status.",
-                        carrier=carrier.display_name,
+                        carrier=carrier.display_name
+                        if carrier.has_access("read")
+                        else self.env._("This carrier"),
                         code=" / ".join(filter(None, key[1:])),
                     )
                 )

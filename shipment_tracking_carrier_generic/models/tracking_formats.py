@@ -34,9 +34,10 @@ import hmac
 import re
 import time
 import unicodedata
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import NamedTuple
 
+from odoo.addons.shipment_tracking.models.stock_picking import MAX_HANDOVER_REFS
 from odoo.addons.shipment_tracking.tools import clean_pod_signer
 
 REPLAY_TOLERANCE = 300
@@ -46,7 +47,8 @@ MAX_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 1000
 MAX_NAME_LENGTH = 256
 MAX_URL_LENGTH = 2048
-MAX_NEXT_REFS = 10
+# Hand-over numbers per event: as many as the core keeps.
+MAX_NEXT_REFS = MAX_HANDOVER_REFS
 # A Unix time in seconds: 1 to 12 ASCII digits (int() of thousands of digits
 # costs time and raises in Python 3.11).
 TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
@@ -317,14 +319,15 @@ def _newest(events):
 def _tracker_event(events, index, number, status, detail, text, updated_at, stage):
     """The tracker's own current status as one more event when the newest
     scan says otherwise (scans arrive late and out of order; the vendor's
-    tracker status is its verdict). Dated at the later of the tracker's
-    update time and the newest scan, so it is the newest event; its
-    ``carrier_event_id`` depends only on the number and the status, so a
-    re-delivered tracker is a duplicate. None when the tracker agrees, has no
-    status, has no date at all, or lags behind the newest scan: ``stage``
-    ranks the vendor's statuses along the journey, and a tracker at an
-    earlier stage than its newest scan (a summary not refreshed yet) must not
-    pull the shipment back."""
+    tracker status is its verdict). Dated one second after the newest scan
+    (the tracker's update time when there is no scan), so it is the newest
+    event now and any later real scan still supersedes it; its
+    ``carrier_event_id`` is made of the number, the status and the newest
+    scan's time, so a re-delivered tracker is a duplicate and a later verdict
+    is not. None when the tracker agrees, has no status, has no date at all,
+    or lags behind the newest scan: ``stage`` ranks the vendor's statuses
+    along the journey, and a tracker at an earlier stage than its newest scan
+    (a summary not refreshed yet) must not pull the shipment back."""
     if not status:
         return None
     newest = _newest(events) if events else None
@@ -333,10 +336,13 @@ def _tracker_event(events, index, number, status, detail, text, updated_at, stag
     if newest and newest["carrier_status_code"] == status:
         if not detail or newest["carrier_substatus_code"] == detail:
             return None
-    times = [t for t in (updated_at, newest and newest["event_time"]) if t]
-    if not times:
+    if newest:
+        event_time = newest["event_time"] + timedelta(seconds=1)
+    elif updated_at:
+        event_time = updated_at
+    else:
         return None
-    event_id = f"tracker:{number}:{status}:{detail or ''}"
+    event_id = f"tracker:{number}:{status}:{detail or ''}:{event_time.isoformat()}"
     if len(event_id) > MAX_ID_LENGTH:
         digest = hashlib.sha256(event_id.encode()).hexdigest()
         event_id = f"tracker:{digest}"
@@ -346,7 +352,7 @@ def _tracker_event(events, index, number, status, detail, text, updated_at, stag
         carrier_status_code=status,
         carrier_substatus_code=detail or False,
         carrier_status_text=text or f"Carrier status: {status}",
-        event_time=max(times),
+        event_time=event_time,
         location=False,
         carrier_event_id=event_id,
     )

@@ -9,7 +9,7 @@ import importlib.util
 import json
 import logging
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
@@ -207,8 +207,8 @@ class TestVendorParsers(BaseCase):
                 "Delivered",
                 "Delivered_001",
                 "Delivered",
-                datetime(2026, 3, 2, 20, 0),
-                "tracker:3SABCD0123456:Delivered:Delivered_001",
+                datetime(2026, 3, 2, 20, 0, 1),
+                "tracker:3SABCD0123456:Delivered:Delivered_001:2026-03-02T20:00:01",
             ),
         )
         # When the newest checkpoint agrees, nothing is added.
@@ -701,6 +701,14 @@ class TestStatusTable(SandboxCarrierMixin, TransactionCase):
         self.assertEqual(table[("returned_to_sender", "")], ("returned", "returned"))
         self.assertEqual(table[("lost", "")], ("in_transit", False))
         self.assertEqual(table[("exception", "customs")], ("exception", "customs"))
+        # Run twice (an interrupted upgrade re-run): nothing changes.
+        migration.migrate(self.env.cr, "18.0.1.1.0")
+        self.env.invalidate_all()
+        again = {
+            (r.code, r.subcode or ""): (r.state, r.incident_kind)
+            for r in self.generic.generic_status_map_ids
+        }
+        self.assertEqual(again, table)
 
 
 @tagged("post_install", "-at_install", "shipment_clock")
@@ -726,6 +734,7 @@ class TestVendorFidelityWebhook(SandboxCarrierMixin, HttpCase):
         scan) says in transit: the shipment is delivered."""
         self.generic.generic_webhook_format = "easypost"
         delivered_at = ago(hours=1)
+        newest_scan = ago(hours=2)
         payload = easypost_event(
             self.number,
             [
@@ -746,7 +755,7 @@ class TestVendorFidelityWebhook(SandboxCarrierMixin, HttpCase):
                 easypost_detail(
                     "in_transit",
                     "arrived_at_facility",
-                    ago(hours=2),
+                    newest_scan,
                     "Arrived at USPS Regional Facility",
                     city="NORTH CHARLESTON",
                     state="SC",
@@ -772,7 +781,10 @@ class TestVendorFidelityWebhook(SandboxCarrierMixin, HttpCase):
                     "carrier_substatus_code": "arrived_at_destination",
                     "carrier_status_text": "Carrier status: delivered "
                     "(arrived_at_destination)",
-                    "event_time": datetime.strptime(delivered_at, "%Y-%m-%dT%H:%M:%SZ"),
+                    # One second after the newest scan: a later real scan
+                    # still supersedes the tracker's verdict.
+                    "event_time": datetime.strptime(newest_scan, "%Y-%m-%dT%H:%M:%SZ")
+                    + timedelta(seconds=1),
                 }
             ],
         )

@@ -4,8 +4,9 @@ import logging
 from collections import defaultdict
 
 from odoo import fields, models
+from odoo.exceptions import AccessError
 
-from odoo.addons.shipment_tracking.tools import create_unique
+from odoo.addons.shipment_tracking.tools import create_unique, field_labels
 
 _logger = logging.getLogger(__name__)
 
@@ -25,6 +26,10 @@ DELIVERY_STATE_MAP = {
     "cancelled": "canceled_shipment",
     "expired": "no_update",
 }
+# delivery_state's fields that follow our status on a shipment.
+DELIVERY_STATE_FIELDS = frozenset(
+    {"delivery_state", "date_shipped", "date_delivered", "tracking_state"}
+)
 # Writes of these fields may change what delivery_state shows.
 SYNC_TRIGGERS = frozenset(
     {"shipment_state", "shipment_date", "shipment_delivered_date"}
@@ -40,6 +45,7 @@ class StockPicking(models.Model):
     def write(self, vals):
         """delivery_state's fields follow our shipment status, in the same
         write (one UPDATE per group of deliveries taking the same values)."""
+        self._delivery_state_check_write_access(vals)
         if not SYNC_TRIGGERS & set(vals):
             return super().write(vals)
         groups = self._delivery_state_sync_groups(vals)
@@ -54,6 +60,24 @@ class StockPicking(models.Model):
             )
             super(StockPicking, records).write(dict(vals, **dict(extra)))
         return True
+
+    def _delivery_state_check_write_access(self, vals):
+        """On a shipment, delivery_state's fields follow our status: written
+        by hand they would tell the customer "delivered" (delivery_state's
+        email) and settle our delivered update before the carrier says so.
+        Only the system (sudo: carrier events, delivery_state's own cron and
+        connectors) writes them; users change the shipment status instead."""
+        fnames = set(vals) & DELIVERY_STATE_FIELDS
+        if not fnames or self.env.su or not self.filtered("is_shipment"):
+            return
+        raise AccessError(
+            self.env._(
+                "These fields follow the shipment status and cannot be changed "
+                "by hand on a shipment: %(fields)s. Change the shipment status "
+                "instead.",
+                fields=field_labels(self, fnames),
+            )
+        )
 
     def _delivery_state_sync_groups(self, vals):
         """``{frozenset of delivery_state values: pickings}`` for ``vals``

@@ -5,6 +5,7 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -221,6 +222,27 @@ class TestDeliveryStateGlue(ShipmentTrackingCase):
         self._run_notification_cron()
         theirs, ours = self._delivered_messages(picking)
         self.assertEqual((len(theirs), len(ours)), (1, 0))
+
+    def test_users_cannot_declare_a_shipment_delivered_by_hand(self):
+        """delivery_state's fields follow the shipment status: a user writing
+        them would email "delivered" and settle our delivered update before
+        the carrier says so."""
+        self._use_delivery_state_email()
+        picking = self._dispatch("DS-HAND")
+        for user in (self.user_warehouse, self.user_cs, self.user_logistics):
+            for vals in (
+                {"delivery_state": "customer_delivered"},
+                {"date_delivered": "2026-11-27 10:00:00"},
+            ):
+                with self.subTest(user=user.login, vals=vals):
+                    with self.assertRaises(AccessError):
+                        picking.with_user(user).write(vals)
+        self.assertEqual(picking.delivery_state, "shipping_recorded_in_carrier")
+        theirs, ours = self._delivered_messages(picking)
+        self.assertFalse(theirs | ours)
+        self.assertFalse(
+            picking.shipment_update_ids.filtered(lambda u: u.kind == "delivered")
+        )
 
     def test_broken_delivery_state_template_loses_nothing(self):
         """The event is kept, and the customer gets our email instead."""

@@ -170,6 +170,23 @@ class TestShipmentSms(ShipmentSmsCase):
         self.assertIn("ready for pickup at Locker 7, Station Ghent", body)
         self.assertIn("collect before 12/03/2026 6:00 PM.", body)
 
+    def test_pickup_sms_keeps_a_long_carrier_text_short_and_linkless(self):
+        picking = self._dispatched()
+        self._run_notification_cron()
+        # sudo: what a carrier event writes (a carrier's free text).
+        picking.sudo().shipment_pickup_location = (
+            "Locker 7 https://evil.example/claim www.evil.example " + "x" * 900
+        )
+        notification = self.env["shipment.tracking.notification"]._enqueue(
+            picking, "available_for_pickup", "test:pickup-long"
+        )
+        self._run_notification_cron()
+        body = notification.sms_message_id.body
+        self.assertIn("ready for pickup at Locker 7 xxx", body)
+        self.assertNotIn("evil", body)
+        self.assertLess(len(body), 160 + 40, body)
+        self.assertIn("...", body)
+
     def test_never_twice(self):
         picking = self._dispatched()
         self._run_notification_cron()

@@ -76,10 +76,6 @@ def _refresh_untouched_defaults(carrier):
 def migrate(cr, version):
     if not version:
         return
-    cr.execute(
-        "ALTER TABLE shipment_tracking_status_map "
-        "DROP CONSTRAINT IF EXISTS shipment_tracking_status_map_code_carrier_uniq"
-    )
     env = api.Environment(cr, SUPERUSER_ID, {})
     carriers = (
         env["delivery.carrier"]
