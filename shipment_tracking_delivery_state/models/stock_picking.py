@@ -42,6 +42,10 @@ DELIVERED_KEY = "state:delivered"
 class StockPicking(models.Model):
     _inherit = "stock.picking"
 
+    # delivery_state's label is shipment_tracking's "Shipment Date" too: one
+    # label per field, so filters, exports and imports tell them apart.
+    date_shipped = fields.Date(string="Shipped On (Carrier State)")
+
     def write(self, vals):
         """delivery_state's fields follow our shipment status, in the same
         write (one UPDATE per group of deliveries taking the same values)."""
