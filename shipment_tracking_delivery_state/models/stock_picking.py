@@ -200,6 +200,8 @@ class StockPicking(models.Model):
         template), ours is sent instead and the chatter says why."""
         if not (
             self.env.context.get("shipment_tracking_customer_only")
+            # Already sending delivery_state's email (its template may be ours).
+            and not self.env.context.get("shipment_tracking_delivery_state_sending")
             and len(self) == 1
             and source_ref == self.env.ref(DELIVERED_TEMPLATE, False)
             and self._delivery_state_email_wins()
