@@ -69,16 +69,22 @@ class StockPicking(models.Model):
         """On a shipment, delivery_state's fields follow our status: written
         by hand they would tell the customer "delivered" (delivery_state's
         email) and settle our delivered update before the carrier says so.
-        Only the system (sudo: carrier events, delivery_state's own cron and
-        connectors) writes them; users change the shipment status instead."""
+        The system (sudo: carrier events) and Logistics (who may override a
+        shipment status anyway; delivery_state's cron and connectors run as
+        such a user) write them; Warehouse Staff and Customer Service do not."""
         fnames = set(vals) & DELIVERY_STATE_FIELDS
-        if not fnames or self.env.su or not self.filtered("is_shipment"):
+        if (
+            not fnames
+            or self.env.su
+            or self.env.user.has_group("stock.group_stock_manager")
+            or not self.filtered("is_shipment")
+        ):
             return
         raise AccessError(
             self.env._(
-                "These fields follow the shipment status and cannot be changed "
-                "by hand on a shipment: %(fields)s. Change the shipment status "
-                "instead.",
+                "These fields follow the shipment status: only the Logistics "
+                "team (Inventory / Administrator) changes them by hand on a "
+                "shipment: %(fields)s.",
                 fields=field_labels(self, fnames),
             )
         )
@@ -91,9 +97,9 @@ class StockPicking(models.Model):
             target = DELIVERY_STATE_MAP.get(vals["shipment_state"])
             if target not in self._fields["delivery_state"].get_values(self.env):
                 target = None
-            texts = self._delivery_state_last_carrier_texts()
-        else:
-            texts = {}
+        # The carrier's last words only travel with a status delivery_state
+        # shows (not for "pending").
+        texts = self._delivery_state_last_carrier_texts() if target else {}
         groups = defaultdict(self.browse)
         for picking in self:
             extra = {}
