@@ -213,14 +213,24 @@ class TestCarrierIncidents(VendorMeaningCase):
         self.assertEqual(len(self._updates("returned")), 1)
         self.assertFalse(self._updates("exception"))
 
-    def test_incident_kinds_have_labels(self):
-        labels = dict(
-            self.env["shipment.tracking.incident"]
-            ._fields["kind"]
-            ._description_selection(self.env)
-        )
-        for kind in ("failed_attempt", "customs", "carrier_delay", "lost"):
-            self.assertNotEqual(labels[kind], kind)
+    def test_carrier_cannot_report_a_monitor_kind(self):
+        """Late, stalled, too long out for delivery and exception are the
+        monitor's own findings: no event carries them, so nothing opens an
+        incident the monitor would never re-check."""
+        Event = self.env["shipment.tracking.event"]
+        kinds = dict(Event._fields["incident_kind"]._description_selection(self.env))
+        self.assertEqual(kinds["customs"], "Held in customs")
+        for kind in ("late", "stalled", "out_for_delivery_long", "exception"):
+            self.assertNotIn(kind, kinds)
+            with self.assertRaises(ValueError):
+                Event.create(
+                    {
+                        "picking_id": self.picking.id,
+                        "event_time": datetime(2026, 11, 27, 9, 0),
+                        "event_key": f"test:{kind}",
+                        "incident_kind": kind,
+                    }
+                )
 
 
 @tagged("post_install", "-at_install", "shipment_clock")
