@@ -5,9 +5,8 @@ from datetime import datetime, timedelta
 
 from odoo import api, fields, models
 
+from ..const import CARRIER_INCIDENT_KINDS, SHIPMENT_STATES
 from ..tools import clean_pod_signer, create_unique
-from .shipment_tracking_incident import CARRIER_INCIDENT_KINDS
-from .stock_picking import SHIPMENT_STATES
 
 # Bounds of a carrier's event times (system parameters override them):
 # - an event more than EVENT_FUTURE_HOURS ahead of now is refused (a bogus

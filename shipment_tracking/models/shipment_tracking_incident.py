@@ -2,33 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
+from ..const import INCIDENT_KINDS
 from ..tools import create_unique
-
-INCIDENT_KINDS = [
-    ("exception", "Carrier exception"),
-    ("late", "Late"),
-    ("stalled", "No carrier news"),
-    ("out_for_delivery_long", "Out for delivery too long"),
-    ("returned", "Returned to sender"),
-    # What a carrier's sub-status says (see the carrier's status table).
-    ("failed_attempt", "Delivery attempt failed"),
-    ("address", "Address problem"),
-    ("refused", "Refused by the recipient"),
-    ("customs", "Held in customs"),
-    ("carrier_delay", "Delayed by the carrier"),
-    ("payment", "Held for payment"),
-    ("damaged", "Damaged"),
-    ("lost", "Lost"),
-]
-# Kinds the monitor finds itself (thresholds, status): never a carrier's.
-MONITOR_INCIDENT_KINDS = ("exception", "late", "stalled", "out_for_delivery_long")
-# Kinds a carrier's sub-status may report (``incident_kind`` of its events and
-# of its status table's rows).
-CARRIER_INCIDENT_KINDS = [
-    (kind, label)
-    for kind, label in INCIDENT_KINDS
-    if kind not in MONITOR_INCIDENT_KINDS
-]
 
 
 class ShipmentTrackingIncident(models.Model):

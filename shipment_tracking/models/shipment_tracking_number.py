@@ -3,7 +3,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from .stock_picking import CLOSED_SHIPMENT_STATES
+from ..const import CLOSED_SHIPMENT_STATES
 
 
 class ShipmentTrackingNumber(models.Model):
