@@ -19,7 +19,6 @@ from ..const import (
     FINAL_SHIPMENT_STATES,
     INTERNAL_GROUPS,
     LOGISTICS_FIELDS,
-    MAX_HANDOVER_REFS,
     NOT_LATE_STATES,
     NOTIFICATION_STATES,
     POLL_INTERVAL_MINUTES,
@@ -28,7 +27,7 @@ from ..const import (
     SHIPMENT_TRANSITIONS,
     SYSTEM_FIELDS,
 )
-from ..tools import create_unique, field_labels, guard_defaults
+from ..tools import field_labels, guard_defaults
 
 _logger = logging.getLogger(__name__)
 
@@ -728,136 +727,11 @@ class StockPicking(models.Model):
             (``{"index", "tracking_number", "reason"}`` of refused events)
         """
         # sudo: carriers are not users; the caller authenticated the carrier.
-        Event = self.env["shipment.tracking.event"].sudo()
-        refs = {event["tracking_ref"] for event in events}
-        domain = [("name", "in", list(refs))]
-        if carrier:
-            domain.append(("carrier_id", "=", carrier.id))
-        if self:
-            # Polling a batch: its answers are about these shipments only.
-            domain.append(("picking_id", "in", self.ids))
-        # sudo: carriers are not users; the caller authenticated the carrier.
-        numbers = self.env["shipment.tracking.number"].sudo().search(domain)
-        by_ref = numbers._shipment_by_name()
-        bounds = Event._time_bounds() if carrier else None
-        now = fields.Datetime.now()
-        vals_list, unknown, rejected, handovers = [], [], [], {}
-        for event in events:
-            number = by_ref.get(event["tracking_ref"])
-            if not number:
-                unknown.append(event["tracking_ref"])
-                continue
-            vals = Event._prepare_carrier_values(event)
-            reason = bounds and Event._get_time_bound_error(
-                vals, number.picking_id, bounds, now
-            )
-            if reason:
-                rejected.append(
-                    {
-                        "index": event.get("index"),
-                        "tracking_number": event["tracking_ref"],
-                        "reason": reason,
-                    }
-                )
-                continue
-            vals_list.append(
-                dict(
-                    vals,
-                    picking_id=number.picking_id.id,
-                    package_id=number.package_id.id,
-                    source=source,
-                )
-            )
-            refs = event.get("next_tracking_refs")
-            if refs:
-                # One call per shipment, whatever the number of events (a poll
-                # answer repeats the whole history).
-                handovers.setdefault(number.picking_id, []).extend(
-                    refs if isinstance(refs, list | tuple) else [refs]
-                )
-        created = Event._record_events(vals_list)
-        for picking, refs in handovers.items():
-            picking._shipment_add_handover_numbers(refs)
-        created.picking_id._shipment_follow_events()
-        return {
-            "created": created,
-            "duplicates": len(vals_list) - len(created),
-            "unknown": sorted(set(unknown)),
-            "rejected": rejected,
-        }
-
-    def _shipment_add_handover_numbers(self, refs):
-        """Add the numbers the carrier says the shipment continues under
-        (``next_tracking_refs``) to its tracking numbers, so that their events
-        reach it. Never raises: a number that is not text, or already taken by
-        an open shipment of another company with the same carrier, is skipped
-        and logged (event intake goes on). A closed shipment takes none: its
-        late scans must not pull in another parcel's number."""
-        self.ensure_one()
-        if self.shipment_state in FINAL_SHIPMENT_STATES:
-            return
-        if isinstance(refs, str):
-            refs = [refs]
-        if not isinstance(refs, list | tuple):
-            _logger.warning("%s: next_tracking_refs is not a list, ignored", self.name)
-            return
-        # sudo: parcel numbers are system bookkeeping of what the carrier said.
-        picking_sudo = self.sudo()
-        known = set(picking_sudo.tracking_number_ids.mapped("name"))
-        refs = list(
-            dict.fromkeys(
-                ref.strip()
-                for ref in refs[: MAX_HANDOVER_REFS * 20]
-                if isinstance(ref, str) and ref.strip()
-            )
+        return (
+            self.env["shipment.tracking.event"]
+            .sudo()
+            ._apply_carrier_events(events, source, carrier=carrier, pickings=self)
         )
-        refs = [ref for ref in refs if ref not in known][:MAX_HANDOVER_REFS]
-        if not refs:
-            return
-        # A number another open shipment holds (any company, any carrier) is
-        # that parcel's: a hand-over claim on it would divert its events.
-        # sudo: only the existence of the clash is used, nothing is shown.
-        Number = self.env["shipment.tracking.number"].sudo()
-        taken = set(
-            Number.search(
-                [
-                    ("name", "in", refs),
-                    ("picking_id", "!=", self.id),
-                    *Number._shipment_open_domain(),
-                ]
-            ).mapped("name")
-        )
-        added = []
-        for ref in refs:
-            if ref in taken:
-                _logger.warning(
-                    "%s: hand-over number %s not added: another open shipment "
-                    "holds it",
-                    self.name,
-                    ref,
-                )
-                continue
-            try:
-                number = create_unique(
-                    self.env["shipment.tracking.number"].sudo(),
-                    {"name": ref, "picking_id": self.id, "is_handover": True},
-                )
-            except ValidationError as error:
-                _logger.warning(
-                    "%s: hand-over number %s not added: %s", self.name, ref, error
-                )
-                continue
-            if number:
-                added.append(ref)
-        if added:
-            picking_sudo.message_post(
-                body=_(
-                    "The carrier continues this shipment under tracking number "
-                    "%(numbers)s.",
-                    numbers=", ".join(added),
-                ),
-                subtype_xmlid="mail.mt_note",
-            )
 
     def _shipment_follow_events(self):
         """Status, EDD, last event date and proof of delivery follow the newest
