@@ -1055,77 +1055,11 @@ class StockPicking(models.Model):
             self.env.cr.commit()  # pylint: disable=invalid-commit
         self._shipment_trigger_notification_cron()
 
-    def _shipment_thresholds(self):
-        self.ensure_one()
-        company, carrier = self.company_id, self.carrier_id
-        late = carrier.shipment_late_after_days
-        return {
-            "late_days": late if late >= 0 else company.shipment_late_after_days,
-            "stalled_hours": carrier.shipment_stalled_hours
-            or company.shipment_stalled_hours,
-            "ofd_hours": carrier.shipment_out_for_delivery_hours
-            or company.shipment_out_for_delivery_hours,
-        }
-
     def _shipment_detect_incidents(self, now):
-        """{kind: reason} of what is wrong with this shipment right now."""
+        """{kind: reason} of what is wrong with this shipment right now (the
+        incident model's rules)."""
         self.ensure_one()
-        state = self.shipment_state
-        limits = self._shipment_thresholds()
-        found = {}
-        # The one2many cache keeps creation order: sort by event time here.
-        events = self.tracking_event_ids.sorted(
-            lambda e: (e.event_time, e.id), reverse=True
-        )
-        last_event = events[:1]
-        carrier_kind = last_event.incident_kind
-        if state == "returned":
-            found["returned"] = (
-                last_event.state == "returned" and last_event.carrier_status_text
-            ) or _("The parcel is being returned to us.")
-        elif carrier_kind and state not in CLOSED_SHIPMENT_STATES:
-            # What the carrier's sub-status says replaces the bare exception.
-            found[carrier_kind] = last_event.carrier_status_text or dict(
-                last_event._fields["incident_kind"]._description_selection(self.env)
-            ).get(carrier_kind, carrier_kind)
-        elif state == "exception":
-            found["exception"] = last_event.carrier_status_text or _(
-                "The carrier reported a problem."
-            )
-        today = fields.Date.context_today(self, now)
-        edd = self.expected_delivery_date
-        # Waiting at a pickup point is not late: the customer holds the next step.
-        if (
-            edd
-            and state not in (*CLOSED_SHIPMENT_STATES, "available_for_pickup")
-            and (today - edd).days > limits["late_days"]
-        ):
-            found["late"] = _(
-                "Expected on %(date)s, not delivered yet.",
-                date=fields.Date.to_string(edd),
-            )
-        last = self.shipment_last_event_date or self.shipment_date
-        if (
-            state in ("dispatched", "in_transit")
-            and limits["stalled_hours"]
-            and last
-            and (now - last).total_seconds() > limits["stalled_hours"] * 3600
-        ):
-            found["stalled"] = _(
-                "No news from the carrier for %(hours)s hours.",
-                hours=int((now - last).total_seconds() // 3600),
-            )
-        if state == "out_for_delivery" and limits["ofd_hours"]:
-            since = (
-                events.filtered(lambda e: e.state == "out_for_delivery")[-1:].event_time
-                or last
-            )
-            if since and (now - since).total_seconds() > limits["ofd_hours"] * 3600:
-                found["out_for_delivery_long"] = _(
-                    "Out for delivery since %(since)s.",
-                    since=fields.Datetime.to_string(since),
-                )
-        return found
+        return self.env["shipment.tracking.incident"]._detect_incidents(self, now)
 
     def _shipment_monitor(self, now):
         """Open the incidents detected (once each), close the recovered ones,
