@@ -172,6 +172,7 @@ NOTIFICATION_FIELDS = frozenset(
 # portal questions, computed KPIs): never by hand, whatever the role.
 SYSTEM_FIELDS = NOTIFICATION_FIELDS | frozenset(
     {
+        "shipment_contents_typed",
         "shipment_delivered_date",
         "shipment_last_event_date",
         "shipment_pod_signed_by",

@@ -68,6 +68,12 @@ class StockPicking(models.Model):
         copy=False,
         help="What the parcel holds; defaulted from the products and quantities.",
     )
+    shipment_contents_typed = fields.Boolean(
+        copy=False,
+        readonly=True,
+        help="The contents were typed (they differ from what the moves give): "
+        "changes of the moves no longer replace them.",
+    )
     shipment_state = fields.Selection(
         SHIPMENT_STATES,
         string="Shipment Status",
@@ -280,16 +286,46 @@ class StockPicking(models.Model):
         ]._get_length_uom_name_from_ir_config_parameter()
         self.shipment_length_uom_name = name
 
-    @api.depends("move_ids.product_id", "move_ids.product_uom_qty")
+    # Not on the product's or the unit's name: renaming a product must not
+    # rewrite the contents of every delivery that ever shipped it.
+    @api.depends(
+        "move_ids.state",
+        "move_ids.product_id",
+        "move_ids.product_uom_qty",
+        "move_ids.product_uom",
+    )
     def _compute_shipment_contents(self):
+        """The moves' products and quantities, until someone types the
+        contents: typed contents are the worker's and stay."""
         for picking in self:
-            lines = [
-                f"{move.product_uom_qty:g} {move.product_uom.name} "
-                f"{move.product_id.display_name}"
-                for move in picking.move_ids
-                if move.state != "cancel"
-            ]
-            picking.shipment_contents = "\n".join(lines) or False
+            if not picking.shipment_contents_typed:
+                picking.shipment_contents = picking._shipment_default_contents()
+
+    def _shipment_default_contents(self):
+        """The contents the moves give: one line per move not cancelled."""
+        self.ensure_one()
+        lines = [
+            f"{move.product_uom_qty:g} {move.product_uom.name} "
+            f"{move.product_id.display_name}"
+            for move in self.move_ids
+            if move.state != "cancel"
+        ]
+        return "\n".join(lines) or False
+
+    def _shipment_flag_typed_contents(self):
+        """Contents that differ from what the moves give were typed: they no
+        longer follow the moves. Written back to the moves' text, they follow
+        them again."""
+        typed = self.filtered(
+            lambda p: p.shipment_contents != p._shipment_default_contents()
+        )
+        # sudo: system bookkeeping of what the (already authorised) user wrote.
+        for pickings, flag in ((typed, True), (self - typed, False)):
+            changed = pickings.filtered(
+                lambda p, f=flag: p.shipment_contents_typed != f
+            )
+            if changed:
+                changed.sudo().write({"shipment_contents_typed": flag})
 
     @api.depends("expected_delivery_date", "shipment_state")
     @api.depends_context("tz")
@@ -422,6 +458,8 @@ class StockPicking(models.Model):
         if vals.get("shipment_ref"):
             vals["shipment_ref"] = vals["shipment_ref"].strip()
         res = super().write(vals)
+        if "shipment_contents" in vals:
+            self._shipment_flag_typed_contents()
         if "carrier_tracking_ref" in vals:
             self._shipment_sync_tracking_numbers()
             self._shipment_dispatch_ready()
@@ -494,7 +532,14 @@ class StockPicking(models.Model):
         for vals in vals_list:
             self._shipment_check_write_access(vals)
             self._shipment_check_weight(vals)
-        return super().create(vals_list)
+        pickings = super().create(vals_list)
+        given = [
+            picking.id
+            for picking, vals in zip(pickings, vals_list, strict=True)
+            if "shipment_contents" in vals
+        ]
+        pickings.browse(given)._shipment_flag_typed_contents()
+        return pickings
 
     def _shipment_default_guarded_fields(self):
         """Fields that take no value from ``default_*`` context keys or user
