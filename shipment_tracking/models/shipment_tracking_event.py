@@ -5,9 +5,8 @@ from datetime import datetime, timedelta
 
 from odoo import api, fields, models
 
+from ..const import CARRIER_INCIDENT_KINDS, SHIPMENT_STATES
 from ..tools import clean_pod_signer, create_unique
-from .shipment_tracking_incident import CARRIER_INCIDENT_KINDS
-from .stock_picking import SHIPMENT_STATES
 
 # Bounds of a carrier's event times (system parameters override them):
 # - an event more than EVENT_FUTURE_HOURS ahead of now is refused (a bogus
@@ -259,3 +258,71 @@ class ShipmentTrackingEvent(models.Model):
         if created:
             return created
         return self.browse().union(*(create_unique(self, vals) for vals in new_vals))
+
+    @api.model
+    def _apply_carrier_events(self, events, source, carrier=None, pickings=None):
+        """Record carrier events and let their shipments follow them: the
+        work behind the connector API ``stock.picking.
+        _shipment_apply_carrier_events``, which documents ``events``,
+        ``source``, ``carrier`` and the result.
+
+        :param pickings: when not empty (polling a batch), the only shipments
+            the events may reach."""
+        # sudo: carriers are not users; the caller authenticated the carrier.
+        Event = self.sudo()
+        refs = {event["tracking_ref"] for event in events}
+        domain = [("name", "in", list(refs))]
+        if carrier:
+            domain.append(("carrier_id", "=", carrier.id))
+        if pickings:
+            # Polling a batch: its answers are about these shipments only.
+            domain.append(("picking_id", "in", pickings.ids))
+        # sudo: carriers are not users; the caller authenticated the carrier.
+        Number = self.env["shipment.tracking.number"].sudo()
+        by_ref = Number.search(domain)._shipment_by_name()
+        bounds = Event._time_bounds() if carrier else None
+        now = fields.Datetime.now()
+        vals_list, unknown, rejected, handovers = [], [], [], {}
+        for event in events:
+            number = by_ref.get(event["tracking_ref"])
+            if not number:
+                unknown.append(event["tracking_ref"])
+                continue
+            vals = Event._prepare_carrier_values(event)
+            reason = bounds and Event._get_time_bound_error(
+                vals, number.picking_id, bounds, now
+            )
+            if reason:
+                rejected.append(
+                    {
+                        "index": event.get("index"),
+                        "tracking_number": event["tracking_ref"],
+                        "reason": reason,
+                    }
+                )
+                continue
+            vals_list.append(
+                dict(
+                    vals,
+                    picking_id=number.picking_id.id,
+                    package_id=number.package_id.id,
+                    source=source,
+                )
+            )
+            refs = event.get("next_tracking_refs")
+            if refs:
+                # One call per shipment, whatever the number of events (a poll
+                # answer repeats the whole history).
+                handovers.setdefault(number.picking_id, []).extend(
+                    refs if isinstance(refs, list | tuple) else [refs]
+                )
+        created = Event._record_events(vals_list)
+        for picking, refs in handovers.items():
+            Number._add_handover_numbers(picking, refs)
+        created.picking_id._shipment_follow_events()
+        return {
+            "created": created,
+            "duplicates": len(vals_list) - len(created),
+            "unknown": sorted(set(unknown)),
+            "rejected": rejected,
+        }

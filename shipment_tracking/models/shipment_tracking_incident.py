@@ -1,34 +1,9 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 
+from ..const import CLOSED_SHIPMENT_STATES, INCIDENT_KINDS
 from ..tools import create_unique
-
-INCIDENT_KINDS = [
-    ("exception", "Carrier exception"),
-    ("late", "Late"),
-    ("stalled", "No carrier news"),
-    ("out_for_delivery_long", "Out for delivery too long"),
-    ("returned", "Returned to sender"),
-    # What a carrier's sub-status says (see the carrier's status table).
-    ("failed_attempt", "Delivery attempt failed"),
-    ("address", "Address problem"),
-    ("refused", "Refused by the recipient"),
-    ("customs", "Held in customs"),
-    ("carrier_delay", "Delayed by the carrier"),
-    ("payment", "Held for payment"),
-    ("damaged", "Damaged"),
-    ("lost", "Lost"),
-]
-# Kinds the monitor finds itself (thresholds, status): never a carrier's.
-MONITOR_INCIDENT_KINDS = ("exception", "late", "stalled", "out_for_delivery_long")
-# Kinds a carrier's sub-status may report (``incident_kind`` of its events and
-# of its status table's rows).
-CARRIER_INCIDENT_KINDS = [
-    (kind, label)
-    for kind, label in INCIDENT_KINDS
-    if kind not in MONITOR_INCIDENT_KINDS
-]
 
 
 class ShipmentTrackingIncident(models.Model):
@@ -75,3 +50,102 @@ class ShipmentTrackingIncident(models.Model):
         return create_unique(
             self, {"picking_id": picking.id, "kind": kind, "reason": reason}
         )
+
+    # ------------------------------------------------------------------
+    # Rules: what is wrong with a shipment
+    # ------------------------------------------------------------------
+    @api.model
+    def _thresholds(self, picking):
+        """The delay limits of ``picking``: its carrier's, else its company's."""
+        company, carrier = picking.company_id, picking.carrier_id
+        late = carrier.shipment_late_after_days
+        return {
+            "late_days": late if late >= 0 else company.shipment_late_after_days,
+            "stalled_hours": carrier.shipment_stalled_hours
+            or company.shipment_stalled_hours,
+            "ofd_hours": carrier.shipment_out_for_delivery_hours
+            or company.shipment_out_for_delivery_hours,
+        }
+
+    @api.model
+    def _detect_incidents(self, picking, now):
+        """{kind: reason} of what is wrong with ``picking`` right now: what
+        its carrier reports, and the delays its thresholds reveal."""
+        picking.ensure_one()
+        # The one2many cache keeps creation order: sort by event time here.
+        events = picking.tracking_event_ids.sorted(
+            lambda e: (e.event_time, e.id), reverse=True
+        )
+        found = self._detect_reported(picking, events[:1])
+        found.update(self._detect_delays(picking, events, now))
+        return found
+
+    @api.model
+    def _detect_reported(self, picking, last_event):
+        """{kind: reason} of the problem ``picking``'s status or its
+        ``last_event``'s sub-status reports (at most one)."""
+        state = picking.shipment_state
+        carrier_kind = last_event.incident_kind
+        if state == "returned":
+            return {
+                "returned": (
+                    last_event.state == "returned" and last_event.carrier_status_text
+                )
+                or _("The parcel is being returned to us.")
+            }
+        if carrier_kind and state not in CLOSED_SHIPMENT_STATES:
+            # What the carrier's sub-status says replaces the bare exception.
+            return {
+                carrier_kind: last_event.carrier_status_text
+                or dict(
+                    last_event._fields["incident_kind"]._description_selection(self.env)
+                ).get(carrier_kind, carrier_kind)
+            }
+        if state == "exception":
+            return {
+                "exception": last_event.carrier_status_text
+                or _("The carrier reported a problem.")
+            }
+        return {}
+
+    @api.model
+    def _detect_delays(self, picking, events, now):
+        """{kind: reason} of the delays of ``picking`` (``events`` newest
+        first) past its thresholds: late, stalled, out for delivery too long."""
+        state = picking.shipment_state
+        limits = self._thresholds(picking)
+        found = {}
+        today = fields.Date.context_today(picking, now)
+        edd = picking.expected_delivery_date
+        # Waiting at a pickup point is not late: the customer holds the next step.
+        if (
+            edd
+            and state not in (*CLOSED_SHIPMENT_STATES, "available_for_pickup")
+            and (today - edd).days > limits["late_days"]
+        ):
+            found["late"] = _(
+                "Expected on %(date)s, not delivered yet.",
+                date=fields.Date.to_string(edd),
+            )
+        last = picking.shipment_last_event_date or picking.shipment_date
+        if (
+            state in ("dispatched", "in_transit")
+            and limits["stalled_hours"]
+            and last
+            and (now - last).total_seconds() > limits["stalled_hours"] * 3600
+        ):
+            found["stalled"] = _(
+                "No news from the carrier for %(hours)s hours.",
+                hours=int((now - last).total_seconds() // 3600),
+            )
+        if state == "out_for_delivery" and limits["ofd_hours"]:
+            since = (
+                events.filtered(lambda e: e.state == "out_for_delivery")[-1:].event_time
+                or last
+            )
+            if since and (now - since).total_seconds() > limits["ofd_hours"] * 3600:
+                found["out_for_delivery_long"] = _(
+                    "Out for delivery since %(since)s.",
+                    since=fields.Datetime.to_string(since),
+                )
+        return found

@@ -1,9 +1,14 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from .stock_picking import CLOSED_SHIPMENT_STATES
+from ..const import CLOSED_SHIPMENT_STATES, FINAL_SHIPMENT_STATES, MAX_HANDOVER_REFS
+from ..tools import create_unique
+
+_logger = logging.getLogger(__name__)
 
 
 class ShipmentTrackingNumber(models.Model):
@@ -99,4 +104,81 @@ class ShipmentTrackingNumber(models.Model):
                 carrier._shipment_tracking_link(number.name)
                 if carrier and not number.is_handover
                 else False
+            )
+
+    @api.model
+    def _add_handover_numbers(self, picking, refs):
+        """Add the numbers the carrier says ``picking`` continues under
+        (``next_tracking_refs``) to its tracking numbers, so that their events
+        reach it. Never raises: a number that is not text, or already taken by
+        an open shipment of another company with the same carrier, is skipped
+        and logged (event intake goes on). A closed shipment takes none: its
+        late scans must not pull in another parcel's number."""
+        picking.ensure_one()
+        if picking.shipment_state in FINAL_SHIPMENT_STATES:
+            return
+        if isinstance(refs, str):
+            refs = [refs]
+        if not isinstance(refs, list | tuple):
+            _logger.warning(
+                "%s: next_tracking_refs is not a list, ignored", picking.name
+            )
+            return
+        # sudo: parcel numbers are system bookkeeping of what the carrier said.
+        picking_sudo = picking.sudo()
+        known = set(picking_sudo.tracking_number_ids.mapped("name"))
+        refs = list(
+            dict.fromkeys(
+                ref.strip()
+                for ref in refs[: MAX_HANDOVER_REFS * 20]
+                if isinstance(ref, str) and ref.strip()
+            )
+        )
+        refs = [ref for ref in refs if ref not in known][:MAX_HANDOVER_REFS]
+        if not refs:
+            return
+        # A number another open shipment holds (any company, any carrier) is
+        # that parcel's: a hand-over claim on it would divert its events.
+        # sudo: only the existence of the clash is used, nothing is shown;
+        # the numbers created are system bookkeeping (see above).
+        Number = self.sudo()
+        taken = set(
+            Number.search(
+                [
+                    ("name", "in", refs),
+                    ("picking_id", "!=", picking.id),
+                    *Number._shipment_open_domain(),
+                ]
+            ).mapped("name")
+        )
+        added = []
+        for ref in refs:
+            if ref in taken:
+                _logger.warning(
+                    "%s: hand-over number %s not added: another open shipment "
+                    "holds it",
+                    picking.name,
+                    ref,
+                )
+                continue
+            try:
+                number = create_unique(
+                    Number,
+                    {"name": ref, "picking_id": picking.id, "is_handover": True},
+                )
+            except ValidationError as error:
+                _logger.warning(
+                    "%s: hand-over number %s not added: %s", picking.name, ref, error
+                )
+                continue
+            if number:
+                added.append(ref)
+        if added:
+            picking_sudo.message_post(
+                body=_(
+                    "The carrier continues this shipment under tracking number "
+                    "%(numbers)s.",
+                    numbers=", ".join(added),
+                ),
+                subtype_xmlid="mail.mt_note",
             )

@@ -10,173 +10,26 @@ from odoo.http import request
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL, format_date, format_time
 
-from ..tools import create_unique, field_labels, guard_defaults
-from .shipment_tracking_incident import INCIDENT_KINDS
+from ..const import (
+    CLOSED_SHIPMENT_STATES,
+    DELAY_KINDS,
+    DETAIL_FIELDS,
+    DISPATCHED_LOGISTICS_FIELDS,
+    EVENT_INCIDENT_KINDS,
+    FINAL_SHIPMENT_STATES,
+    INTERNAL_GROUPS,
+    LOGISTICS_FIELDS,
+    NOT_LATE_STATES,
+    NOTIFICATION_STATES,
+    POLL_INTERVAL_MINUTES,
+    POLL_MAX_INTERVAL_MINUTES,
+    SHIPMENT_STATES,
+    SHIPMENT_TRANSITIONS,
+    SYSTEM_FIELDS,
+)
+from ..tools import field_labels, guard_defaults
 
 _logger = logging.getLogger(__name__)
-
-SHIPMENT_STATES = [
-    ("pending", "Pending"),
-    ("dispatched", "Dispatched"),
-    ("in_transit", "In Transit"),
-    ("out_for_delivery", "Out for Delivery"),
-    ("available_for_pickup", "Ready for Pickup"),
-    ("delivered", "Delivered"),
-    ("exception", "Exception"),
-    ("returned", "Returned"),
-    ("cancelled", "Cancelled"),
-    ("expired", "Expired"),
-]
-FINAL_SHIPMENT_STATES = ("delivered", "returned", "cancelled")
-# States in which nobody polls the carrier any more.
-CLOSED_SHIPMENT_STATES = (*FINAL_SHIPMENT_STATES, "expired")
-# Transitions a carrier or a user may make without an explicit Logistics override.
-SHIPMENT_TRANSITIONS = {
-    "pending": {"dispatched", "cancelled"},
-    "dispatched": {
-        "in_transit",
-        "out_for_delivery",
-        "available_for_pickup",
-        "delivered",
-        "exception",
-        "returned",
-        "cancelled",
-        "expired",
-    },
-    "in_transit": {
-        "out_for_delivery",
-        "available_for_pickup",
-        "delivered",
-        "exception",
-        "returned",
-        "expired",
-    },
-    "out_for_delivery": {
-        "in_transit",
-        "available_for_pickup",
-        "delivered",
-        "exception",
-        "returned",
-        "expired",
-    },
-    # A parcel waiting at a pickup point: collected (delivered), sent back
-    # (returned), or moved on (a failed pickup point, redelivery).
-    "available_for_pickup": {
-        "in_transit",
-        "out_for_delivery",
-        "delivered",
-        "exception",
-        "returned",
-        "expired",
-    },
-    "exception": {
-        "in_transit",
-        "out_for_delivery",
-        "available_for_pickup",
-        "delivered",
-        "returned",
-        "cancelled",
-        "expired",
-    },
-    # News after expiry revives the shipment.
-    "expired": {
-        "in_transit",
-        "out_for_delivery",
-        "available_for_pickup",
-        "delivered",
-        "exception",
-        "returned",
-    },
-    "delivered": set(),
-    "returned": set(),
-    "cancelled": set(),
-}
-# Incidents the customer hears of as "delayed" (one delay update while any is
-# open); every other incident kind is told as a delivery problem, or a return.
-# A customs hold and a delay the carrier reports itself are delays: the parcel
-# is fine, it takes longer.
-DELAY_KINDS = ("late", "stalled", "out_for_delivery_long", "carrier_delay", "customs")
-# Incidents the carrier's sub-statuses report (``incident_kind`` of an
-# event), as opposed to those the monitor finds itself.
-EVENT_INCIDENT_KINDS = frozenset(kind for kind, _label in INCIDENT_KINDS) - {
-    "exception",
-    "late",
-    "stalled",
-    "out_for_delivery_long",
-    "returned",
-}
-# States in which a passed estimate does not make a shipment late: not gone
-# yet, over, or waiting for the customer at a pickup point.
-NOT_LATE_STATES = (*FINAL_SHIPMENT_STATES, "pending", "available_for_pickup")
-# How many numbers one event may hand a shipment over to.
-MAX_HANDOVER_REFS = 5
-# Polling: every hour while there is news, then twice as long each time
-# nothing changed, up to once a day.
-POLL_INTERVAL_MINUTES = 60
-POLL_MAX_INTERVAL_MINUTES = 24 * 60
-NOTIFICATION_STATES = [
-    ("none", "Not sent"),
-    ("to_send", "To send"),
-    ("queued", "Queued"),
-    ("sent", "Sent"),
-    ("no_email", "No email address"),
-    ("failed", "Failed"),
-]
-# Fields only Logistics (Inventory / Administrator) may write.
-LOGISTICS_FIELDS = frozenset(
-    {
-        "shipment_edd_set_at",
-        "shipment_ref",
-        "carrier_tracking_ref",
-        "expected_delivery_date",
-        "shipment_state",
-        "shipment_date",
-    }
-)
-# Shipment details Warehouse Staff (Inventory / User) record and verify.
-DETAIL_FIELDS = frozenset(
-    {
-        "shipment_length",
-        "shipment_width",
-        "shipment_height",
-        "shipment_contents",
-        "shipping_weight",
-    }
-)
-NOTIFICATION_FIELDS = frozenset(
-    {
-        "shipment_notification_state",
-        "shipment_notification_attempts",
-        "shipment_notification_error",
-        "shipment_notification_message_id",
-    }
-)
-# Fields the system alone writes (carrier events, polling, notifications,
-# portal questions, computed KPIs): never by hand, whatever the role.
-SYSTEM_FIELDS = NOTIFICATION_FIELDS | frozenset(
-    {
-        "shipment_delivered_date",
-        "shipment_last_event_date",
-        "shipment_pod_signed_by",
-        "shipment_pod_signature_url",
-        "shipment_pod_photo_url",
-        "shipment_pickup_location",
-        "shipment_pickup_deadline",
-        "shipment_next_poll_date",
-        "shipment_poll_idle_count",
-        "shipment_poll_error",
-        "shipment_inquiry_date",
-        "shipment_has_incident",
-        "shipment_incident_reason",
-        "shipment_transit_days",
-        "shipment_on_time",
-        "shipment_on_time_rate",
-    }
-)
-# Once a shipment left (dispatched or later), only Logistics re-routes it.
-DISPATCHED_LOGISTICS_FIELDS = ("carrier_id", "partner_id")
-# Internal fields: readable by the back-office roles, not by portal users.
-INTERNAL_GROUPS = "stock.group_stock_user,sales_team.group_sale_salesman"
 
 
 class StockPicking(models.Model):
@@ -214,6 +67,12 @@ class StockPicking(models.Model):
         readonly=False,
         copy=False,
         help="What the parcel holds; defaulted from the products and quantities.",
+    )
+    shipment_contents_typed = fields.Boolean(
+        copy=False,
+        readonly=True,
+        help="The contents were typed (they differ from what the moves give): "
+        "changes of the moves no longer replace them.",
     )
     shipment_state = fields.Selection(
         SHIPMENT_STATES,
@@ -427,16 +286,46 @@ class StockPicking(models.Model):
         ]._get_length_uom_name_from_ir_config_parameter()
         self.shipment_length_uom_name = name
 
-    @api.depends("move_ids.product_id", "move_ids.product_uom_qty")
+    # Not on the product's or the unit's name: renaming a product must not
+    # rewrite the contents of every delivery that ever shipped it.
+    @api.depends(
+        "move_ids.state",
+        "move_ids.product_id",
+        "move_ids.product_uom_qty",
+        "move_ids.product_uom",
+    )
     def _compute_shipment_contents(self):
+        """The moves' products and quantities, until someone types the
+        contents: typed contents are the worker's and stay."""
         for picking in self:
-            lines = [
-                f"{move.product_uom_qty:g} {move.product_uom.name} "
-                f"{move.product_id.display_name}"
-                for move in picking.move_ids
-                if move.state != "cancel"
-            ]
-            picking.shipment_contents = "\n".join(lines) or False
+            if not picking.shipment_contents_typed:
+                picking.shipment_contents = picking._shipment_default_contents()
+
+    def _shipment_default_contents(self):
+        """The contents the moves give: one line per move not cancelled."""
+        self.ensure_one()
+        lines = [
+            f"{move.product_uom_qty:g} {move.product_uom.name} "
+            f"{move.product_id.display_name}"
+            for move in self.move_ids
+            if move.state != "cancel"
+        ]
+        return "\n".join(lines) or False
+
+    def _shipment_flag_typed_contents(self):
+        """Contents that differ from what the moves give were typed: they no
+        longer follow the moves. Written back to the moves' text, they follow
+        them again."""
+        typed = self.filtered(
+            lambda p: p.shipment_contents != p._shipment_default_contents()
+        )
+        # sudo: system bookkeeping of what the (already authorised) user wrote.
+        for pickings, flag in ((typed, True), (self - typed, False)):
+            changed = pickings.filtered(
+                lambda p, f=flag: p.shipment_contents_typed != f
+            )
+            if changed:
+                changed.sudo().write({"shipment_contents_typed": flag})
 
     @api.depends("expected_delivery_date", "shipment_state")
     @api.depends_context("tz")
@@ -569,6 +458,8 @@ class StockPicking(models.Model):
         if vals.get("shipment_ref"):
             vals["shipment_ref"] = vals["shipment_ref"].strip()
         res = super().write(vals)
+        if "shipment_contents" in vals:
+            self._shipment_flag_typed_contents()
         if "carrier_tracking_ref" in vals:
             self._shipment_sync_tracking_numbers()
             self._shipment_dispatch_ready()
@@ -641,7 +532,14 @@ class StockPicking(models.Model):
         for vals in vals_list:
             self._shipment_check_write_access(vals)
             self._shipment_check_weight(vals)
-        return super().create(vals_list)
+        pickings = super().create(vals_list)
+        given = [
+            picking.id
+            for picking, vals in zip(pickings, vals_list, strict=True)
+            if "shipment_contents" in vals
+        ]
+        pickings.browse(given)._shipment_flag_typed_contents()
+        return pickings
 
     def _shipment_default_guarded_fields(self):
         """Fields that take no value from ``default_*`` context keys or user
@@ -874,136 +772,11 @@ class StockPicking(models.Model):
             (``{"index", "tracking_number", "reason"}`` of refused events)
         """
         # sudo: carriers are not users; the caller authenticated the carrier.
-        Event = self.env["shipment.tracking.event"].sudo()
-        refs = {event["tracking_ref"] for event in events}
-        domain = [("name", "in", list(refs))]
-        if carrier:
-            domain.append(("carrier_id", "=", carrier.id))
-        if self:
-            # Polling a batch: its answers are about these shipments only.
-            domain.append(("picking_id", "in", self.ids))
-        # sudo: carriers are not users; the caller authenticated the carrier.
-        numbers = self.env["shipment.tracking.number"].sudo().search(domain)
-        by_ref = numbers._shipment_by_name()
-        bounds = Event._time_bounds() if carrier else None
-        now = fields.Datetime.now()
-        vals_list, unknown, rejected, handovers = [], [], [], {}
-        for event in events:
-            number = by_ref.get(event["tracking_ref"])
-            if not number:
-                unknown.append(event["tracking_ref"])
-                continue
-            vals = Event._prepare_carrier_values(event)
-            reason = bounds and Event._get_time_bound_error(
-                vals, number.picking_id, bounds, now
-            )
-            if reason:
-                rejected.append(
-                    {
-                        "index": event.get("index"),
-                        "tracking_number": event["tracking_ref"],
-                        "reason": reason,
-                    }
-                )
-                continue
-            vals_list.append(
-                dict(
-                    vals,
-                    picking_id=number.picking_id.id,
-                    package_id=number.package_id.id,
-                    source=source,
-                )
-            )
-            refs = event.get("next_tracking_refs")
-            if refs:
-                # One call per shipment, whatever the number of events (a poll
-                # answer repeats the whole history).
-                handovers.setdefault(number.picking_id, []).extend(
-                    refs if isinstance(refs, list | tuple) else [refs]
-                )
-        created = Event._record_events(vals_list)
-        for picking, refs in handovers.items():
-            picking._shipment_add_handover_numbers(refs)
-        created.picking_id._shipment_follow_events()
-        return {
-            "created": created,
-            "duplicates": len(vals_list) - len(created),
-            "unknown": sorted(set(unknown)),
-            "rejected": rejected,
-        }
-
-    def _shipment_add_handover_numbers(self, refs):
-        """Add the numbers the carrier says the shipment continues under
-        (``next_tracking_refs``) to its tracking numbers, so that their events
-        reach it. Never raises: a number that is not text, or already taken by
-        an open shipment of another company with the same carrier, is skipped
-        and logged (event intake goes on). A closed shipment takes none: its
-        late scans must not pull in another parcel's number."""
-        self.ensure_one()
-        if self.shipment_state in FINAL_SHIPMENT_STATES:
-            return
-        if isinstance(refs, str):
-            refs = [refs]
-        if not isinstance(refs, list | tuple):
-            _logger.warning("%s: next_tracking_refs is not a list, ignored", self.name)
-            return
-        # sudo: parcel numbers are system bookkeeping of what the carrier said.
-        picking_sudo = self.sudo()
-        known = set(picking_sudo.tracking_number_ids.mapped("name"))
-        refs = list(
-            dict.fromkeys(
-                ref.strip()
-                for ref in refs[: MAX_HANDOVER_REFS * 20]
-                if isinstance(ref, str) and ref.strip()
-            )
+        return (
+            self.env["shipment.tracking.event"]
+            .sudo()
+            ._apply_carrier_events(events, source, carrier=carrier, pickings=self)
         )
-        refs = [ref for ref in refs if ref not in known][:MAX_HANDOVER_REFS]
-        if not refs:
-            return
-        # A number another open shipment holds (any company, any carrier) is
-        # that parcel's: a hand-over claim on it would divert its events.
-        # sudo: only the existence of the clash is used, nothing is shown.
-        Number = self.env["shipment.tracking.number"].sudo()
-        taken = set(
-            Number.search(
-                [
-                    ("name", "in", refs),
-                    ("picking_id", "!=", self.id),
-                    *Number._shipment_open_domain(),
-                ]
-            ).mapped("name")
-        )
-        added = []
-        for ref in refs:
-            if ref in taken:
-                _logger.warning(
-                    "%s: hand-over number %s not added: another open shipment "
-                    "holds it",
-                    self.name,
-                    ref,
-                )
-                continue
-            try:
-                number = create_unique(
-                    self.env["shipment.tracking.number"].sudo(),
-                    {"name": ref, "picking_id": self.id, "is_handover": True},
-                )
-            except ValidationError as error:
-                _logger.warning(
-                    "%s: hand-over number %s not added: %s", self.name, ref, error
-                )
-                continue
-            if number:
-                added.append(ref)
-        if added:
-            picking_sudo.message_post(
-                body=_(
-                    "The carrier continues this shipment under tracking number "
-                    "%(numbers)s.",
-                    numbers=", ".join(added),
-                ),
-                subtype_xmlid="mail.mt_note",
-            )
 
     def _shipment_follow_events(self):
         """Status, EDD, last event date and proof of delivery follow the newest
@@ -1327,77 +1100,11 @@ class StockPicking(models.Model):
             self.env.cr.commit()  # pylint: disable=invalid-commit
         self._shipment_trigger_notification_cron()
 
-    def _shipment_thresholds(self):
-        self.ensure_one()
-        company, carrier = self.company_id, self.carrier_id
-        late = carrier.shipment_late_after_days
-        return {
-            "late_days": late if late >= 0 else company.shipment_late_after_days,
-            "stalled_hours": carrier.shipment_stalled_hours
-            or company.shipment_stalled_hours,
-            "ofd_hours": carrier.shipment_out_for_delivery_hours
-            or company.shipment_out_for_delivery_hours,
-        }
-
     def _shipment_detect_incidents(self, now):
-        """{kind: reason} of what is wrong with this shipment right now."""
+        """{kind: reason} of what is wrong with this shipment right now (the
+        incident model's rules)."""
         self.ensure_one()
-        state = self.shipment_state
-        limits = self._shipment_thresholds()
-        found = {}
-        # The one2many cache keeps creation order: sort by event time here.
-        events = self.tracking_event_ids.sorted(
-            lambda e: (e.event_time, e.id), reverse=True
-        )
-        last_event = events[:1]
-        carrier_kind = last_event.incident_kind
-        if state == "returned":
-            found["returned"] = (
-                last_event.state == "returned" and last_event.carrier_status_text
-            ) or _("The parcel is being returned to us.")
-        elif carrier_kind and state not in CLOSED_SHIPMENT_STATES:
-            # What the carrier's sub-status says replaces the bare exception.
-            found[carrier_kind] = last_event.carrier_status_text or dict(
-                last_event._fields["incident_kind"]._description_selection(self.env)
-            ).get(carrier_kind, carrier_kind)
-        elif state == "exception":
-            found["exception"] = last_event.carrier_status_text or _(
-                "The carrier reported a problem."
-            )
-        today = fields.Date.context_today(self, now)
-        edd = self.expected_delivery_date
-        # Waiting at a pickup point is not late: the customer holds the next step.
-        if (
-            edd
-            and state not in (*CLOSED_SHIPMENT_STATES, "available_for_pickup")
-            and (today - edd).days > limits["late_days"]
-        ):
-            found["late"] = _(
-                "Expected on %(date)s, not delivered yet.",
-                date=fields.Date.to_string(edd),
-            )
-        last = self.shipment_last_event_date or self.shipment_date
-        if (
-            state in ("dispatched", "in_transit")
-            and limits["stalled_hours"]
-            and last
-            and (now - last).total_seconds() > limits["stalled_hours"] * 3600
-        ):
-            found["stalled"] = _(
-                "No news from the carrier for %(hours)s hours.",
-                hours=int((now - last).total_seconds() // 3600),
-            )
-        if state == "out_for_delivery" and limits["ofd_hours"]:
-            since = (
-                events.filtered(lambda e: e.state == "out_for_delivery")[-1:].event_time
-                or last
-            )
-            if since and (now - since).total_seconds() > limits["ofd_hours"] * 3600:
-                found["out_for_delivery_long"] = _(
-                    "Out for delivery since %(since)s.",
-                    since=fields.Datetime.to_string(since),
-                )
-        return found
+        return self.env["shipment.tracking.incident"]._detect_incidents(self, now)
 
     def _shipment_monitor(self, now):
         """Open the incidents detected (once each), close the recovered ones,

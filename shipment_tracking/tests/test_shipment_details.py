@@ -1,12 +1,19 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import importlib.util
+from pathlib import Path
+
 from psycopg2 import IntegrityError
 
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
 from .common import ShipmentTrackingCase
+
+MIGRATION = (
+    Path(__file__).parent.parent / "migrations" / "18.0.1.2.1" / "post-migrate.py"
+)
 
 
 @tagged("post_install", "-at_install")
@@ -18,6 +25,81 @@ class TestShipmentDetails(ShipmentTrackingCase):
         self.assertIn("2 Units Mug", lines[0])
         picking.with_user(self.user_warehouse).shipment_contents = "Gift box"
         self.assertEqual(picking.shipment_contents, "Gift box")
+
+    def test_contents_follow_the_moves_until_typed(self):
+        picking = self._create_delivery(qty=2)
+        mug, lamp, tin = picking.move_ids.sorted("id")
+        dozen = self.env.ref("uom.product_uom_dozen")
+        mug.product_uom = dozen
+        lamp._action_cancel()
+        self.assertEqual(
+            picking.shipment_contents.splitlines(),
+            [f"2 {dozen.name} Mug", f"2 {tin.product_uom.name} Tea Tin"],
+        )
+        self.assertFalse(picking.shipment_contents_typed)
+        picking.with_user(self.user_warehouse).shipment_contents = "Gift box"
+        self.assertTrue(picking.shipment_contents_typed)
+        # The unit, the state (reservation, cancel) and the quantity of the
+        # moves change: what the worker typed stays.
+        mug.product_uom = self.env.ref("uom.product_uom_unit")
+        tin.product_uom_qty = 1
+        picking.do_unreserve()
+        picking.action_assign()
+        tin._action_cancel()
+        self.assertEqual(picking.shipment_contents, "Gift box")
+        # Typed back to what the moves give, the contents follow them again.
+        default = picking._shipment_default_contents()
+        self.assertEqual(default, f"2 {mug.product_uom.name} Mug")
+        picking.with_user(self.user_warehouse).shipment_contents = default
+        self.assertFalse(picking.shipment_contents_typed)
+        mug.product_uom_qty = 3
+        self.assertEqual(picking.shipment_contents, f"3 {mug.product_uom.name} Mug")
+
+    def test_typed_contents_survive_validation(self):
+        picking = self._create_delivery()
+        self._fill_details(picking)
+        picking.with_user(self.user_warehouse).shipment_contents = "Gift box"
+        self._validate(picking)
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.shipment_contents, "Gift box")
+        untyped = self._create_delivery()
+        self._fill_details(untyped)
+        default = untyped.shipment_contents
+        self._validate(untyped)
+        self.assertEqual(untyped.state, "done")
+        self.assertEqual(untyped.shipment_contents, default)
+
+    def test_typed_flag_is_the_systems(self):
+        picking = self._create_delivery()
+        with self.assertRaises(AccessError):
+            picking.with_user(self.user_logistics).write(
+                {"shipment_contents_typed": True}
+            )
+        self.assertFalse(picking.shipment_contents_typed)
+
+    def test_upgrade_flags_contents_typed_before(self):
+        """migrations/18.0.1.2.1: open deliveries whose contents differ from
+        their moves' text were typed; the others, and closed ones, follow."""
+        typed, untouched, done = (self._create_delivery() for _i in range(3))
+        typed.shipment_contents = "Gift box"
+        self._fill_details(done)
+        done.shipment_contents = "Books"
+        self._validate(done)
+        self.assertEqual(done.shipment_contents, "Books")
+        # As 18.0.1.2.0 left them: nothing flagged.
+        (typed | untouched | done).sudo().write({"shipment_contents_typed": False})
+        spec = importlib.util.spec_from_file_location("post_migrate", MIGRATION)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(self.env.cr, "18.0.1.2.0")
+        self.env.invalidate_all()
+        self.assertEqual(
+            (typed | untouched | done).mapped("shipment_contents_typed"),
+            [True, False, False],
+        )
+        self.assertEqual(done.shipment_contents, "Books")
+        typed.move_ids[:1]._action_cancel()
+        self.assertEqual(typed.shipment_contents, "Gift box")
 
     def test_negative_dimensions_refused(self):
         picking = self._create_delivery()

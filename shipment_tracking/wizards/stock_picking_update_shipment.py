@@ -3,7 +3,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..models.stock_picking import SHIPMENT_STATES, SHIPMENT_TRANSITIONS
+from ..const import SHIPMENT_STATES, SHIPMENT_TRANSITIONS
 
 
 class StockPickingUpdateShipment(models.TransientModel):

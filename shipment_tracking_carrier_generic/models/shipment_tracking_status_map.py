@@ -4,10 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import create_unique_index
 
-from odoo.addons.shipment_tracking.models.shipment_tracking_incident import (
-    CARRIER_INCIDENT_KINDS,
-)
-from odoo.addons.shipment_tracking.models.stock_picking import SHIPMENT_STATES
+from odoo.addons.shipment_tracking.const import CARRIER_INCIDENT_KINDS, SHIPMENT_STATES
 
 
 class ShipmentTrackingStatusMap(models.Model):

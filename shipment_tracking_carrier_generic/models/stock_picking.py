@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
-from odoo.addons.shipment_tracking.models.stock_picking import INTERNAL_GROUPS
+from odoo.addons.shipment_tracking.const import INTERNAL_GROUPS
 
 
 class StockPicking(models.Model):

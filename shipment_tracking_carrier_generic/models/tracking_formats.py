@@ -37,7 +37,7 @@ import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from typing import NamedTuple
 
-from odoo.addons.shipment_tracking.models.stock_picking import MAX_HANDOVER_REFS
+from odoo.addons.shipment_tracking.const import MAX_HANDOVER_REFS
 from odoo.addons.shipment_tracking.tools import clean_pod_signer
 
 REPLAY_TOLERANCE = 300
