@@ -124,6 +124,22 @@ class ShipmentFixtures:
         return order
 
     @classmethod
+    def _other_company_delivery(cls):
+        """An outgoing delivery of a second company, with the same carrier."""
+        company = cls.env["res.company"].create({"name": "Other Shipping Co"})
+        warehouse = cls.env["stock.warehouse"].search(
+            [("company_id", "=", company.id)], limit=1
+        )
+        return cls.env["stock.picking"].create(
+            {
+                "picking_type_id": warehouse.out_type_id.id,
+                "company_id": company.id,
+                "partner_id": cls.customer.id,
+                "carrier_id": cls.carrier.id,
+            }
+        )
+
+    @classmethod
     def _create_delivery(cls, **kwargs):
         picking = cls._create_order(**kwargs).picking_ids
         picking.ensure_one()

@@ -170,18 +170,7 @@ class TestTrackingEvents(ShipmentTrackingCase):
         """A delivery of another company cannot take the number of an open
         shipment with the same carrier: its events would reach the wrong
         company."""
-        company_b = self.env["res.company"].create({"name": "Other Shipping Co"})
-        warehouse_b = self.env["stock.warehouse"].search(
-            [("company_id", "=", company_b.id)], limit=1
-        )
-        other = self.env["stock.picking"].create(
-            {
-                "picking_type_id": warehouse_b.out_type_id.id,
-                "company_id": company_b.id,
-                "partner_id": self.customer.id,
-                "carrier_id": self.carrier.id,
-            }
-        )
+        other = self._other_company_delivery()
         # assertRaises (not ...Regex) rolls its savepoint back.
         with self.assertRaises(ValidationError) as caught:
             other.carrier_tracking_ref = "TRK-1"

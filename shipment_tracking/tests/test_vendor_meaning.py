@@ -352,20 +352,11 @@ class TestHandoverNumbers(VendorMeaningCase):
         )
 
     def test_number_of_another_company_is_skipped_not_raised(self):
-        company_b = self.env["res.company"].create({"name": "Other Shipping Co"})
-        warehouse_b = self.env["stock.warehouse"].search(
-            [("company_id", "=", company_b.id)], limit=1
-        )
-        other = self.env["stock.picking"].create(
-            {
-                "picking_type_id": warehouse_b.out_type_id.id,
-                "company_id": company_b.id,
-                "partner_id": self.customer.id,
-                "carrier_id": self.carrier.id,
-            }
-        )
+        other = self._other_company_delivery()
         other.carrier_tracking_ref = "LOCAL-9"
-        with mute_logger("odoo.addons.shipment_tracking.models.stock_picking"):
+        with mute_logger(
+            "odoo.addons.shipment_tracking.models.shipment_tracking_number"
+        ):
             result = self._event(
                 "in_transit",
                 datetime(2026, 11, 27, 9, 0),
@@ -382,7 +373,9 @@ class TestHandoverNumbers(VendorMeaningCase):
         wins): it is skipped, and that parcel's events stay its own."""
         other = self._dispatched("VM-OTHER")
         newer = self._dispatched("VM-NEWER")
-        with mute_logger("odoo.addons.shipment_tracking.models.stock_picking"):
+        with mute_logger(
+            "odoo.addons.shipment_tracking.models.shipment_tracking_number"
+        ):
             self._apply(
                 {
                     "state": "in_transit",
