@@ -8,12 +8,13 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
-from odoo.tools import SQL, format_date, format_time
+from odoo.tools import format_date, format_time
 
 from ..const import (
     CLOSED_SHIPMENT_STATES,
     DELAY_KINDS,
     DETAIL_FIELDS,
+    DISPATCH_EMAIL_STATES,
     DISPATCHED_LOGISTICS_FIELDS,
     EVENT_INCIDENT_KINDS,
     FINAL_SHIPMENT_STATES,
@@ -103,26 +104,30 @@ class StockPicking(models.Model):
         compute="_compute_shipment_is_late",
         search="_search_shipment_is_late",
     )
+    # The dispatch email as its outbox row says.
     shipment_notification_state = fields.Selection(
         NOTIFICATION_STATES,
         groups=INTERNAL_GROUPS,
         string="Customer Notification",
+        compute="_compute_shipment_notification_state",
+        store=True,
         default="none",
-        required=True,
-        copy=False,
         index=True,
     )
     shipment_notification_attempts = fields.Integer(
-        copy=False, readonly=True, groups=INTERNAL_GROUPS
+        compute="_compute_shipment_notification",
+        compute_sudo=True,
+        groups=INTERNAL_GROUPS,
     )
     shipment_notification_error = fields.Char(
-        copy=False, readonly=True, groups=INTERNAL_GROUPS
+        compute="_compute_shipment_notification",
+        compute_sudo=True,
+        groups=INTERNAL_GROUPS,
     )
     shipment_notification_message_id = fields.Many2one(
         "mail.message",
-        copy=False,
-        readonly=True,
-        ondelete="set null",
+        compute="_compute_shipment_notification",
+        compute_sudo=True,
         groups=INTERNAL_GROUPS,
     )
     tracking_number_ids = fields.One2many(
@@ -268,6 +273,31 @@ class StockPicking(models.Model):
         super()._compute_access_url()
         for picking in self.filtered("is_shipment"):
             picking.access_url = f"/my/shipments/{picking.id}"
+
+    def _get_shipment_dispatch_update(self):
+        """The outbox row of the dispatch notification, if any."""
+        self.ensure_one()
+        return self.shipment_update_ids.filtered(lambda u: u.kind == "dispatched")[:1]
+
+    @api.depends("shipment_update_ids.email_state", "shipment_update_ids.kind")
+    def _compute_shipment_notification_state(self):
+        for picking in self:
+            update = picking._get_shipment_dispatch_update()
+            picking.shipment_notification_state = DISPATCH_EMAIL_STATES.get(
+                update.email_state, "none"
+            )
+
+    @api.depends(
+        "shipment_update_ids.email_attempts",
+        "shipment_update_ids.email_error",
+        "shipment_update_ids.mail_message_id",
+    )
+    def _compute_shipment_notification(self):
+        for picking in self:
+            update = picking._get_shipment_dispatch_update()
+            picking.shipment_notification_attempts = update.email_attempts
+            picking.shipment_notification_error = update.email_error
+            picking.shipment_notification_message_id = update.mail_message_id
 
     @api.depends("picking_type_code")
     def _compute_is_shipment(self):
@@ -708,21 +738,20 @@ class StockPicking(models.Model):
                 vals["expected_delivery_date"] = picking._compute_shipment_edd(
                     vals["shipment_date"]
                 )
-            if picking.company_id.shipment_notify_dispatch:
-                vals["shipment_notification_state"] = "to_send"
             # sudo: system transition on the validating user's behalf; the user's
             # rights were checked by the validation itself.
             picking.sudo().write(vals)
-        if ready.filtered(lambda p: p.shipment_notification_state == "to_send"):
+        # sudo: the outbox is system-maintained. The cron sends: the worker's
+        # click never waits for SMTP or the SMS gateway.
+        Notification = self.env["shipment.tracking.notification"].sudo()
+        queued = Notification.browse()
+        for picking in ready:
+            queued |= Notification._enqueue(picking, "dispatched", "dispatched")
+        if queued:
             self._shipment_trigger_notification_cron()
 
     def _shipment_trigger_notification_cron(self):
-        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
-            "shipment_tracking.ir_cron_shipment_notification"
-        )
-        # browse, not env.ref(): the xmlid lookup is cached, the existence check
-        # would cost a query in the worker's click.
-        self.env["ir.cron"].browse(cron_id)._trigger()
+        self.env["shipment.tracking.notification"]._shipment_trigger_cron()
 
     def _compute_shipment_edd(self, shipment_date):
         """Shipment date plus the carrier's transit days, in working days of the
@@ -1285,62 +1314,8 @@ class StockPicking(models.Model):
         return self.sale_id.name or self.origin or self.name
 
     # ------------------------------------------------------------------
-    # Dispatch notification (SOP step 4)
+    # Customer messages (SOP steps 4 and 6; sent by the outbox)
     # ------------------------------------------------------------------
-    def _shipment_send_dispatch_notification(self):
-        """Render and queue the dispatch email; called from the cron only."""
-        template = self.env.ref("shipment_tracking.mail_template_shipment_dispatched")
-        for picking in self:
-            partner = picking._get_shipment_notification_partner()
-            if not partner:
-                picking.message_post(
-                    body=_(
-                        "No dispatch email was sent: neither the delivery address nor "
-                        "the customer has an email address."
-                    ),
-                    subtype_xmlid="mail.mt_note",
-                )
-                picking.shipment_notification_state = "no_email"
-                continue
-            message = picking.with_context(
-                mail_notify_force_send=False, shipment_tracking_customer_only=True
-            ).message_post_with_source(
-                template,
-                email_layout_xmlid="mail.mail_notification_layout",
-                subtype_xmlid="mail.mt_comment",
-                message_type="comment",
-                partner_ids=partner.ids,
-            )
-            picking.write(
-                {
-                    "shipment_notification_state": "queued",
-                    "shipment_notification_message_id": message[:1].id,
-                    "shipment_notification_attempts": 1,
-                    "shipment_notification_error": False,
-                }
-            )
-            if picking.sale_id:
-                picking.sale_id.message_post(
-                    body=Markup(
-                        "<p>%s</p>"
-                        '<p><a href="#" data-oe-model="stock.picking" '
-                        'data-oe-id="%s">%s</a></p>'
-                    )
-                    % (
-                        _(
-                            "Dispatch notification queued for %(email)s: %(carrier)s, "
-                            "tracking number %(ref)s, estimated delivery %(edd)s.",
-                            email=partner.email,
-                            carrier=picking.carrier_id.name or "",
-                            ref=picking.carrier_tracking_ref,
-                            edd=picking.expected_delivery_date or _("unknown"),
-                        ),
-                        picking.id,
-                        picking.name,
-                    ),
-                    subtype_xmlid="mail.mt_note",
-                )
-
     def _notify_get_recipients(self, message, msg_vals, **kwargs):
         recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
         if self.env.context.get("shipment_tracking_customer_only"):
@@ -1351,96 +1326,6 @@ class StockPicking(models.Model):
             )
             recipients = [r for r in recipients if r["id"] in customer_ids]
         return recipients
-
-    @api.model
-    def _cron_process_shipment_notifications(self, batch_size=50):
-        """Send queued dispatch notifications and retry failed emails, in
-        batches that commit their progress."""
-        # sudo: a system job; it only sends what validations queued.
-        self = self.sudo()  # noqa: PLW0642
-        cron = self.env["ir.cron"]
-        done = 0
-        for pickings in self._shipment_claim_batches(
-            "stock.picking", "shipment_notification_state", batch_size
-        ):
-            pickings._shipment_send_dispatch_notification()
-            done += len(pickings)
-            remaining = self.search_count(
-                [("shipment_notification_state", "=", "to_send")]
-            )
-            cron._notify_progress(done=done, remaining=remaining)
-        for updates in self._shipment_claim_batches(
-            "shipment.tracking.notification", "state", batch_size
-        ):
-            updates._send()
-        self._shipment_retry_failed_notifications()
-        self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
-
-    def _shipment_claim_batches(self, model, state_field, batch_size):
-        """Yield batches of ``model`` records whose ``state_field`` is
-        'to_send', committing after each batch is handled. SKIP LOCKED:
-        concurrent runs never take the same record."""
-        records = self.env[model]
-        while True:
-            # Raw SQL below: what the previous batch wrote must be in the table.
-            self.env.flush_all()
-            self.env.cr.execute(
-                SQL(
-                    """SELECT id FROM %s WHERE %s = 'to_send'
-                        ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
-                    SQL.identifier(records._table),
-                    SQL.identifier(state_field),
-                    batch_size,
-                )
-            )
-            ids = [row[0] for row in self.env.cr.fetchall()]
-            if not ids:
-                return
-            yield records.browse(ids)
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-
-    def _shipment_retry_failed_notifications(self):
-        """Put emails that failed on SMTP back in the queue, a capped number of
-        times; past the cap the shipment shows the failure."""
-        # sudo: mail.mail is technical; only our notifications' mails are taken.
-        failed_mails = (
-            self.env["mail.mail"]
-            .sudo()
-            .search(
-                [
-                    ("state", "=", "exception"),
-                    ("model", "=", "stock.picking"),
-                    ("mail_message_id.shipment_notification_picking_ids", "!=", False),
-                ]
-            )
-        )
-        for mail in failed_mails:
-            picking = mail.mail_message_id.shipment_notification_picking_ids[:1]
-            max_attempts = picking.company_id._get_shipment_notification_max_attempts()
-            if picking.shipment_notification_attempts < max_attempts:
-                picking.shipment_notification_attempts += 1
-                mail.mark_outgoing()
-            else:
-                mail.cancel()
-                picking._shipment_notification_failed(mail.failure_reason)
-
-    def _shipment_notification_failed(self, reason):
-        self.write(
-            {
-                "shipment_notification_state": "failed",
-                "shipment_notification_error": reason or _("Unknown error"),
-            }
-        )
-        for picking in self:
-            picking.message_post(
-                body=_(
-                    "The dispatch email could not be delivered after %(count)s "
-                    "attempts: %(reason)s",
-                    count=picking.shipment_notification_attempts,
-                    reason=reason or _("unknown error"),
-                ),
-                subtype_xmlid="mail.mt_note",
-            )
 
     def action_shipment_resend_notification(self):
         """Customer Service: send the dispatch email again."""
@@ -1461,15 +1346,19 @@ class StockPicking(models.Model):
                     pickings=", ".join(not_dispatched.mapped("display_name")),
                 )
             )
-        # sudo: the notification status is system-maintained; access to the
-        # deliveries and the role were checked above.
-        self.sudo().write(
-            {
-                "shipment_notification_state": "to_send",
-                "shipment_notification_attempts": 0,
-                "shipment_notification_error": False,
-            }
-        )
+        # sudo: the outbox is system-maintained; access to the deliveries and
+        # the role were checked above.
+        Notification = self.env["shipment.tracking.notification"].sudo()
+        for picking in self.sudo():
+            update = picking._get_shipment_dispatch_update()
+            if update:
+                update.write(update._prepare_channel_reset("email", fresh=True))
+            else:
+                # Queued before the company turned dispatch emails on, or
+                # never: queue it now (whatever the setting: a person asked).
+                Notification.create(
+                    Notification._prepare_values(picking, "dispatched", "dispatched")
+                )
         self._shipment_trigger_notification_cron()
         return {
             "type": "ir.actions.client",

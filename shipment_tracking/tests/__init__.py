@@ -8,3 +8,4 @@ from . import test_tracking_events
 from . import test_monitoring
 from . import test_tours
 from . import test_vendor_meaning
+from . import test_outbox

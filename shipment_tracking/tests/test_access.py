@@ -811,11 +811,11 @@ class TestCreateDefaults(ShipmentTrackingCase):
                 {
                     "picking_type_id": self.warehouse.out_type_id.id,
                     "partner_id": self.customer.id,
-                    "shipment_notification_state": "to_send",
+                    "shipment_delivered_date": "2026-11-20 10:00:00",
                 }
             )
         )
-        self.assertEqual(picking.shipment_notification_state, "to_send")
+        self.assertEqual(str(picking.shipment_delivered_date), "2026-11-20 10:00:00")
 
     def test_carrier_system_fields_from_context_defaults_refused(self):
         Carrier = self.env["delivery.carrier"].with_user(self.user_logistics)

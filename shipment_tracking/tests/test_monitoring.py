@@ -156,10 +156,14 @@ class TestMonitoring(ShipmentTrackingCase):
         self._event("out_for_delivery", datetime(2026, 11, 28, 7, 0))
         self._run_notification_cron()
         update = self._updates("out_for_delivery")
-        self.assertEqual(update.state, "sent")
-        mail = self.env["mail.mail"].search(
-            [("mail_message_id", "=", update.message_id.id)]
+        # In Odoo's mail queue: queued until the SMTP server took it.
+        self.assertRecordValues(
+            update, [{"state": "queued", "email_state": "outgoing"}]
         )
+        mail = self.env["mail.mail"].search(
+            [("mail_message_id", "=", update.mail_message_id.id)]
+        )
+        self.assertEqual(update.mail_id, mail)
         self.assertIn("out for delivery", mail.subject)
         self.assertEqual(mail.recipient_ids, self.customer)
         self._run_notification_cron()

@@ -1,12 +1,13 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import _, api, fields, models
 
-from .stock_picking import SMS_STATES
+from odoo.addons.shipment_tracking.const import OUTBOX_CHANNEL_STATES
 
 SMS_TEMPLATES = {
     kind: f"shipment_tracking_sms.sms_template_shipment_{kind}"
     for kind in (
+        "dispatched",
         "out_for_delivery",
         "available_for_pickup",
         "delivered",
@@ -16,31 +17,157 @@ SMS_TEMPLATES = {
         "recovered",
     )
 }
+# SMS failures the gateway may get over: retried with the outbox's backoff.
+TRANSIENT_SMS_FAILURES = ("sms_server",)
 
 
 class ShipmentTrackingNotification(models.Model):
+    """The SMS channel of every customer message."""
+
     _inherit = "shipment.tracking.notification"
 
-    sms_state = fields.Selection(SMS_STATES, string="SMS", readonly=True)
-    sms_message_id = fields.Many2one("mail.message", readonly=True, ondelete="set null")
-    sms_note = fields.Char(string="SMS Note", readonly=True)
+    sms_state = fields.Selection(
+        OUTBOX_CHANNEL_STATES, string="SMS", default="pending", readonly=True
+    )
+    sms_attempts = fields.Integer(string="SMS Attempts", readonly=True)
+    sms_error = fields.Char(string="SMS Error", readonly=True)
+    sms_next_attempt = fields.Datetime(
+        default=fields.Datetime.now, readonly=True, string="Next SMS Attempt"
+    )
+    sms_message_id = fields.Many2one(
+        "mail.message", string="SMS Message", readonly=True, ondelete="set null"
+    )
+    sms_id = fields.Many2one(
+        "sms.sms",
+        string="Outgoing SMS",
+        readonly=True,
+        ondelete="set null",
+        index="btree_not_null",
+    )
 
-    def _send(self):
-        """Email those who want email, text those who want SMS; each update
-        is texted at most once."""
-        email_ok = self.filtered(lambda n: n.picking_id._shipment_wants("email"))
-        (self - email_ok).write(
-            {"state": "skipped", "note": "customer does not want shipment emails"}
-        )
-        res = super(ShipmentTrackingNotification, email_ok)._send()
-        for notification in self.filtered(lambda n: not n.sms_state):
-            template = self.env.ref(SMS_TEMPLATES[notification.kind])
-            vals = notification.picking_id._shipment_notify_by_sms(template)
-            notification.write(
-                {
-                    "sms_state": vals["state"],
-                    "sms_message_id": vals.get("message_id", False),
-                    "sms_note": vals.get("note", False),
-                }
-            )
+    @api.model
+    def _channels(self):
+        return [*super()._channels(), "sms"]
+
+    @api.depends("sms_state", "sms_next_attempt")
+    def _compute_state(self):
+        return super()._compute_state()
+
+    @api.model
+    def _cron_send(self, batch_size=None):
+        res = super()._cron_send(batch_size=batch_size)
+        # sudo: a system job, like the core cron.
+        Sms = self.env["sms.sms"].sudo()
+        Sms._shipment_retry_gateway_errors()
+        if Sms.search_count([("state", "=", "outgoing")], limit=1):
+            Sms._shipment_trigger_queue()
         return res
+
+    # ------------------------------------------------------------------
+    # Email: only for customers who want it
+    # ------------------------------------------------------------------
+    def _email_skip_state(self):
+        if not self.picking_id._shipment_wants("email"):
+            return "opted_out", _("the customer does not want shipment emails")
+        return super()._email_skip_state()
+
+    # ------------------------------------------------------------------
+    # SMS
+    # ------------------------------------------------------------------
+    def _sms_skip_state(self):
+        """``(state, reason, logged)`` when this message must not be texted:
+        ``logged`` says the delivery's chatter tells why."""
+        self.ensure_one()
+        picking = self.picking_id
+        if not picking.company_id.shipment_notify_sms:
+            return "disabled", _("SMS disabled for the company"), False
+        if not picking._shipment_wants("sms"):
+            return "opted_out", _("customer prefers no SMS"), False
+        _partner, number, reason = picking._get_shipment_sms_recipient()
+        if not number:
+            return "no_address", reason, True
+        if picking._shipment_sms_blacklisted(number):
+            return (
+                "opted_out",
+                _("%(number)s is on the SMS blacklist", number=number),
+                True,
+            )
+        return False, False, False
+
+    def _send_sms(self):
+        """Queue the SMS in Odoo's SMS queue, logged in the delivery's
+        chatter; a retry re-queues the same SMS. Never raises for a bad
+        number: the message records why it was not texted."""
+        self.ensure_one()
+        sms = self.sms_id
+        if sms and sms.state in ("error", "canceled"):
+            sms.action_set_outgoing()
+            self.write({"sms_state": "outgoing", "sms_attempts": self.sms_attempts + 1})
+            return
+        picking = self.picking_id
+        template = self.env.ref(SMS_TEMPLATES[self.kind])
+        state, reason, logged = self._sms_skip_state()
+        if state:
+            self.write({"sms_state": state, "sms_error": reason})
+            if logged:
+                picking.message_post(
+                    body=_(
+                        "No SMS was sent (%(template)s): %(reason)s.",
+                        template=template.name,
+                        reason=reason,
+                    ),
+                    subtype_xmlid="mail.mt_note",
+                )
+            return
+        partner, number, _reason = picking._get_shipment_sms_recipient()
+        body = template._render_field("body", picking.ids, compute_lang=True)[
+            picking.id
+        ]
+        message = picking.with_context(
+            shipment_tracking_customer_only=True
+        )._message_sms(
+            body,
+            partner_ids=partner.ids,
+            sms_pid_to_number={partner.id: number},
+            put_in_queue=True,
+        )
+        sms = self.env["sms.sms"].search(
+            [("mail_message_id", "=", message.id)], limit=1
+        )
+        self.write(
+            {
+                "sms_state": "outgoing" if sms else "sent",
+                "sms_attempts": self.sms_attempts + 1,
+                "sms_error": False,
+                "sms_message_id": message.id,
+                "sms_id": sms.id,
+            }
+        )
+
+    @api.model
+    def _on_sms_outcome(self, sms_records):
+        """Odoo's SMS queue tried ``sms_records``: their messages are sent,
+        wait for a retry (a gateway error that may pass), or failed (a wrong
+        number, a refused account, or a fate nobody knows: never resent
+        automatically)."""
+        rows = self.search(
+            [("sms_id", "in", sms_records.ids), ("sms_state", "=", "outgoing")]
+        )
+        for row in rows:
+            sms = row.sms_id
+            if sms.state in ("pending", "sent"):
+                row.write({"sms_state": "sent", "sms_error": False})
+            elif sms.state == "error":
+                failures = sms._fields["failure_type"]._description_selection(self.env)
+                failure = dict(failures).get(sms.failure_type, sms.failure_type)
+                reason = sms.shipment_gateway_error or failure or _("unknown error")
+                if sms.failure_type in TRANSIENT_SMS_FAILURES:
+                    row._channel_retry_or_fail("sms", reason)
+                else:
+                    row._channel_failed("sms", reason)
+
+    def _prepare_channel_reset(self, channel, fresh=False):
+        vals = super()._prepare_channel_reset(channel, fresh=fresh)
+        if fresh and channel == "sms":
+            vals["sms_id"] = False
+        return vals

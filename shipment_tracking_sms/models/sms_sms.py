@@ -48,6 +48,21 @@ class SmsSms(models.Model):
         "automatically. Check with the customer before resending it by hand.",
     )
 
+    shipment_notification_ids = fields.One2many(
+        "shipment.tracking.notification",
+        "sms_id",
+        string="Shipment Messages",
+        readonly=True,
+    )
+
+    def write(self, vals):
+        res = super().write(vals)
+        if vals.get("state") in ("pending", "sent", "error"):
+            # sudo: the outbox is system-maintained; only the messages these
+            # SMS carry follow their outcome.
+            self.env["shipment.tracking.notification"].sudo()._on_sms_outcome(self)
+        return res
+
     def _shipment_get_company(self):
         """The company of the document the SMS is about, else the current one."""
         self.ensure_one()
@@ -332,6 +347,7 @@ class SmsSms(models.Model):
     def _shipment_retry_gateway_errors(self):
         """Put SMS the HTTP gateway failed to take (server side) back in the
         queue, until the company's attempt cap; past it they stay in error.
+        Customer messages of the shipment outbox are left to its retries.
         SMS whose fate is unknown (failure type *unknown*) are never retried."""
         failed = self.search(
             [
@@ -339,6 +355,8 @@ class SmsSms(models.Model):
                 ("failure_type", "=", "sms_server"),
                 ("shipment_gateway_attempts", ">", 0),
                 ("to_delete", "=", False),
+                # The outbox retries its own messages, with its backoff.
+                ("shipment_notification_ids", "=", False),
             ]
         )
         retry = failed.filtered(

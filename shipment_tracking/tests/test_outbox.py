@@ -1,0 +1,141 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+from unittest.mock import patch
+
+from freezegun import freeze_time
+
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.base.models.ir_mail_server import IrMailServer
+
+from .common import ShipmentTrackingCase
+
+
+@tagged("post_install", "-at_install", "shipment_clock")
+class TestOutbox(ShipmentTrackingCase):
+    """Every customer message is a row of one outbox: one claim loop, one
+    retry policy, one Failed list for every kind of message."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.Notification = cls.env["shipment.tracking.notification"]
+
+    def _dispatched(self, **kwargs):
+        picking = self._create_delivery(**kwargs)
+        self._fill_details(picking)
+        self._set_tracking(picking)
+        self._validate(picking)
+        return picking
+
+    def _update(self, picking, kind):
+        return self.Notification._enqueue(picking, kind, f"test:{kind}")
+
+    def test_update_emails_retried_after_smtp_failures_then_failed(self):
+        self.company.shipment_notification_max_attempts = 3
+        with freeze_time("2026-11-26 10:00:00") as clock:
+            picking = self._dispatched()
+            update = self._update(picking, "out_for_delivery")
+            self._run_notification_cron()
+            mail = update.mail_id
+            self.assertEqual(mail.state, "outgoing")
+            waits = []
+            with (
+                patch.object(
+                    IrMailServer, "connect", side_effect=ConnectionRefusedError("down")
+                ),
+                mute_logger("odoo.addons.mail.models.mail_mail"),
+            ):
+                for _attempt in range(3):
+                    mail.send()
+                    if update.email_state != "pending":
+                        break
+                    waits.append(update.email_next_attempt - clock.time_to_freeze)
+                    self.assertEqual(self._run_notification_cron(), 0, "too early")
+                    clock.move_to(update.email_next_attempt)
+                    self._run_notification_cron()
+                    self.assertEqual(mail.state, "outgoing")
+        # Two waits that grow (5 then 30 minutes), then the cap: failed.
+        self.assertEqual(waits, [timedelta(minutes=5), timedelta(minutes=30)])
+        self.assertRecordValues(
+            update,
+            [{"state": "failed", "email_state": "failed", "email_attempts": 3}],
+        )
+        self.assertIn("down", update.email_error)
+        self.assertIn(update, self.Notification.search([("state", "=", "failed")]))
+        self.assertTrue(
+            picking.message_ids.filtered(
+                lambda m: "could not be delivered" in m.body and "3 attempt" in m.body
+            )
+        )
+        # The dispatch email went through before SMTP fell: not touched.
+        self.assertEqual(picking.shipment_notification_state, "queued")
+
+    def test_poison_row_does_not_stop_the_rows_behind_it(self):
+        template = self.env.ref("shipment_tracking.mail_template_shipment_exception")
+        template.body_html = '<p><t t-out="object.no_such_field.name"/></p>'
+        first = self._dispatched()
+        second = self._dispatched()
+        # Queued first: the claim loop meets it before the others.
+        poison = self._update(first, "exception")
+        behind = self._update(second, "out_for_delivery")
+        self.assertLess(poison.id, behind.id)
+        with mute_logger(
+            "odoo.addons.shipment_tracking.models.shipment_tracking_notification",
+            "odoo.addons.mail.models.mail_render_mixin",
+        ):
+            self._run_notification_cron(batch_size=1)
+        self.assertRecordValues(
+            poison, [{"state": "failed", "email_state": "failed", "email_attempts": 1}]
+        )
+        self.assertIn("could not be prepared", poison.email_error)
+        self.assertRecordValues(
+            behind | first._get_shipment_dispatch_update(),
+            [{"email_state": "outgoing"}, {"email_state": "outgoing"}],
+        )
+        # Never claimed again: the queue is empty.
+        self.assertEqual(self._run_notification_cron(), 0)
+        self.assertFalse(
+            self.Notification.search_count(self.Notification._due_domain())
+        )
+
+    def test_customer_service_retries_failed_messages(self):
+        picking = self._dispatched()
+        update = self._update(picking, "delivered")
+        self._run_notification_cron()
+        update._channel_failed("email", "mailbox full")
+        self.assertEqual(update.state, "failed")
+        with self.assertRaises(AccessError):
+            update.with_user(self.user_warehouse).action_retry()
+        update.with_user(self.user_cs).action_retry()
+        self.assertRecordValues(
+            update,
+            [
+                {
+                    "state": "queued",
+                    "email_state": "pending",
+                    "email_attempts": 0,
+                    "email_error": False,
+                }
+            ],
+        )
+        self._run_notification_cron()
+        self.assertEqual(update.email_state, "outgoing")
+        update.mail_id.send()
+        self.assertRecordValues(update, [{"state": "sent", "email_state": "sent"}])
+
+    def test_dispatch_is_a_row_of_the_outbox(self):
+        picking = self._dispatched()
+        update = picking._get_shipment_dispatch_update()
+        self.assertRecordValues(
+            update,
+            [{"kind": "dispatched", "state": "queued", "email_state": "pending"}],
+        )
+        self.assertEqual(picking.shipment_notification_state, "to_send")
+        # A second dispatch of the same delivery is absorbed by the unique key.
+        self.assertFalse(
+            self.Notification._enqueue(picking, "dispatched", "dispatched")
+        )
