@@ -99,12 +99,17 @@ class ShipmentTrackingNotification(models.Model):
         help="Queued while a channel has work left (to send, waiting for a "
         "retry, in Odoo's mail or SMS queue); Failed when a channel gave up.",
     )
+    is_pending = fields.Boolean(
+        string="To Send",
+        compute="_compute_state",
+        store=True,
+        help="A channel waits to be sent or retried by the notification cron.",
+    )
     next_attempt = fields.Datetime(
         compute="_compute_state",
         store=True,
-        index=True,
-        help="When the cron takes this message next: the earliest channel "
-        "waiting to be sent or retried.",
+        help="When the cron takes this message next: the earliest retry "
+        "among the channels waiting; empty: as soon as it runs.",
     )
     email_state = fields.Selection(
         OUTBOX_CHANNEL_STATES,
@@ -115,9 +120,7 @@ class ShipmentTrackingNotification(models.Model):
     )
     email_attempts = fields.Integer(readonly=True)
     email_error = fields.Char(string="Email Error", readonly=True)
-    email_next_attempt = fields.Datetime(
-        default=fields.Datetime.now, readonly=True, string="Next Email Attempt"
-    )
+    email_next_attempt = fields.Datetime(readonly=True, string="Next Email Attempt")
     mail_message_id = fields.Many2one(
         "mail.message", string="Email Message", ondelete="set null", readonly=True
     )
@@ -132,6 +135,17 @@ class ShipmentTrackingNotification(models.Model):
     _sql_constraints = [
         ("key_uniq", "unique(picking_id, key)", "An event is notified once."),
     ]
+
+    def init(self):
+        # The claim loop reads the pending rows only: a small index however
+        # long the history of sent messages grows.
+        self.env.cr.execute(
+            SQL(
+                """CREATE INDEX IF NOT EXISTS shipment_tracking_notification_due_idx
+                       ON shipment_tracking_notification (next_attempt, id)
+                    WHERE is_pending"""
+            )
+        )
 
     # ------------------------------------------------------------------
     # Queueing
@@ -180,7 +194,9 @@ class ShipmentTrackingNotification(models.Model):
                 for channel in channels
                 if row[f"{channel}_state"] == "pending"
             ]
-            row.next_attempt = min(due) if due else False
+            row.is_pending = bool(due)
+            # A channel without a retry time is due at once.
+            row.next_attempt = min(due) if due and all(due) else False
 
     # ------------------------------------------------------------------
     # The claim loop
@@ -202,7 +218,12 @@ class ShipmentTrackingNotification(models.Model):
 
     @api.model
     def _due_domain(self):
-        return [("state", "=", "queued"), ("next_attempt", "<=", fields.Datetime.now())]
+        return [
+            ("is_pending", "=", True),
+            "|",
+            ("next_attempt", "=", False),
+            ("next_attempt", "<=", fields.Datetime.now()),
+        ]
 
     @api.model
     def _claim(self, limit):
@@ -214,8 +235,9 @@ class ShipmentTrackingNotification(models.Model):
         self.env.cr.execute(
             SQL(
                 """SELECT id FROM shipment_tracking_notification
-                    WHERE state = 'queued' AND next_attempt <= %s
-                 ORDER BY next_attempt, id
+                    WHERE is_pending
+                      AND (next_attempt IS NULL OR next_attempt <= %s)
+                 ORDER BY next_attempt NULLS FIRST, id
                     LIMIT %s
                       FOR UPDATE SKIP LOCKED""",
                 fields.Datetime.now(),
@@ -370,7 +392,7 @@ class ShipmentTrackingNotification(models.Model):
         give up once the company's attempt cap is reached."""
         self.ensure_one()
         attempts = self[f"{channel}_attempts"]
-        if attempts >= self.company_id._get_shipment_notification_max_attempts():
+        if attempts >= self._channel_max_attempts(channel):
             self._channel_failed(channel, reason)
             return
         delay = OUTBOX_BACKOFF_MINUTES[
@@ -386,6 +408,11 @@ class ShipmentTrackingNotification(models.Model):
             }
         )
         self._shipment_trigger_cron(self[f"{channel}_next_attempt"])
+
+    def _channel_max_attempts(self, channel):
+        """How many times ``channel`` is tried before it is marked failed."""
+        self.ensure_one()
+        return self.company_id._get_shipment_notification_max_attempts()
 
     def _channel_failed(self, channel, reason, attempted=False):
         """Give up on ``channel``: the message shows it failed and why, in
@@ -466,7 +493,7 @@ class ShipmentTrackingNotification(models.Model):
             f"{channel}_state": "pending",
             f"{channel}_attempts": 0,
             f"{channel}_error": False,
-            f"{channel}_next_attempt": fields.Datetime.now(),
+            f"{channel}_next_attempt": False,
         }
         if fresh and channel == "email":
             vals["mail_id"] = False

@@ -191,6 +191,11 @@ class StockPicking(models.Model):
         string="Customer Updates",
         groups=INTERNAL_GROUPS,
     )
+    shipment_update_count = fields.Integer(
+        string="Customer Messages",
+        compute="_compute_shipment_update_count",
+        groups=INTERNAL_GROUPS,
+    )
     shipment_delivered_date = fields.Datetime(copy=False, readonly=True)
     shipment_transit_days = fields.Float(
         string="Transit Days (actual)",
@@ -273,6 +278,16 @@ class StockPicking(models.Model):
         super()._compute_access_url()
         for picking in self.filtered("is_shipment"):
             picking.access_url = f"/my/shipments/{picking.id}"
+
+    @api.depends("shipment_update_ids")
+    def _compute_shipment_update_count(self):
+        counts = dict(
+            self.env["shipment.tracking.notification"]._read_group(
+                [("picking_id", "in", self.ids)], ["picking_id"], ["__count"]
+            )
+        )
+        for picking in self:
+            picking.shipment_update_count = counts.get(picking, 0)
 
     def _get_shipment_dispatch_update(self):
         """The outbox row of the dispatch notification, if any."""
@@ -1369,6 +1384,16 @@ class StockPicking(models.Model):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    def action_shipment_view_messages(self):
+        """The customer messages of this delivery, in the outbox list."""
+        self.ensure_one()
+        action = self.env["ir.actions.actions"]._for_xml_id(
+            "shipment_tracking.shipment_tracking_notification_action"
+        )
+        action["domain"] = [("picking_id", "=", self.id)]
+        action["context"] = {}  # all of them, not only the failed ones
+        return action
 
     def action_shipment_open_update(self):
         self.ensure_one()

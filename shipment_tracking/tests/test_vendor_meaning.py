@@ -167,7 +167,7 @@ class TestCarrierIncidents(VendorMeaningCase):
         self.assertEqual(len(self._incidents()), 1, "opened once")
         self._run_notification_cron()
         mail = self.env["mail.mail"].search(
-            [("mail_message_id", "=", update.message_id.id)]
+            [("mail_message_id", "=", update.mail_message_id.id)]
         )
         self.assertIn("apartment number missing", mail.body_html)
         # The parcel moves on: closed, and the customer hears it.
@@ -264,7 +264,7 @@ class TestReadyForPickup(VendorMeaningCase):
         self.assertEqual(len(update), 1)
         self._run_notification_cron()
         mail = self.env["mail.mail"].search(
-            [("mail_message_id", "=", update.message_id.id)]
+            [("mail_message_id", "=", update.mail_message_id.id)]
         )
         self.assertIn("ready for pickup", mail.subject)
         self.assertIn("Kortrijksesteenweg 12", mail.body_html)

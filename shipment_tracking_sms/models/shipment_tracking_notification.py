@@ -31,9 +31,7 @@ class ShipmentTrackingNotification(models.Model):
     )
     sms_attempts = fields.Integer(string="SMS Attempts", readonly=True)
     sms_error = fields.Char(string="SMS Error", readonly=True)
-    sms_next_attempt = fields.Datetime(
-        default=fields.Datetime.now, readonly=True, string="Next SMS Attempt"
-    )
+    sms_next_attempt = fields.Datetime(readonly=True, string="Next SMS Attempt")
     sms_message_id = fields.Many2one(
         "mail.message", string="SMS Message", readonly=True, ondelete="set null"
     )
@@ -165,6 +163,11 @@ class ShipmentTrackingNotification(models.Model):
                     row._channel_retry_or_fail("sms", reason)
                 else:
                     row._channel_failed("sms", reason)
+
+    def _channel_max_attempts(self, channel):
+        if channel == "sms":
+            return self.company_id._get_shipment_sms_max_attempts()
+        return super()._channel_max_attempts(channel)
 
     def _prepare_channel_reset(self, channel, fresh=False):
         vals = super()._prepare_channel_reset(channel, fresh=fresh)
