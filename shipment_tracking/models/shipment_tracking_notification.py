@@ -209,6 +209,7 @@ class ShipmentTrackingNotification(models.Model):
         Return how many messages were taken."""
         # sudo: a system job; it only sends what the system queued.
         self = self.sudo()  # noqa: PLW0642
+        self._reconcile(batch_size or OUTBOX_BATCH_SIZE)
         rows = self._claim(batch_size or OUTBOX_BATCH_SIZE)
         rows._process()
         remaining = self.search_count(self._due_domain()) if rows else 0
@@ -370,7 +371,52 @@ class ShipmentTrackingNotification(models.Model):
     @api.model
     def _on_mail_outcome(self, mails, failure_type=None, reason=False):
         """Odoo's mail queue tried ``mails``: the messages they carry are
-        sent, failed for good (a wrong address), or wait for a retry."""
+        sent, failed for good (a wrong address), or wait for a retry.
+
+        In a savepoint: a concurrent change of the same row (the cron working
+        on its other channel) must never fail the mail queue's transaction,
+        which would forget that the email went and send it again. The cron
+        then reads the outcome from the mail itself (``_reconcile``)."""
+        try:
+            with self.env.cr.savepoint():
+                self._apply_mail_outcome(mails, failure_type, reason)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            _logger.info(
+                "mail %s: outcome left to the notification cron (row busy)",
+                mails.ids,
+            )
+
+    @api.model
+    def _reconcile(self, limit):
+        """Channels still *in the queue* whose mail or SMS has an outcome the
+        hooks could not record (a concurrent change of the row, a mail
+        deleted after it was sent): record it now."""
+        rows = self.search(
+            [
+                ("email_state", "=", "outgoing"),
+                "|",
+                ("mail_id", "=", False),
+                ("mail_id.state", "in", ("sent", "exception", "cancel")),
+            ],
+            limit=limit,
+        )
+        # Deleted once sent (auto-delete): it went.
+        rows.filtered(lambda row: not row.mail_id).write(
+            {"email_state": "sent", "email_error": False}
+        )
+        for mail in rows.mail_id:
+            if mail.state == "cancel":
+                # Cancelled by someone in Odoo's mail queue: not ours to retry.
+                for row in rows.filtered(lambda row, mail=mail: row.mail_id == mail):
+                    row._channel_failed("email", _("cancelled in the mail queue"))
+                continue
+            failure = mail.failure_type or (
+                "mail_smtp" if mail.state == "exception" else None
+            )
+            self._apply_mail_outcome(mail, failure, mail.failure_reason)
+
+    @api.model
+    def _apply_mail_outcome(self, mails, failure_type=None, reason=False):
         rows = self.search(
             [("mail_id", "in", mails.ids), ("email_state", "=", "outgoing")]
         )

@@ -139,3 +139,24 @@ class TestOutbox(ShipmentTrackingCase):
         self.assertFalse(
             self.Notification._enqueue(picking, "dispatched", "dispatched")
         )
+
+    def test_outcomes_the_hooks_missed_are_reconciled(self):
+        """A mail whose outcome the mail queue could not record on the row (a
+        concurrent change of the row) or that was deleted once sent: the
+        cron reads the outcome from the mail itself."""
+        first, second = self._dispatched(), self._dispatched()
+        self._run_notification_cron()
+        sent = first._get_shipment_dispatch_update()
+        failed = second._get_shipment_dispatch_update()
+        # What the mail queue leaves when its hook could not write the row.
+        sent.mail_id.unlink()
+        failed.mail_id.write({"state": "exception", "failure_reason": "SMTP down"})
+        self.assertEqual((sent | failed).mapped("email_state"), ["outgoing"] * 2)
+        self._run_notification_cron()
+        self.assertRecordValues(
+            sent | failed,
+            [
+                {"email_state": "sent", "email_error": False},
+                {"email_state": "pending", "email_error": "SMTP down"},
+            ],
+        )

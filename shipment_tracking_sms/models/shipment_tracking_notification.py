@@ -1,6 +1,9 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
 from odoo import _, api, fields, models
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from odoo.addons.shipment_tracking.const import OUTBOX_CHANNEL_STATES
 
@@ -17,6 +20,8 @@ SMS_TEMPLATES = {
         "recovered",
     )
 }
+_logger = logging.getLogger(__name__)
+
 # SMS failures the gateway may get over: retried with the outbox's backoff.
 TRANSIENT_SMS_FAILURES = ("sms_server",)
 
@@ -144,6 +149,39 @@ class ShipmentTrackingNotification(models.Model):
 
     @api.model
     def _on_sms_outcome(self, sms_records):
+        """See ``_apply_sms_outcome``; in a savepoint, as for emails: a
+        concurrent change of the row never fails the SMS queue's transaction
+        (the cron reconciles it)."""
+        try:
+            with self.env.cr.savepoint():
+                self._apply_sms_outcome(sms_records)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            _logger.info(
+                "SMS %s: outcome left to the notification cron (row busy)",
+                sms_records.ids,
+            )
+
+    @api.model
+    def _reconcile(self, limit):
+        res = super()._reconcile(limit)
+        rows = self.search(
+            [
+                ("sms_state", "=", "outgoing"),
+                "|",
+                ("sms_id", "=", False),
+                ("sms_id.state", "in", ("pending", "sent", "error", "canceled")),
+            ],
+            limit=limit,
+        )
+        # Deleted once the gateway took it: it went.
+        rows.filtered(lambda row: not row.sms_id).write(
+            {"sms_state": "sent", "sms_error": False}
+        )
+        self._apply_sms_outcome(rows.sms_id)
+        return res
+
+    @api.model
+    def _apply_sms_outcome(self, sms_records):
         """Odoo's SMS queue tried ``sms_records``: their messages are sent,
         wait for a retry (a gateway error that may pass), or failed (a wrong
         number, a refused account, or a fate nobody knows: never resent
@@ -155,6 +193,8 @@ class ShipmentTrackingNotification(models.Model):
             sms = row.sms_id
             if sms.state in ("pending", "sent"):
                 row.write({"sms_state": "sent", "sms_error": False})
+            elif sms.state == "canceled":
+                row._channel_failed("sms", _("cancelled in the SMS queue"))
             elif sms.state == "error":
                 failures = sms._fields["failure_type"]._description_selection(self.env)
                 failure = dict(failures).get(sms.failure_type, sms.failure_type)

@@ -57,7 +57,7 @@ class SmsSms(models.Model):
 
     def write(self, vals):
         res = super().write(vals)
-        if vals.get("state") in ("pending", "sent", "error"):
+        if vals.get("state") in ("pending", "sent", "error", "canceled"):
             # sudo: the outbox is system-maintained; only the messages these
             # SMS carry follow their outcome.
             self.env["shipment.tracking.notification"].sudo()._on_sms_outcome(self)
