@@ -599,44 +599,33 @@ class Shop:
         """What may still email or text the customers of ``picking_ids``; an
         empty list when their notifications are settled:
 
-        - no dispatch notification waiting for the notification cron
-          (``to_send``) or for Odoo's mail queue (``queued``);
-        - no customer update (``shipment.tracking.notification``) to send;
+        - no customer message of the outbox (``shipment.tracking.notification``,
+          the dispatch notice included) queued: a channel to send or to
+          retry (``pending``) or in Odoo's mail or SMS queue (``outgoing``);
         - no email of those deliveries in Odoo's mail queue: ``outgoing``, or
-          ``exception`` (the notification cron puts failed ones back in the
-          queue);
+          ``exception`` (the outbox puts failed ones back in the queue);
         - no SMS of those deliveries queued (``outgoing``) or being handed to
           the gateway (``process``, in flight);
         - none of the crons that send (notifications, mail queue, SMS queue)
           running, nor due (a trigger or its next call in the past): every
           run our actions caused has finished and committed.
 
-        An SMS the gateway refused stays in error, retried by the
-        notification cron up to a cap: not waited for (the tests' gateway
-        accepts everything unless told otherwise)."""
+        A message waiting for a retry (its backoff) counts as pending: the
+        tests' SMTP sink and gateway accept everything unless told otherwise."""
         ids = list(picking_ids)
         admin = self.admin
         pending = []
-        waiting = admin.call(
-            "stock.picking",
+        queued = admin.call(
+            "shipment.tracking.notification",
             "search_read",
-            [
-                ("id", "in", ids),
-                ("shipment_notification_state", "in", ["to_send", "queued"]),
-            ],
-            ["name", "shipment_notification_state"],
+            [("picking_id", "in", ids), ("state", "=", "queued")],
+            ["picking_id", "kind", "email_state", "sms_state"],
         )
         pending += [
-            f"{p['name']}: dispatch email {p['shipment_notification_state']}"
-            for p in waiting
+            f"{row['picking_id'][1]}: {row['kind']} message queued "
+            f"(email {row['email_state']}, SMS {row['sms_state']})"
+            for row in queued
         ]
-        updates = admin.call(
-            "shipment.tracking.notification",
-            "search_count",
-            [("picking_id", "in", ids), ("state", "=", "to_send")],
-        )
-        if updates:
-            pending.append(f"{updates} customer update(s) to send")
         mails = admin.call(
             "mail.mail",
             "search_read",

@@ -113,11 +113,12 @@ def incidents(admin, picking_id):
 
 
 def queued_updates(admin, picking_id):
-    """The kinds of the customer updates queued for the shipment, in order."""
+    """The kinds of the customer updates queued for the shipment after its
+    dispatch notice, in order."""
     found = admin.call(
         "shipment.tracking.notification",
         "search_read",
-        [("picking_id", "=", picking_id)],
+        [("picking_id", "=", picking_id), ("kind", "!=", "dispatched")],
         ["kind"],
         order="id",
     )

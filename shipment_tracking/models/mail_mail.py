@@ -12,9 +12,11 @@ class MailMail(models.Model):
         # Before super(): auto-deleted mails are gone after it. sudo: the
         # outbox is system-maintained; only the messages these mails carry
         # are touched.
-        self.env["shipment.tracking.notification"].sudo()._on_mail_outcome(
-            self, failure_type=failure_type, reason=failure_reason
-        )
+        ours = self.filtered(lambda mail: mail.model == "stock.picking")
+        if ours:
+            self.env["shipment.tracking.notification"].sudo()._on_mail_outcome(
+                ours, failure_type=failure_type, reason=failure_reason
+            )
         return super()._postprocess_sent_message(
             success_pids, failure_reason=failure_reason, failure_type=failure_type
         )

@@ -5,9 +5,10 @@ import logging
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
 from ..const import (
     OUTBOX_ACTIVE_STATES,
@@ -52,8 +53,12 @@ NOTIFICATION_KINDS = {
         "shipment_tracking.mail_template_shipment_recovered",
     ),
 }
-# Mail failures that retrying cannot fix: the address itself is wrong.
-PERMANENT_MAIL_FAILURES = ("mail_email_invalid", "mail_email_missing")
+# Channel states Customer Service may send again (the address may be fixed).
+RETRY_STATES = ("failed", "no_address")
+# Mail failures that may pass (the mail server could not be reached): retried
+# after a backoff. Any other failure (a wrong address, an error after the
+# server may have taken the email) is shown failed, never resent by itself.
+TRANSIENT_MAIL_FAILURES = ("mail_smtp",)
 
 
 class ShipmentTrackingNotification(models.Model):
@@ -72,7 +77,6 @@ class ShipmentTrackingNotification(models.Model):
     _name = "shipment.tracking.notification"
     _description = "Shipment customer message"
     _order = "id desc"
-    _rec_name = "kind"
 
     picking_id = fields.Many2one(
         "stock.picking", required=True, ondelete="cascade", index=True
@@ -132,6 +136,8 @@ class ShipmentTrackingNotification(models.Model):
         index="btree_not_null",
     )
 
+    can_retry = fields.Boolean(compute="_compute_can_retry")
+
     _sql_constraints = [
         ("key_uniq", "unique(picking_id, key)", "An event is notified once."),
     ]
@@ -139,13 +145,25 @@ class ShipmentTrackingNotification(models.Model):
     def init(self):
         # The claim loop reads the pending rows only: a small index however
         # long the history of sent messages grows.
-        self.env.cr.execute(
-            SQL(
-                """CREATE INDEX IF NOT EXISTS shipment_tracking_notification_due_idx
-                       ON shipment_tracking_notification (next_attempt, id)
-                    WHERE is_pending"""
-            )
+        create_index(
+            self.env.cr,
+            "shipment_tracking_notification_due_idx",
+            self._table,
+            ["next_attempt", "id"],
+            where="is_pending",
         )
+
+    @api.depends("picking_id.name", "kind")
+    def _compute_display_name(self):
+        kinds = dict(self._fields["kind"]._description_selection(self.env))
+        for row in self:
+            row.display_name = f"{row.picking_id.name} – {kinds.get(row.kind, '')}"
+
+    def _compute_can_retry(self):
+        for row in self:
+            row.can_retry = any(
+                row[f"{channel}_state"] in RETRY_STATES for channel in self._channels()
+            )
 
     # ------------------------------------------------------------------
     # Queueing
@@ -162,12 +180,26 @@ class ShipmentTrackingNotification(models.Model):
 
     @api.model
     def _prepare_values(self, picking, kind, key, incident=None):
-        return {
+        """Every field of a new message, channels included: the system's
+        values, never a default someone set (``ir.default``)."""
+        vals = {
             "picking_id": picking.id,
             "kind": kind,
             "key": key,
             "incident_id": incident.id if incident else False,
+            "mail_message_id": False,
+            "mail_id": False,
         }
+        for channel in self._channels():
+            vals.update(
+                {
+                    f"{channel}_state": "pending",
+                    f"{channel}_attempts": 0,
+                    f"{channel}_error": False,
+                    f"{channel}_next_attempt": False,
+                }
+            )
+        return vals
 
     @api.model
     def _channels(self):
@@ -214,7 +246,7 @@ class ShipmentTrackingNotification(models.Model):
         rows._process()
         remaining = self.search_count(self._due_domain()) if rows else 0
         self.env["ir.cron"]._notify_progress(done=len(rows), remaining=remaining)
-        self._wake_queues()
+        rows._wake_queues()
         return len(rows)
 
     @api.model
@@ -230,22 +262,13 @@ class ShipmentTrackingNotification(models.Model):
     def _claim(self, limit):
         """Lock up to ``limit`` due messages, oldest due first, skipping those
         a concurrent run holds: no message is taken twice."""
-        # Raw SQL: what this transaction wrote must be in the table, and the
-        # ORM has no row lock.
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                """SELECT id FROM shipment_tracking_notification
-                    WHERE is_pending
-                      AND (next_attempt IS NULL OR next_attempt <= %s)
-                 ORDER BY next_attempt NULLS FIRST, id
-                    LIMIT %s
-                      FOR UPDATE SKIP LOCKED""",
-                fields.Datetime.now(),
-                limit,
-            )
+        query = self._search(
+            self._due_domain(), order="next_attempt asc nulls first, id", limit=limit
         )
-        return self.browse(row[0] for row in self.env.cr.fetchall())
+        # Raw SQL: the ORM has no row lock. execute_query flushes what the
+        # query reads (pending recomputes of the due fields included).
+        rows = self.env.execute_query(SQL("%s FOR UPDATE SKIP LOCKED", query.select()))
+        return self.browse(row[0] for row in rows)
 
     def _process(self):
         """Send each due channel of each message in a savepoint of its own:
@@ -267,16 +290,35 @@ class ShipmentTrackingNotification(models.Model):
                     _logger.exception(
                         "shipment message %s (%s): %s failed", row.id, row.kind, channel
                     )
-                    row._channel_failed(
+                    row._channel_failed_safely(
                         channel,
                         _("could not be prepared: %(error)s", error=str(error)[:300]),
-                        attempted=True,
                     )
 
-    @api.model
+    def _channel_failed_safely(self, channel, reason):
+        """Mark ``channel`` failed after an error; should telling the chatter
+        fail too (the delivery's chatter is what broke), the state alone is
+        written: the row is never claimed again."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._channel_failed(channel, reason, attempted=True)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            raise
+        except Exception:  # noqa: BLE001
+            _logger.exception("shipment message %s: chatter note failed", self.id)
+            self.write(
+                {
+                    f"{channel}_state": "failed",
+                    f"{channel}_error": reason,
+                    f"{channel}_attempts": self[f"{channel}_attempts"] + 1,
+                }
+            )
+
     def _wake_queues(self):
-        """Odoo's mail queue sends what we queued now, not at its next run."""
-        if self.env["mail.mail"].search_count([("state", "=", "outgoing")], limit=1):
+        """Odoo's mail queue sends what these messages queued now, not at its
+        next run."""
+        if any(row.email_state == "outgoing" for row in self):
             self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
 
     # ------------------------------------------------------------------
@@ -303,6 +345,11 @@ class ShipmentTrackingNotification(models.Model):
             self.write(
                 {"email_state": "outgoing", "email_attempts": self.email_attempts + 1}
             )
+            return
+        if self._email_notification_status() == "sent":
+            # Resent by hand (chatter, Technical > Emails) while it waited for
+            # its retry: it went, never render it again.
+            self.write({"email_state": "sent", "email_error": False})
             return
         state, reason = self._email_skip_state()
         if state:
@@ -342,6 +389,22 @@ class ShipmentTrackingNotification(models.Model):
         if self.kind == "dispatched":
             self._log_dispatch_on_order(partner)
 
+    def _email_notification_status(self):
+        """What Odoo's notifications of this message's email say: 'sent' when
+        it reached the customer's mail server, else the most telling status
+        ('exception', 'bounce', 'canceled', 'ready') or False. They outlive the
+        ``mail.mail``, deleted once sent."""
+        self.ensure_one()
+        statuses = set(
+            self.mail_message_id.notification_ids.filtered(
+                lambda n: n.notification_type == "email"
+            ).mapped("notification_status")
+        )
+        for status in ("sent", "exception", "bounce", "canceled", "ready"):
+            if status in statuses:
+                return status
+        return False
+
     def _log_dispatch_on_order(self, partner):
         """The sales order's chatter says what the customer was told."""
         picking = self.picking_id
@@ -380,10 +443,11 @@ class ShipmentTrackingNotification(models.Model):
         try:
             with self.env.cr.savepoint():
                 self._apply_mail_outcome(mails, failure_type, reason)
-        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+        except Exception:  # noqa: BLE001 - never fail the mail queue after SMTP
             _logger.info(
-                "mail %s: outcome left to the notification cron (row busy)",
+                "mail %s: outcome left to the notification cron",
                 mails.ids,
+                exc_info=True,
             )
 
     @api.model
@@ -400,16 +464,32 @@ class ShipmentTrackingNotification(models.Model):
             ],
             limit=limit,
         )
-        # Deleted once sent (auto-delete): it went.
-        rows.filtered(lambda row: not row.mail_id).write(
-            {"email_state": "sent", "email_error": False}
-        )
-        for mail in rows.mail_id:
-            if mail.state == "cancel":
-                # Cancelled by someone in Odoo's mail queue: not ours to retry.
-                for row in rows.filtered(lambda row, mail=mail: row.mail_id == mail):
-                    row._channel_failed("email", _("cancelled in the mail queue"))
-                continue
+        for row in rows:
+            # A row at a time in a savepoint: one that cannot be settled
+            # never stops the others or the claim loop.
+            try:
+                with self.env.cr.savepoint():
+                    row._reconcile_email()
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                raise
+            except Exception:  # noqa: BLE001
+                _logger.exception("shipment message %s: reconcile failed", row.id)
+
+    def _reconcile_email(self):
+        self.ensure_one()
+        mail = self.mail_id
+        if not mail:
+            # Deleted: once sent (auto-delete), or by someone before it went.
+            if self._email_notification_status() == "sent":
+                self.write({"email_state": "sent", "email_error": False})
+            else:
+                self._channel_failed(
+                    "email", _("deleted from the mail queue before it was sent")
+                )
+        elif mail.state == "cancel":
+            # Cancelled by someone in Odoo's mail queue: not ours to retry.
+            self._channel_failed("email", _("cancelled in the mail queue"))
+        else:
             failure = mail.failure_type or (
                 "mail_smtp" if mail.state == "exception" else None
             )
@@ -417,18 +497,25 @@ class ShipmentTrackingNotification(models.Model):
 
     @api.model
     def _apply_mail_outcome(self, mails, failure_type=None, reason=False):
+        if not failure_type:
+            # Also a mail resent by hand while its row waited for a retry or
+            # had failed: it went, the row must not send it again.
+            self.search(
+                [
+                    ("mail_id", "in", mails.ids),
+                    ("email_state", "in", ("outgoing", "pending", "failed")),
+                ]
+            ).write({"email_state": "sent", "email_error": False})
+            return
         rows = self.search(
             [("mail_id", "in", mails.ids), ("email_state", "=", "outgoing")]
         )
-        if not failure_type:
-            rows.write({"email_state": "sent", "email_error": False})
-            return
         for row in rows:
             error = reason or row.mail_id.failure_reason or failure_type
-            if failure_type in PERMANENT_MAIL_FAILURES:
-                row._channel_failed("email", error)
-            else:
+            if failure_type in TRANSIENT_MAIL_FAILURES:
                 row._channel_retry_or_fail("email", error)
+            else:
+                row._channel_failed("email", error)
 
     # ------------------------------------------------------------------
     # Retries and failures (every channel)
@@ -468,21 +555,24 @@ class ShipmentTrackingNotification(models.Model):
         if attempted:
             vals[f"{channel}_attempts"] = self[f"{channel}_attempts"] + 1
         self.write(vals)
-        if channel == "email" and self.mail_id.state == "exception":
-            self.mail_id.cancel()
+        getattr(self, f"_{channel}_given_up", lambda: None)()
         labels = dict(self._fields["kind"]._description_selection(self.env))
-        channels = {"email": _("email"), "sms": _("SMS")}
         self.picking_id.message_post(
             body=_(
                 'The customer message "%(message)s" could not be delivered by '
                 "%(channel)s after %(count)s attempt(s): %(reason)s",
                 message=labels[self.kind],
-                channel=channels.get(channel, channel),
+                channel=self._fields[f"{channel}_state"]._description_string(self.env),
                 count=self[f"{channel}_attempts"],
                 reason=reason or _("unknown error"),
             ),
             subtype_xmlid="mail.mt_note",
         )
+
+    def _email_given_up(self):
+        """Out of the mail queue's retries: the outbox said it failed."""
+        if self.mail_id.state == "exception":
+            self.mail_id.cancel()
 
     @api.model
     def _shipment_trigger_cron(self, at=None):
@@ -510,24 +600,33 @@ class ShipmentTrackingNotification(models.Model):
         """Customer Service: send again the channels that failed (or had no
         address, once the customer's address is fixed)."""
         self._check_retry_access()
-        retry_states = ("failed", "no_address")
+        retryable = self.filtered("can_retry")
+        if not retryable:
+            raise UserError(
+                _(
+                    "Nothing to send again: only channels that failed or had no "
+                    "address are retried."
+                )
+            )
         # sudo: the outbox is system-maintained; the role and access to each
         # message were checked above.
-        for row in self.sudo():
+        for row in retryable.sudo():
             vals = {}
             for channel in self._channels():
-                if row[f"{channel}_state"] in retry_states:
+                if row[f"{channel}_state"] in RETRY_STATES:
                     vals.update(row._prepare_channel_reset(channel))
-            if vals:
-                row.write(vals)
+            row.write(vals)
         self._shipment_trigger_cron()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "type": "success",
-                "message": _("The messages will be sent again shortly."),
-                "next": {"type": "ir.actions.act_window_close"},
+                "message": _(
+                    "%(count)s message(s) will be sent again shortly.",
+                    count=len(retryable),
+                ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
 
@@ -542,5 +641,5 @@ class ShipmentTrackingNotification(models.Model):
             f"{channel}_next_attempt": False,
         }
         if fresh and channel == "email":
-            vals["mail_id"] = False
+            vals.update(mail_id=False, mail_message_id=False)
         return vals

@@ -28,7 +28,7 @@ from ..const import (
     SHIPMENT_TRANSITIONS,
     SYSTEM_FIELDS,
 )
-from ..tools import field_labels, guard_defaults
+from ..tools import create_unique, field_labels, guard_defaults
 
 _logger = logging.getLogger(__name__)
 
@@ -1367,13 +1367,24 @@ class StockPicking(models.Model):
         for picking in self.sudo():
             update = picking._get_shipment_dispatch_update()
             if update:
+                # The email still queued or failed goes no more: the new one
+                # replaces it (never two for one click).
+                if update.mail_id.state in ("outgoing", "exception"):
+                    update.mail_id.cancel()
                 update.write(update._prepare_channel_reset("email", fresh=True))
             else:
                 # Queued before the company turned dispatch emails on, or
-                # never: queue it now (whatever the setting: a person asked).
-                Notification.create(
-                    Notification._prepare_values(picking, "dispatched", "dispatched")
+                # never: queue the email now (whatever the setting: a person
+                # asked), and only the email.
+                vals = Notification._prepare_values(picking, "dispatched", "dispatched")
+                vals.update(
+                    {
+                        f"{channel}_state": "disabled"
+                        for channel in Notification._channels()
+                        if channel != "email"
+                    }
                 )
+                create_unique(Notification, vals)
         self._shipment_trigger_notification_cron()
         return {
             "type": "ir.actions.client",

@@ -218,7 +218,7 @@ class TestDispatchNotification(ShipmentTrackingCase):
         # Customer Service resends once SMTP is back.
         picking.with_user(self.user_cs).action_shipment_resend_notification()
         self.assertEqual(picking.shipment_notification_state, "to_send")
-        self._run_notification_cron()
+        self.assertEqual(self._run_notification_cron(), 1)
         self._notification_mails(picking).filtered(
             lambda m: m.state == "outgoing"
         ).send()

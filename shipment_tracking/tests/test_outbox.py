@@ -5,7 +5,7 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -152,6 +152,8 @@ class TestOutbox(ShipmentTrackingCase):
         sent.mail_id.unlink()
         failed.mail_id.write({"state": "exception", "failure_reason": "SMTP down"})
         self.assertEqual((sent | failed).mapped("email_state"), ["outgoing"] * 2)
+        # sent: Odoo's notification of the message says it went.
+        sent.mail_message_id.notification_ids.notification_status = "sent"
         self._run_notification_cron()
         self.assertRecordValues(
             sent | failed,
@@ -160,3 +162,73 @@ class TestOutbox(ShipmentTrackingCase):
                 {"email_state": "pending", "email_error": "SMTP down"},
             ],
         )
+
+    def test_mail_deleted_before_it_went_is_failed_not_sent(self):
+        picking = self._dispatched()
+        self._run_notification_cron()
+        message = picking._get_shipment_dispatch_update()
+        message.mail_id.unlink()
+        self._run_notification_cron()
+        self.assertRecordValues(message, [{"state": "failed", "email_state": "failed"}])
+        self.assertIn("deleted from the mail queue", message.email_error)
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_email_resent_by_hand_while_waiting_is_not_sent_again(self):
+        with freeze_time("2026-11-26 10:00:00") as clock:
+            picking = self._dispatched()
+            self._run_notification_cron()
+            message = picking._get_shipment_dispatch_update()
+            mail = message.mail_id
+            with patch.object(
+                IrMailServer, "connect", side_effect=ConnectionRefusedError("down")
+            ):
+                mail.send()
+            self.assertEqual(message.email_state, "pending")
+            # Someone resends it from Technical > Emails before the retry.
+            mail.mark_outgoing()
+            mail.send()
+            self.assertRecordValues(message, [{"state": "sent", "email_state": "sent"}])
+            clock.tick(timedelta(hours=1))
+            self.assertEqual(self._run_notification_cron(), 0)
+        subject = message.mail_message_id.subject
+        self.assertEqual(
+            len(picking.message_ids.filtered(lambda m: m.subject == subject)), 1
+        )
+
+    def test_personal_defaults_never_shape_a_message(self):
+        """A user's own defaults (ir.default, "Set Default") for the outbox's
+        fields would silence or forge the messages their validations queue."""
+        Default = self.env["ir.default"]
+        for fname, value in (
+            ("email_state", "sent"),
+            ("email_attempts", 99),
+            ("email_next_attempt", "2100-01-01 00:00:00"),
+        ):
+            Default.set(
+                "shipment.tracking.notification",
+                fname,
+                value,
+                user_id=self.user_warehouse.id,
+            )
+        picking = self._create_delivery()
+        self._fill_details(picking)
+        self._set_tracking(picking)
+        self._validate(picking, user=self.user_warehouse)
+        self.assertRecordValues(
+            picking._get_shipment_dispatch_update(),
+            [
+                {
+                    "state": "queued",
+                    "email_state": "pending",
+                    "email_attempts": 0,
+                    "email_next_attempt": False,
+                }
+            ],
+        )
+
+    def test_retry_refuses_when_nothing_failed(self):
+        picking = self._dispatched()
+        message = picking._get_shipment_dispatch_update()
+        with self.assertRaisesRegex(UserError, "Nothing to send again"):
+            message.with_user(self.user_cs).action_retry()
+        self.assertFalse(message.can_retry)

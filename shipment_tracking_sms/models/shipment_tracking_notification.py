@@ -22,9 +22,6 @@ SMS_TEMPLATES = {
 }
 _logger = logging.getLogger(__name__)
 
-# SMS failures the gateway may get over: retried with the outbox's backoff.
-TRANSIENT_SMS_FAILURES = ("sms_server",)
-
 
 class ShipmentTrackingNotification(models.Model):
     """The SMS channel of every customer message."""
@@ -52,6 +49,12 @@ class ShipmentTrackingNotification(models.Model):
     def _channels(self):
         return [*super()._channels(), "sms"]
 
+    @api.model
+    def _prepare_values(self, picking, kind, key, incident=None):
+        vals = super()._prepare_values(picking, kind, key, incident=incident)
+        vals.update(sms_message_id=False, sms_id=False)
+        return vals
+
     @api.depends("sms_state", "sms_next_attempt")
     def _compute_state(self):
         return super()._compute_state()
@@ -59,11 +62,16 @@ class ShipmentTrackingNotification(models.Model):
     @api.model
     def _cron_send(self, batch_size=None):
         res = super()._cron_send(batch_size=batch_size)
+        # Other SMS sent through the HTTP gateway (the composer, marketing):
+        # put back in the queue up to the company's cap, as before the outbox.
         # sudo: a system job, like the core cron.
-        Sms = self.env["sms.sms"].sudo()
-        Sms._shipment_retry_gateway_errors()
-        if Sms.search_count([("state", "=", "outgoing")], limit=1):
-            Sms._shipment_trigger_queue()
+        self.env["sms.sms"].sudo()._shipment_retry_gateway_errors()
+        return res
+
+    def _wake_queues(self):
+        res = super()._wake_queues()
+        if any(row.sms_state == "outgoing" for row in self):
+            self.env["sms.sms"]._shipment_trigger_queue()
         return res
 
     # ------------------------------------------------------------------
@@ -102,6 +110,10 @@ class ShipmentTrackingNotification(models.Model):
         chatter; a retry re-queues the same SMS. Never raises for a bad
         number: the message records why it was not texted."""
         self.ensure_one()
+        if self._sms_notification_status() == "sent":
+            # Resent by hand while it waited for its retry: it went.
+            self.write({"sms_state": "sent", "sms_error": False})
+            return
         sms = self.sms_id
         if sms and sms.state in ("error", "canceled"):
             sms.action_set_outgoing()
@@ -147,6 +159,15 @@ class ShipmentTrackingNotification(models.Model):
             }
         )
 
+    def _sms_notification_status(self):
+        """'sent' when Odoo's SMS notification of this message says the
+        gateway took it (it outlives the ``sms.sms``), else False."""
+        self.ensure_one()
+        statuses = self.sms_message_id.notification_ids.filtered(
+            lambda n: n.notification_type == "sms"
+        ).mapped("notification_status")
+        return "sent" if {"sent", "pending"} & set(statuses) else False
+
     @api.model
     def _on_sms_outcome(self, sms_records):
         """See ``_apply_sms_outcome``; in a savepoint, as for emails: a
@@ -155,10 +176,11 @@ class ShipmentTrackingNotification(models.Model):
         try:
             with self.env.cr.savepoint():
                 self._apply_sms_outcome(sms_records)
-        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+        except Exception:  # noqa: BLE001 - never fail the SMS queue after a send
             _logger.info(
-                "SMS %s: outcome left to the notification cron (row busy)",
+                "SMS %s: outcome left to the notification cron",
                 sms_records.ids,
+                exc_info=True,
             )
 
     @api.model
@@ -173,12 +195,28 @@ class ShipmentTrackingNotification(models.Model):
             ],
             limit=limit,
         )
-        # Deleted once the gateway took it: it went.
-        rows.filtered(lambda row: not row.sms_id).write(
-            {"sms_state": "sent", "sms_error": False}
-        )
-        self._apply_sms_outcome(rows.sms_id)
+        for row in rows:
+            # A row at a time in a savepoint, as for emails.
+            try:
+                with self.env.cr.savepoint():
+                    row._reconcile_sms()
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                raise
+            except Exception:  # noqa: BLE001
+                _logger.exception("shipment message %s: reconcile failed", row.id)
         return res
+
+    def _reconcile_sms(self):
+        self.ensure_one()
+        if self.sms_id:
+            self._apply_sms_outcome(self.sms_id)
+        elif self._sms_notification_status() == "sent":
+            # Deleted once the gateway took it.
+            self.write({"sms_state": "sent", "sms_error": False})
+        else:
+            self._channel_failed(
+                "sms", _("deleted from the SMS queue before it was sent")
+            )
 
     @api.model
     def _apply_sms_outcome(self, sms_records):
@@ -187,10 +225,15 @@ class ShipmentTrackingNotification(models.Model):
         number, a refused account, or a fate nobody knows: never resent
         automatically)."""
         rows = self.search(
-            [("sms_id", "in", sms_records.ids), ("sms_state", "=", "outgoing")]
+            [
+                ("sms_id", "in", sms_records.ids),
+                ("sms_state", "in", ("outgoing", "pending", "failed")),
+            ]
         )
         for row in rows:
             sms = row.sms_id
+            if row.sms_state != "outgoing" and sms.state not in ("pending", "sent"):
+                continue  # only a success counts for a row not in the queue
             if sms.state in ("pending", "sent"):
                 row.write({"sms_state": "sent", "sms_error": False})
             elif sms.state == "canceled":
@@ -199,10 +242,13 @@ class ShipmentTrackingNotification(models.Model):
                 failures = sms._fields["failure_type"]._description_selection(self.env)
                 failure = dict(failures).get(sms.failure_type, sms.failure_type)
                 reason = sms.shipment_gateway_error or failure or _("unknown error")
-                if sms.failure_type in TRANSIENT_SMS_FAILURES:
+                if sms._shipment_gateway_did_not_take():
                     row._channel_retry_or_fail("sms", reason)
                 else:
                     row._channel_failed("sms", reason)
+
+    def _sms_given_up(self):
+        """An SMS given up stays in error in Odoo's SMS list (visible)."""
 
     def _channel_max_attempts(self, channel):
         if channel == "sms":
@@ -212,5 +258,5 @@ class ShipmentTrackingNotification(models.Model):
     def _prepare_channel_reset(self, channel, fresh=False):
         vals = super()._prepare_channel_reset(channel, fresh=fresh)
         if fresh and channel == "sms":
-            vals["sms_id"] = False
+            vals.update(sms_id=False, sms_message_id=False)
         return vals

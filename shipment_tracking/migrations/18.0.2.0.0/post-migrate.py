@@ -20,12 +20,16 @@ def migrate(cr, version):
     env = api.Environment(cr, SUPERUSER_ID, {})
     Notification = env["shipment.tracking.notification"]
     # The old columns are still in the table: the fields became computed.
+    # They are kept (not dropped) for a later version's migration.
     cr.execute(
         SQL(
             """SELECT p.id, p.shipment_notification_state,
                       p.shipment_notification_attempts,
                       p.shipment_notification_error,
-                      p.shipment_notification_message_id
+                      p.shipment_notification_message_id,
+                      (SELECT m.id FROM mail_mail m
+                        WHERE m.mail_message_id = p.shipment_notification_message_id
+                        ORDER BY m.id LIMIT 1)
                  FROM stock_picking p
                 WHERE p.shipment_notification_state IN %s
                   AND NOT EXISTS (
@@ -34,11 +38,11 @@ def migrate(cr, version):
             tuple(EMAIL_STATES),
         )
     )
-    for picking_id, state, attempts, error, message_id in cr.fetchall():
-        mail = env["mail.mail"]
-        if message_id:
-            mail = mail.search([("mail_message_id", "=", message_id)], limit=1)
-        Notification.create(
+    vals_list = []
+    for picking_id, state, attempts, error, message_id, mail_id in cr.fetchall():
+        # A queued email whose mail is gone stays "in the queue": the cron
+        # reads what Odoo's notification of the message says (sent or not).
+        vals_list.append(
             {
                 "picking_id": picking_id,
                 "kind": "dispatched",
@@ -47,11 +51,12 @@ def migrate(cr, version):
                 "email_attempts": attempts or 0,
                 "email_error": error,
                 "mail_message_id": message_id,
-                "mail_id": mail.id,
+                "mail_id": mail_id,
             }
         )
+    Notification.create(vals_list)
     # ``state`` was a plain column: compute it from the channels now.
-    rows = Notification.with_context(active_test=False).search([])
+    rows = Notification.search([])
     env.add_to_compute(Notification._fields["state"], rows)
     env.add_to_compute(Notification._fields["next_attempt"], rows)
     rows.flush_recordset()

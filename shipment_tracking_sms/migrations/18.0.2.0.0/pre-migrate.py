@@ -32,6 +32,11 @@ def migrate(cr, version):
         SQL(
             """UPDATE shipment_tracking_notification
                   SET sms_state = CASE
+                        WHEN sms_state = 'skipped'
+                         AND sms_error ILIKE '%%disabled%%' THEN 'disabled'
+                        WHEN sms_state = 'skipped'
+                         AND (sms_error ILIKE '%%prefers%%'
+                              OR sms_error ILIKE '%%blacklist%%') THEN 'opted_out'
                         WHEN sms_state = 'skipped' THEN 'no_address'
                         WHEN sms_state IS NOT NULL THEN sms_state
                         WHEN email_state = 'pending' THEN 'pending'
