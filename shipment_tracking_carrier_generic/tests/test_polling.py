@@ -160,6 +160,53 @@ class TestPolling(SandboxCarrierMixin, TransactionCase):
             & Number.search(Number._poll_domain(self.generic)),
         )
 
+    def test_each_number_keeps_its_own_schedule(self):
+        """Two numbers on one delivery, one with news, one the carrier does
+        not know: each has its own next poll, back-off and error; the
+        delivery shows the soonest poll and the error."""
+        picking = self._booked()
+        booked = picking.tracking_number_ids
+        # sudo: Logistics adds a number by hand (the wizard's write).
+        ref = f"{picking.carrier_tracking_ref},LOCAL-404"
+        picking.sudo().carrier_tracking_ref = ref
+        local = picking.tracking_number_ids - booked
+        self.assertEqual(local.name, "LOCAL-404")
+        self.sandbox.advance_clock(13)
+        start = fields.Datetime.now().replace(microsecond=0)
+        with freeze_time(start):
+            self._poll()
+        self.assertEqual(picking.shipment_state, "in_transit")
+        self.assertRecordValues(
+            booked | local,
+            [
+                {
+                    "poll_idle_count": 0,
+                    "next_poll_date": start + timedelta(hours=1),
+                    "poll_error": False,
+                },
+                {
+                    "poll_idle_count": 1,
+                    "next_poll_date": start + timedelta(hours=2),
+                    "poll_error": "Unknown to the carrier: LOCAL-404",
+                },
+            ],
+        )
+        self.assertEqual(picking.shipment_next_poll_date, start + timedelta(hours=1))
+        self.assertEqual(
+            picking.shipment_poll_error, "Unknown to the carrier: LOCAL-404"
+        )
+        # No news for either: each backs off from where it is.
+        later = start + timedelta(hours=3)
+        with freeze_time(later):
+            self._poll()
+        self.assertRecordValues(
+            booked | local,
+            [
+                {"poll_idle_count": 1, "next_poll_date": later + timedelta(hours=2)},
+                {"poll_idle_count": 2, "next_poll_date": later + timedelta(hours=4)},
+            ],
+        )
+
     # -- failures stay contained --------------------------------------------------
     def _second_carrier(self):
         return self.generic.copy(
@@ -213,7 +260,9 @@ class TestPolling(SandboxCarrierMixin, TransactionCase):
 
         with (
             patch.object(Picking, "_shipment_expire_if_silent", failing_expire),
-            mute_logger("odoo.addons.shipment_tracking.models.shipment_tracking_number"),
+            mute_logger(
+                "odoo.addons.shipment_tracking.models.shipment_tracking_number"
+            ),
         ):
             self._poll()
         self.assertFalse(first.tracking_event_ids, "half-written batch")
