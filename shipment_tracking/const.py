@@ -223,7 +223,6 @@ SYSTEM_FIELDS = NOTIFICATION_FIELDS | frozenset(
         "shipment_pickup_location",
         "shipment_pickup_deadline",
         "shipment_next_poll_date",
-        "shipment_poll_idle_count",
         "shipment_poll_error",
         "shipment_inquiry_date",
         "shipment_has_incident",

@@ -1,4 +1,5 @@
 from . import test_access
+from . import test_booking_api
 from . import test_dispatch
 from . import test_notification
 from . import test_performance

@@ -37,7 +37,7 @@ class TestMonitoring(ShipmentTrackingCase):
 
     def _monitor(self, when):
         with freeze_time(when), patch.object(self.env.cr, "commit") as commit:
-            self.env["stock.picking"]._cron_monitor_shipments()
+            self.env["shipment.tracking.incident"]._cron_monitor()
         return commit.call_count
 
     def _updates(self, kind=None):
@@ -183,13 +183,14 @@ class TestMonitoring(ShipmentTrackingCase):
             shipment_tracking_force_state=True
         ).shipment_state = "delivered"
         todo = self.env["stock.picking"].search(
-            self.env["stock.picking"]._shipment_monitor_domain()
+            self.env["shipment.tracking.incident"]._monitor_domain()
         )
         self.assertIn(self.picking, todo)
         self.assertNotIn(delivered, todo)
-        with patch.object(type(self.env["stock.picking"]), "_shipment_monitor") as run:
+        Incident = self.env["shipment.tracking.incident"]
+        with patch.object(type(Incident), "_monitor") as run:
             with patch.object(self.env.cr, "commit") as commit:
-                self.env["stock.picking"]._cron_monitor_shipments(batch_size=1)
+                Incident._cron_monitor(batch_size=1)
         self.assertEqual(commit.call_count, len(todo))
         self.assertEqual(run.call_count, len(todo))
 

@@ -46,7 +46,7 @@ class VendorMeaningCase(ShipmentTrackingCase):
 
     def _monitor(self, when):
         with freeze_time(when), patch.object(self.env.cr, "commit"):
-            self.env["stock.picking"]._cron_monitor_shipments()
+            self.env["shipment.tracking.incident"]._cron_monitor()
 
     def _incidents(self, kind=None, picking=None):
         incidents = (picking or self.picking).shipment_incident_ids
@@ -294,7 +294,10 @@ class TestReadyForPickup(VendorMeaningCase):
         self.assertEqual(len(self._incidents()), 1)
         with freeze_time("2026-12-04 08:00:00"):
             self.assertEqual(
-                self.picking._shipment_detect_incidents(datetime(2026, 12, 4, 8)), {}
+                self.env["shipment.tracking.incident"]._detect_incidents(
+                    self.picking, datetime(2026, 12, 4, 8)
+                ),
+                {},
             )
             self.picking.invalidate_recordset(["shipment_is_late"])
             self.assertFalse(self.picking.shipment_is_late)

@@ -15,13 +15,15 @@ class TestMonitoringWithSandbox(SandboxCarrierMixin, TransactionCase):
     """Each detection rule on the sandbox's scenarios, driven by its clock."""
 
     def _poll(self):
-        self.env["stock.picking"].search([]).write({"shipment_next_poll_date": False})
+        # sudo: what the cron writes.
+        Number = self.env["shipment.tracking.number"].sudo()
+        Number.search([]).write({"next_poll_date": False})
         with patch.object(self.env.cr, "commit"):
-            self.env["stock.picking"]._cron_poll_shipments()
+            Number._cron_poll()
 
     def _monitor(self, at=None):
         with freeze_time(at or datetime.now()), patch.object(self.env.cr, "commit"):
-            self.env["stock.picking"]._cron_monitor_shipments()
+            self.env["shipment.tracking.incident"]._cron_monitor()
 
     def _kinds(self, picking):
         return sorted(picking.shipment_incident_ids.filtered("is_open").mapped("kind"))
