@@ -178,7 +178,8 @@ OUTBOX_STATES = [
 # reason that may pass (SMTP down, SMS gateway error), by attempts made; the
 # last figure repeats until the company's attempt cap.
 OUTBOX_BACKOFF_MINUTES = (5, 30, 120, 480)
-# Rows the notification cron claims per call; Odoo calls it again at once
+# Rows the notification cron claims per call (system parameter
+# shipment_tracking.notification_batch_size); Odoo calls it again at once
 # while some remain (up to 10 calls a run, then it re-schedules itself).
 OUTBOX_BATCH_SIZE = 50
 # Fields only Logistics (Inventory / Administrator) may write.

@@ -241,8 +241,13 @@ class ShipmentTrackingNotification(models.Model):
         Return how many messages were taken."""
         # sudo: a system job; it only sends what the system queued.
         self = self.sudo()  # noqa: PLW0642
-        self._reconcile(batch_size or OUTBOX_BATCH_SIZE)
-        rows = self._claim(batch_size or OUTBOX_BATCH_SIZE)
+        batch_size = batch_size or int(
+            self.env["ir.config_parameter"].get_param(
+                "shipment_tracking.notification_batch_size", OUTBOX_BATCH_SIZE
+            )
+        )
+        self._reconcile(batch_size)
+        rows = self._claim(batch_size)
         rows._process()
         remaining = self.search_count(self._due_domain()) if rows else 0
         self.env["ir.cron"]._notify_progress(done=len(rows), remaining=remaining)
