@@ -162,8 +162,13 @@ class ShipmentTrackingNotification(models.Model):
     def _compute_can_retry(self):
         for row in self:
             row.can_retry = any(
-                row[f"{channel}_state"] in RETRY_STATES for channel in self._channels()
+                row._channel_retryable(channel) for channel in self._channels()
             )
+
+    def _channel_retryable(self, channel):
+        """Whether Customer Service may send ``channel`` again."""
+        self.ensure_one()
+        return self[f"{channel}_state"] in RETRY_STATES
 
     # ------------------------------------------------------------------
     # Queueing
@@ -618,7 +623,7 @@ class ShipmentTrackingNotification(models.Model):
         for row in retryable.sudo():
             vals = {}
             for channel in self._channels():
-                if row[f"{channel}_state"] in RETRY_STATES:
+                if row._channel_retryable(channel):
                     vals.update(row._prepare_channel_reset(channel))
             row.write(vals)
         self._shipment_trigger_cron()

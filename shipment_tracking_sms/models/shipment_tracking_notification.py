@@ -250,6 +250,13 @@ class ShipmentTrackingNotification(models.Model):
     def _sms_given_up(self):
         """An SMS given up stays in error in Odoo's SMS list (visible)."""
 
+    def _channel_retryable(self, channel):
+        # An SMS the gateway may have sent (fate unknown) is resent only from
+        # the SMS itself, after checking with the customer.
+        if channel == "sms" and self.sms_id.shipment_gateway_fate_unknown:
+            return False
+        return super()._channel_retryable(channel)
+
     def _channel_max_attempts(self, channel):
         if channel == "sms":
             return self.company_id._get_shipment_sms_max_attempts()

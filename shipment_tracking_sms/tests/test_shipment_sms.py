@@ -7,7 +7,7 @@ from unittest.mock import patch
 from freezegun import freeze_time
 
 from odoo import fields
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.modules.registry import Registry
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -622,3 +622,24 @@ class TestOutboxChannels(ShipmentSmsCase):
         self._process_sms_queue()
         self.assertRecordValues(message, [{"state": "sent", "sms_state": "sent"}])
         self.assertEqual(len(self.gateway.messages), 1)
+
+    @mute_logger("odoo.addons.shipment_tracking_sms.models.sms_sms")
+    def test_sms_of_unknown_fate_is_failed_and_not_retried_from_the_outbox(self):
+        """A 500 may come after the gateway took the SMS: failed at once,
+        never resent by the cron, nor by a Retry pressed in bulk."""
+        picking = self._dispatched()
+        self._run_notification_cron()
+        message = picking._get_shipment_dispatch_update()
+        message.mail_id.send()
+        self.gateway.fail_status = 500
+        self.gateway.fail_next = 1
+        self._process_sms_queue()
+        self.assertRecordValues(
+            message, [{"state": "failed", "sms_state": "failed", "sms_attempts": 1}]
+        )
+        self._run_retries()
+        self._process_sms_queue()
+        self.assertEqual(len(self.gateway.requests), 1)
+        self.assertFalse(message.can_retry)
+        with self.assertRaisesRegex(UserError, "Nothing to send again"):
+            message.with_user(self.user_cs).action_retry()
