@@ -459,6 +459,7 @@ class ShipmentTrackingNotification(models.Model):
                 mails.ids,
                 exc_info=True,
             )
+            self._shipment_trigger_cron()
 
     @api.model
     def _reconcile(self, limit):

@@ -182,6 +182,7 @@ class ShipmentTrackingNotification(models.Model):
                 sms_records.ids,
                 exc_info=True,
             )
+            self._shipment_trigger_cron()
 
     @api.model
     def _reconcile(self, limit):
