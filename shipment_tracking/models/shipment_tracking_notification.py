@@ -128,12 +128,18 @@ class ShipmentTrackingNotification(models.Model):
     mail_message_id = fields.Many2one(
         "mail.message", string="Email Message", ondelete="set null", readonly=True
     )
+    # The mail.mail by id, not a foreign key: Odoo deletes a sent mail in the
+    # mail queue's transaction, and an ON DELETE SET NULL on this row would
+    # make that transaction fail on any concurrent change of the row (the
+    # cron on its SMS channel), rolling back the record that the email went.
+    mail_ref = fields.Integer(
+        string="Outgoing Email ID", readonly=True, index="btree_not_null"
+    )
     mail_id = fields.Many2one(
         "mail.mail",
         string="Outgoing Email",
-        ondelete="set null",
-        readonly=True,
-        index="btree_not_null",
+        compute="_compute_mail_id",
+        groups="base.group_system",
     )
 
     can_retry = fields.Boolean(compute="_compute_can_retry")
@@ -158,6 +164,16 @@ class ShipmentTrackingNotification(models.Model):
         kinds = dict(self._fields["kind"]._description_selection(self.env))
         for row in self:
             row.display_name = f"{row.picking_id.name} – {kinds.get(row.kind, '')}"
+
+    @api.depends("mail_ref")
+    def _compute_mail_id(self):
+        for row in self:
+            row.mail_id = row._get_mail()
+
+    def _get_mail(self):
+        """The outgoing email, if Odoo still has it (deleted once sent)."""
+        self.ensure_one()
+        return self.env["mail.mail"].sudo().browse(self.mail_ref).exists()
 
     def _compute_can_retry(self):
         for row in self:
@@ -193,7 +209,7 @@ class ShipmentTrackingNotification(models.Model):
             "key": key,
             "incident_id": incident.id if incident else False,
             "mail_message_id": False,
-            "mail_id": False,
+            "mail_ref": 0,
         }
         for channel in self._channels():
             vals.update(
@@ -349,7 +365,7 @@ class ShipmentTrackingNotification(models.Model):
         """Render the email in the customer's language into Odoo's mail queue,
         logged in the delivery's chatter; a retry re-queues the same email."""
         self.ensure_one()
-        mail = self.mail_id
+        mail = self._get_mail()
         if mail and mail.state in ("exception", "cancel"):
             mail.mark_outgoing()
             self.write(
@@ -393,7 +409,7 @@ class ShipmentTrackingNotification(models.Model):
                 "email_attempts": self.email_attempts + 1,
                 "email_error": False,
                 "mail_message_id": message.id,
-                "mail_id": mail.id,
+                "mail_ref": mail.id,
             }
         )
         if self.kind == "dispatched":
@@ -466,15 +482,10 @@ class ShipmentTrackingNotification(models.Model):
         """Channels still *in the queue* whose mail or SMS has an outcome the
         hooks could not record (a concurrent change of the row, a mail
         deleted after it was sent): record it now."""
-        rows = self.search(
-            [
-                ("email_state", "=", "outgoing"),
-                "|",
-                ("mail_id", "=", False),
-                ("mail_id.state", "in", ("sent", "exception", "cancel")),
-            ],
-            limit=limit,
-        )
+        outgoing = self.search([("email_state", "=", "outgoing")])
+        mails = self.env["mail.mail"].browse(outgoing.mapped("mail_ref")).exists()
+        waiting = {mail.id for mail in mails if mail.state == "outgoing"}
+        rows = outgoing.filtered(lambda row: row.mail_ref not in waiting)[:limit]
         for row in rows:
             # A row at a time in a savepoint: one that cannot be settled
             # never stops the others or the claim loop.
@@ -488,7 +499,7 @@ class ShipmentTrackingNotification(models.Model):
 
     def _reconcile_email(self):
         self.ensure_one()
-        mail = self.mail_id
+        mail = self._get_mail()
         if not mail:
             # Deleted: once sent (auto-delete), or by someone before it went.
             if self._email_notification_status() == "sent":
@@ -513,16 +524,16 @@ class ShipmentTrackingNotification(models.Model):
             # had failed: it went, the row must not send it again.
             self.search(
                 [
-                    ("mail_id", "in", mails.ids),
+                    ("mail_ref", "in", mails.ids),
                     ("email_state", "in", ("outgoing", "pending", "failed")),
                 ]
             ).write({"email_state": "sent", "email_error": False})
             return
         rows = self.search(
-            [("mail_id", "in", mails.ids), ("email_state", "=", "outgoing")]
+            [("mail_ref", "in", mails.ids), ("email_state", "=", "outgoing")]
         )
         for row in rows:
-            error = reason or row.mail_id.failure_reason or failure_type
+            error = reason or row._get_mail().failure_reason or failure_type
             if failure_type in TRANSIENT_MAIL_FAILURES:
                 row._channel_retry_or_fail("email", error)
             else:
@@ -582,8 +593,9 @@ class ShipmentTrackingNotification(models.Model):
 
     def _email_given_up(self):
         """Out of the mail queue's retries: the outbox said it failed."""
-        if self.mail_id.state == "exception":
-            self.mail_id.cancel()
+        mail = self._get_mail()
+        if mail.state == "exception":
+            mail.cancel()
 
     @api.model
     def _shipment_trigger_cron(self, at=None):
@@ -652,5 +664,5 @@ class ShipmentTrackingNotification(models.Model):
             f"{channel}_next_attempt": False,
         }
         if fresh and channel == "email":
-            vals.update(mail_id=False, mail_message_id=False)
+            vals.update(mail_ref=0, mail_message_id=False)
         return vals

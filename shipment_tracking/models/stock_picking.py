@@ -1069,8 +1069,9 @@ class StockPicking(models.Model):
             if update:
                 # The email still queued or failed goes no more: the new one
                 # replaces it (never two for one click).
-                if update.mail_id.state in ("outgoing", "exception"):
-                    update.mail_id.cancel()
+                mail = update._get_mail()
+                if mail.state in ("outgoing", "exception"):
+                    mail.cancel()
                 update.write(update._prepare_channel_reset("email", fresh=True))
             else:
                 # Queued before the company turned dispatch emails on, or

@@ -37,22 +37,35 @@ class ShipmentTrackingNotification(models.Model):
     sms_message_id = fields.Many2one(
         "mail.message", string="SMS Message", readonly=True, ondelete="set null"
     )
+    # By id, not a foreign key: see ``mail_ref``.
+    sms_ref = fields.Integer(
+        string="Outgoing SMS ID", readonly=True, index="btree_not_null"
+    )
     sms_id = fields.Many2one(
         "sms.sms",
         string="Outgoing SMS",
-        readonly=True,
-        ondelete="set null",
-        index="btree_not_null",
+        compute="_compute_sms_id",
+        groups="base.group_system",
     )
 
     @api.model
     def _channels(self):
         return [*super()._channels(), "sms"]
 
+    @api.depends("sms_ref")
+    def _compute_sms_id(self):
+        for row in self:
+            row.sms_id = row._get_sms()
+
+    def _get_sms(self):
+        """The outgoing SMS, if Odoo still has it (deleted once sent)."""
+        self.ensure_one()
+        return self.env["sms.sms"].sudo().browse(self.sms_ref).exists()
+
     @api.model
     def _prepare_values(self, picking, kind, key, incident=None):
         vals = super()._prepare_values(picking, kind, key, incident=incident)
-        vals.update(sms_message_id=False, sms_id=False)
+        vals.update(sms_message_id=False, sms_ref=0)
         return vals
 
     @api.depends("sms_state", "sms_next_attempt")
@@ -114,7 +127,7 @@ class ShipmentTrackingNotification(models.Model):
             # Resent by hand while it waited for its retry: it went.
             self.write({"sms_state": "sent", "sms_error": False})
             return
-        sms = self.sms_id
+        sms = self._get_sms()
         if sms and sms.state in ("error", "canceled"):
             sms.action_set_outgoing()
             self.write({"sms_state": "outgoing", "sms_attempts": self.sms_attempts + 1})
@@ -155,7 +168,7 @@ class ShipmentTrackingNotification(models.Model):
                 "sms_attempts": self.sms_attempts + 1,
                 "sms_error": False,
                 "sms_message_id": message.id,
-                "sms_id": sms.id,
+                "sms_ref": sms.id,
             }
         )
 
@@ -187,15 +200,10 @@ class ShipmentTrackingNotification(models.Model):
     @api.model
     def _reconcile(self, limit):
         res = super()._reconcile(limit)
-        rows = self.search(
-            [
-                ("sms_state", "=", "outgoing"),
-                "|",
-                ("sms_id", "=", False),
-                ("sms_id.state", "in", ("pending", "sent", "error", "canceled")),
-            ],
-            limit=limit,
-        )
+        outgoing = self.search([("sms_state", "=", "outgoing")])
+        queued = self.env["sms.sms"].browse(outgoing.mapped("sms_ref")).exists()
+        waiting = {sms.id for sms in queued if sms.state in ("outgoing", "process")}
+        rows = outgoing.filtered(lambda row: row.sms_ref not in waiting)[:limit]
         for row in rows:
             # A row at a time in a savepoint, as for emails.
             try:
@@ -209,8 +217,9 @@ class ShipmentTrackingNotification(models.Model):
 
     def _reconcile_sms(self):
         self.ensure_one()
-        if self.sms_id:
-            self._apply_sms_outcome(self.sms_id)
+        sms = self._get_sms()
+        if sms:
+            self._apply_sms_outcome(sms)
         elif self._sms_notification_status() == "sent":
             # Deleted once the gateway took it.
             self.write({"sms_state": "sent", "sms_error": False})
@@ -227,12 +236,12 @@ class ShipmentTrackingNotification(models.Model):
         automatically)."""
         rows = self.search(
             [
-                ("sms_id", "in", sms_records.ids),
+                ("sms_ref", "in", sms_records.ids),
                 ("sms_state", "in", ("outgoing", "pending", "failed")),
             ]
         )
         for row in rows:
-            sms = row.sms_id
+            sms = row._get_sms()
             if row.sms_state != "outgoing" and sms.state not in ("pending", "sent"):
                 continue  # only a success counts for a row not in the queue
             if sms.state in ("pending", "sent"):
@@ -254,7 +263,7 @@ class ShipmentTrackingNotification(models.Model):
     def _channel_retryable(self, channel):
         # An SMS the gateway may have sent (fate unknown) is resent only from
         # the SMS itself, after checking with the customer.
-        if channel == "sms" and self.sms_id.shipment_gateway_fate_unknown:
+        if channel == "sms" and self._get_sms().shipment_gateway_fate_unknown:
             return False
         return super()._channel_retryable(channel)
 
@@ -266,5 +275,5 @@ class ShipmentTrackingNotification(models.Model):
     def _prepare_channel_reset(self, channel, fresh=False):
         vals = super()._prepare_channel_reset(channel, fresh=fresh)
         if fresh and channel == "sms":
-            vals.update(sms_id=False, sms_message_id=False)
+            vals.update(sms_ref=0, sms_message_id=False)
         return vals

@@ -48,13 +48,6 @@ class SmsSms(models.Model):
         "automatically. Check with the customer before resending it by hand.",
     )
 
-    shipment_notification_ids = fields.One2many(
-        "shipment.tracking.notification",
-        "sms_id",
-        string="Shipment Messages",
-        readonly=True,
-    )
-
     def write(self, vals):
         # Every outcome of an SMS, from IAP (core's _postprocess_iap_sent_sms
         # and trackers), our HTTP gateway, Retry or Cancel by a user, ends in
@@ -370,10 +363,17 @@ class SmsSms(models.Model):
                 ("failure_type", "=", "sms_server"),
                 ("shipment_gateway_attempts", ">", 0),
                 ("to_delete", "=", False),
-                # The outbox retries its own messages, with its backoff.
-                ("shipment_notification_ids", "=", False),
             ]
         )
+        # The outbox retries its own messages, with its backoff.
+        # sudo: which SMS are the outbox's, whatever the caller may read.
+        ours = (
+            self.env["shipment.tracking.notification"]
+            .sudo()
+            .search([("sms_ref", "in", failed.ids)])
+            .mapped("sms_ref")
+        )
+        failed -= self.browse(ours)
         retry = failed.filtered(
             lambda sms: sms.shipment_gateway_attempts
             < sms._shipment_get_company()._get_shipment_sms_max_attempts()

@@ -51,7 +51,7 @@ def migrate(cr, version):
                 "email_attempts": attempts or 0,
                 "email_error": error,
                 "mail_message_id": message_id,
-                "mail_id": mail_id,
+                "mail_ref": mail_id or 0,
             }
         )
     Notification.create(vals_list)
