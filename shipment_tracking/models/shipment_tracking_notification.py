@@ -123,7 +123,7 @@ class ShipmentTrackingNotification(models.Model):
         readonly=True,
     )
     email_attempts = fields.Integer(readonly=True)
-    email_error = fields.Char(string="Email Error", readonly=True)
+    email_error = fields.Char(readonly=True)
     email_next_attempt = fields.Datetime(readonly=True, string="Next Email Attempt")
     mail_message_id = fields.Many2one(
         "mail.message", string="Email Message", ondelete="set null", readonly=True
