@@ -646,7 +646,7 @@ def run_notification_cron(sc):
     )
     count0 = sql_db.sql_counter
     start = time.perf_counter()
-    env["stock.picking"]._cron_process_shipment_notifications()
+    env["shipment.tracking.notification"]._cron_send()
     env.flush_all()
     cr.commit()
     elapsed = time.perf_counter() - start

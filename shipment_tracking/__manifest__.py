@@ -4,7 +4,7 @@
     "name": "Shipment Tracking",
     "summary": "Record parcel details at validation, track shipments and notify "
     "customers on dispatch",
-    "version": "18.0.1.2.1",
+    "version": "18.0.2.0.0",
     "category": "Inventory/Delivery",
     "website": "https://github.com/shipment-tracking/shipment-tracking",
     "author": "Shipment Tracking Contributors",
@@ -22,6 +22,7 @@
         "wizards/stock_picking_update_shipment_views.xml",
         "views/stock_picking_views.xml",
         "views/stock_quant_package_views.xml",
+        "views/shipment_tracking_notification_views.xml",
         "views/delivery_carrier_views.xml",
         "views/res_config_settings_views.xml",
         "views/shipment_tracking_menus.xml",

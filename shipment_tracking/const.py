@@ -131,14 +131,57 @@ MAX_HANDOVER_REFS = 5
 # nothing changed, up to once a day.
 POLL_INTERVAL_MINUTES = 60
 POLL_MAX_INTERVAL_MINUTES = 24 * 60
+# The dispatch email as the delivery shows it (computed from its outbox row).
 NOTIFICATION_STATES = [
     ("none", "Not sent"),
     ("to_send", "To send"),
     ("queued", "Queued"),
     ("sent", "Sent"),
     ("no_email", "No email address"),
+    ("opted_out", "Customer prefers no email"),
     ("failed", "Failed"),
 ]
+# One channel (email, SMS) of an outbox row: *pending* until the cron renders
+# it (or retries it once ``<channel>_next_attempt`` passed), *outgoing* while
+# Odoo's mail or SMS queue holds it, then *sent* or *failed*; the other states
+# say why it was not sent at all.
+OUTBOX_CHANNEL_STATES = [
+    ("pending", "To send"),
+    ("outgoing", "In the queue"),
+    ("sent", "Sent"),
+    ("failed", "Failed"),
+    ("no_address", "No address"),
+    ("opted_out", "Customer prefers not"),
+    ("disabled", "Not sent"),
+]
+# The delivery's dispatch-email state by its outbox row's email state.
+DISPATCH_EMAIL_STATES = {
+    "pending": "to_send",
+    "outgoing": "queued",
+    "sent": "sent",
+    "failed": "failed",
+    "no_address": "no_email",
+    "opted_out": "opted_out",
+    "disabled": "none",
+}
+# Channel states with work left for the outbox or the mail/SMS queue.
+OUTBOX_ACTIVE_STATES = ("pending", "outgoing")
+# Channel states that mean "not sent, and nothing to retry".
+OUTBOX_SKIPPED_STATES = ("no_address", "opted_out", "disabled")
+OUTBOX_STATES = [
+    ("queued", "Queued"),
+    ("sent", "Sent"),
+    ("failed", "Failed"),
+    ("skipped", "Skipped"),
+]
+# Minutes before the next attempt of a channel whose transport failed for a
+# reason that may pass (SMTP down, SMS gateway error), by attempts made; the
+# last figure repeats until the company's attempt cap.
+OUTBOX_BACKOFF_MINUTES = (5, 30, 120, 480)
+# Rows the notification cron claims per call (system parameter
+# shipment_tracking.notification_batch_size); Odoo calls it again at once
+# while some remain (up to 10 calls a run, then it re-schedules itself).
+OUTBOX_BATCH_SIZE = 50
 # Fields only Logistics (Inventory / Administrator) may write.
 LOGISTICS_FIELDS = frozenset(
     {
@@ -181,7 +224,6 @@ SYSTEM_FIELDS = NOTIFICATION_FIELDS | frozenset(
         "shipment_pickup_location",
         "shipment_pickup_deadline",
         "shipment_next_poll_date",
-        "shipment_poll_idle_count",
         "shipment_poll_error",
         "shipment_inquiry_date",
         "shipment_has_incident",

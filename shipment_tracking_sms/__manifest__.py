@@ -4,7 +4,7 @@
     "name": "Shipment Tracking: SMS Notifications",
     "summary": "Text the customer on dispatch and on shipment updates, with opt-out, "
     "number checks and an HTTP SMS gateway",
-    "version": "18.0.1.3.0",
+    "version": "18.0.2.0.0",
     "category": "Inventory/Delivery",
     "website": "https://github.com/shipment-tracking/shipment-tracking",
     "author": "Shipment Tracking Contributors",
@@ -21,5 +21,7 @@
         "views/sms_sms_views.xml",
         "views/sms_template_views.xml",
         "views/stock_picking_views.xml",
+        "views/shipment_tracking_notification_views.xml",
     ],
+    "pre_init_hook": "pre_init_hook",
 }

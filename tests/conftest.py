@@ -6,17 +6,21 @@ our add-ons installed and admin/admin; without it a throw-away one is built
 with every top-level add-on and dropped), PGHOST, PGPORT, PGUSER.
 """
 
+import contextlib
 import getpass
 import html
 import itertools
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
+import warnings
 from collections import deque
+from datetime import datetime, timezone
 from html.parser import HTMLParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +39,11 @@ sys.path.insert(0, str(REPO / "shipment_tracking_carrier_generic"))
 
 from sandbox import SandboxCarrier  # noqa: E402
 
+# The fake SMS gateway is stdlib-only too.
+sys.path.insert(0, str(REPO / "shipment_tracking_sms" / "tests"))
+
+from fake_sms_gateway import FakeSmsGateway  # noqa: E402
+
 ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/root/.cache/shipment_tracking/odoo-18.0"))
 ODOO_BIN = os.environ.get("ODOO_BIN") or str(ODOO_SRC / "odoo-bin")
 ODOO_PYTHON = os.environ.get("ODOO_PYTHON") or sys.executable
@@ -46,9 +55,30 @@ PG = {
 SERVER_START_TIMEOUT = 90
 INSTALL_TIMEOUT = 900
 HTTP_TIMEOUT = 30
+CRON_TIMEOUT = 60
+# How long a mail or SMS queue may sit with its cron idle and not due before
+# wait_notifications_settled() runs it by hand.
+STALL_GRACE = 10
 ADMIN = ("admin", "admin")
 SANDBOX_API_KEY = "e2e-sandbox-key"
 SANDBOX_WEBHOOK_SECRET = "e2e-sandbox-webhook-secret"
+# The fake SMS gateway's account, and the number it texts from.
+ACCOUNT_SID = "ACe2e0123456789"
+AUTH_TOKEN = "e2e-sms-token"
+SENDER = "+32460000001"
+# A Belgian mobile written the national way: read in the customer's country.
+MOBILE = "0470 12 34 56"
+MOBILE_E164 = "+32470123456"
+SMS_GATEWAY_FIELDS = [
+    "shipment_sms_gateway",
+    "shipment_sms_http_base_url",
+    "shipment_sms_http_account_sid",
+    "shipment_sms_http_auth_token",
+    "shipment_sms_http_sender",
+    "shipment_notify_sms",
+    "stock_move_sms_validation",
+    "has_received_warning_stock_sms",
+]
 # Every top-level folder holding a manifest, as scripts/run_tests.sh installs.
 ADDONS = sorted(path.parent.name for path in REPO.glob("*/__manifest__.py"))
 
@@ -117,6 +147,7 @@ class OdooClient:
 
     def __init__(self, base_url, db, login, password):
         self.base_url = base_url
+        self.db = db
         self.session = requests.Session()
         self._ids = itertools.count(1)
         info = self.rpc(
@@ -355,22 +386,23 @@ def _wait_until_up(proc, url, log):
 
 
 def _stop(proc):
+    """Stop the server; past a grace period, kill its whole session (the
+    prefork server's workers too)."""
     if proc.poll() is None:
         proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def odoo_server(e2e_db, smtp_sink, tmp_path_factory):
-    """A running Odoo server (one HTTP worker thread pool, one cron thread)
-    sending its emails to the SMTP sink; yields its base URL and database."""
-    db, data_dir = e2e_db
+@contextlib.contextmanager
+def running_odoo(db, data_dir, smtp_port, log, *options):
+    """Run an Odoo server on ``db`` sending its emails to the SMTP sink on
+    ``smtp_port``, with ``options`` (workers, cron threads, ...); yield its
+    base URL once it answers, stop it on exit."""
     port = free_port()
-    log = tmp_path_factory.mktemp("odoo-server") / "odoo.log"
     cmd = odoo_command(
         db,
         "--db-filter",
@@ -382,26 +414,34 @@ def odoo_server(e2e_db, smtp_sink, tmp_path_factory):
         "--smtp",
         "127.0.0.1",
         "--smtp-port",
-        str(smtp_sink.port),
-        "--workers",
-        "0",
-        "--max-cron-threads",
-        "1",
+        str(smtp_port),
         "--without-demo",
         "all",
         "--log-level",
         "info",
         "--logfile",
         str(log),
+        *options,
         data_dir=data_dir,
     )
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True)
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(proc, f"{base_url}/web/login", log)
-        yield {"url": base_url, "db": db, "log": log}
+        yield base_url
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def odoo_server(e2e_db, smtp_sink, tmp_path_factory):
+    """A running Odoo server (one HTTP worker thread pool, one cron thread)
+    sending its emails to the SMTP sink; yields its base URL and database."""
+    db, data_dir = e2e_db
+    log = tmp_path_factory.mktemp("odoo-server") / "odoo.log"
+    options = ("--workers", "0", "--max-cron-threads", "1")
+    with running_odoo(db, data_dir, smtp_sink.port, log, *options) as base_url:
+        yield {"url": base_url, "db": db, "log": log}
 
 
 @pytest.fixture(scope="module")
@@ -550,10 +590,216 @@ class Shop:
         assert picking["state"] == "assigned", picking
         return order, picking
 
+    # -- Customer notifications: when is everything sent? ---------------------
+    # The one place that knows the notification bookkeeping: the tests wait
+    # for notifications_settled(), then count what the SMTP sink and the SMS
+    # gateway received, exactly. No time window proves an absence.
+
+    def notifications_pending(self, picking_ids):
+        """What may still email or text the customers of ``picking_ids``; an
+        empty list when their notifications are settled:
+
+        - no customer message of the outbox (``shipment.tracking.notification``,
+          the dispatch notice included) queued: a channel to send or to
+          retry (``pending``) or in Odoo's mail or SMS queue (``outgoing``);
+        - no email of those deliveries in Odoo's mail queue: ``outgoing``, or
+          ``exception`` (the outbox puts failed ones back in the queue);
+        - no SMS of those deliveries queued (``outgoing``) or being handed to
+          the gateway (``process``, in flight);
+        - none of the crons that send (notifications, mail queue, SMS queue)
+          running, nor due (a trigger or its next call in the past): every
+          run our actions caused has finished and committed.
+
+        A message waiting for a retry (its backoff) counts as pending: the
+        tests' SMTP sink and gateway accept everything unless told otherwise."""
+        ids = list(picking_ids)
+        admin = self.admin
+        pending = []
+        queued = admin.call(
+            "shipment.tracking.notification",
+            "search_read",
+            [("picking_id", "in", ids), ("state", "=", "queued")],
+            ["picking_id", "kind", "email_state", "sms_state"],
+        )
+        pending += [
+            f"{row['picking_id'][1]}: {row['kind']} message queued "
+            f"(email {row['email_state']}, SMS {row['sms_state']})"
+            for row in queued
+        ]
+        mails = admin.call(
+            "mail.mail",
+            "search_read",
+            [
+                ("model", "=", "stock.picking"),
+                ("res_id", "in", ids),
+                ("state", "in", ["outgoing", "exception"]),
+            ],
+            ["state"],
+        )
+        if mails:
+            states = sorted(mail["state"] for mail in mails)
+            pending.append(f"{len(mails)} email(s) in the mail queue: {states}")
+        sms = admin.call(
+            "sms.sms",
+            "search_read",
+            [
+                ("mail_message_id.model", "=", "stock.picking"),
+                ("mail_message_id.res_id", "in", ids),
+                "|",
+                ("state", "in", ["outgoing", "process"]),
+                ("shipment_gateway_in_flight", "=", True),
+            ],
+            ["state"],
+        )
+        if sms:
+            states = sorted(one["state"] for one in sms)
+            pending.append(f"{len(sms)} SMS in the SMS queue: {states}")
+        pending += [f"cron {name} {why}" for name, why in self.busy_crons()]
+        return pending
+
+    def notifications_settled(self, picking_ids):
+        """Whether nothing can email or text the customers of
+        ``picking_ids`` any more (see notifications_pending)."""
+        return not self.notifications_pending(picking_ids)
+
+    SENDING_CRONS = (
+        "shipment_tracking.ir_cron_shipment_notification",
+        "mail.ir_cron_mail_scheduler_action",
+        "sms.ir_cron_sms_scheduler_action",
+    )
+
+    def cron_ids(self):
+        if not hasattr(self, "_cron_ids"):
+            self._cron_ids = {
+                xmlid: self.admin.ref(xmlid) for xmlid in self.SENDING_CRONS
+            }
+        return self._cron_ids
+
+    def busy_crons(self):
+        """(xmlid, why) of the sending crons that are running or due.
+
+        Running: the cron's newest ``ir.cron.progress`` has a non-zero
+        ``timed_out_counter``; Odoo's cron worker commits it so before the
+        job and resets it after (ir_cron._run_job). Runs started by hand
+        (``method_direct_trigger``) do not show: the tests' own are
+        synchronous, over by the time the RPC call returns. Due: a trigger
+        or the next call is in the past, so a cron worker will run it."""
+        admin = self.admin
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        busy = []
+        for xmlid, cron_id in self.cron_ids().items():
+            progress = admin.call(
+                "ir.cron.progress",
+                "search_read",
+                [("cron_id", "=", cron_id)],
+                ["timed_out_counter"],
+                order="id desc",
+                limit=1,
+            )
+            if progress and progress[0]["timed_out_counter"]:
+                busy.append((xmlid, "running"))
+                continue
+            cron = admin.read_one("ir.cron", cron_id, ["active", "nextcall"])
+            due_trigger = admin.call(
+                "ir.cron.trigger",
+                "search_count",
+                [("cron_id", "=", cron_id), ("call_at", "<=", now)],
+            )
+            if cron["active"] and (due_trigger or cron["nextcall"] <= now):
+                busy.append((xmlid, "due"))
+        return busy
+
+    def wait_notifications_settled(self, poll, picking_ids, timeout):
+        """Wait until notifications_settled(picking_ids); fail with what is
+        still pending after ``timeout`` seconds. Returns the number of
+        stalled queue crons this had to run by hand (see below)."""
+        ids = list(picking_ids)
+        start = time.monotonic()
+        deadline = start + timeout
+        stalled_since = None
+        nudges = 0
+        while True:
+            pending = self.notifications_pending(ids)
+            if not pending:
+                return nudges
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"notifications of {len(ids)} deliveries not settled within "
+                    f"{timeout}s: {pending}; Odoo log tail:\n{log_tail(poll.log)}"
+                )
+            # Odoo's cron worker drops the triggers older than the start of a
+            # run when the run ends: one created during that second by a run
+            # of another cron is lost, and its queue waits for the next
+            # periodic call (an hour). A queue left so, with its cron idle and
+            # not due, is run by hand, loudly.
+            if not all(" queue: " in line for line in pending):
+                stalled_since = None
+            elif stalled_since is None:
+                stalled_since = time.monotonic()
+            elif time.monotonic() - stalled_since > STALL_GRACE:
+                warnings.warn(
+                    f"queue stalled with its cron idle ({pending}): running the "
+                    "mail and SMS queue crons by hand",
+                    stacklevel=2,
+                )
+                for xmlid in self.SENDING_CRONS[1:]:
+                    run_cron(self.admin, poll, xmlid)
+                nudges += 1
+                stalled_since = None
+            time.sleep(poll.interval)
+
 
 @pytest.fixture(scope="module")
 def shop(admin, tracking_site):
     return Shop(admin, tracking_site)
+
+
+@pytest.fixture(scope="module")
+def sms_gateway():
+    """A Twilio-style SMS gateway on loopback (shipment_tracking_sms/tests)."""
+    gateway = FakeSmsGateway(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN).start()
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture(scope="module")
+def http_gateway_company(admin, shop, sms_gateway):
+    """The shop's company texting through the fake gateway; its previous SMS
+    settings are restored afterwards (back to IAP). stock_sms's one-time
+    "send SMS on validation?" question is left unanswered: it must not be
+    asked for deliveries we text (test_validation_asks_no_stock_sms_question)."""
+    before = admin.read_one("res.company", shop.company_id, SMS_GATEWAY_FIELDS)
+    restore = {field: before[field] for field in SMS_GATEWAY_FIELDS}
+    restore["shipment_sms_gateway"] = "iap"
+    admin.call(
+        "res.company",
+        "write",
+        [shop.company_id],
+        {
+            "shipment_sms_gateway": "http",
+            "shipment_sms_http_base_url": sms_gateway.url,
+            "shipment_sms_http_account_sid": ACCOUNT_SID,
+            "shipment_sms_http_auth_token": AUTH_TOKEN,
+            "shipment_sms_http_sender": SENDER,
+            "shipment_notify_sms": True,
+            "stock_move_sms_validation": True,
+            "has_received_warning_stock_sms": False,
+        },
+    )
+    yield shop.company_id
+    admin.call("res.company", "write", [shop.company_id], restore)
+
+
+@pytest.fixture(scope="module")
+def mobile_customer(admin, shop):
+    """The shop's (Belgian) customer with a mobile, hearing by email and SMS."""
+    admin.call(
+        "res.partner",
+        "write",
+        [shop.customer_id],
+        {"mobile": MOBILE, "shipment_notification_channel": "both"},
+    )
+    return shop.customer_id
 
 
 class Poller:
@@ -577,14 +823,24 @@ class Poller:
                 )
             time.sleep(self.interval)
 
-    def never(self, condition, what, duration):
-        """Check that ``condition()`` stays false for ``duration`` seconds."""
-        deadline = time.monotonic() + duration
-        while time.monotonic() < deadline:
-            assert not condition(), f"unexpected {what}"
-            time.sleep(self.interval)
-
 
 @pytest.fixture(scope="module")
 def poll(odoo_server):
     return Poller(odoo_server["log"])
+
+
+def run_cron(admin, poll, xmlid):
+    """Run a scheduled action now, as an administrator would from its form
+    (the call returns once the run is over and committed); when a cron
+    worker happens to be running it, try again."""
+    cron_id = admin.ref(xmlid)
+
+    def ran():
+        try:
+            return admin.call("ir.cron", "method_direct_trigger", [cron_id])
+        except RPCError as error:
+            if "currently being executed" in error.message:
+                return False
+            raise
+
+    poll.until(ran, f"manual run of {xmlid}", CRON_TIMEOUT)

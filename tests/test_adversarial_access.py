@@ -45,7 +45,6 @@ SYSTEM_FIELDS = {
     "shipment_pod_signature_url": "https://evil.example/sig.png",
     "shipment_pod_photo_url": "https://evil.example/photo.png",
     "shipment_next_poll_date": "2099-01-01 00:00:00",
-    "shipment_poll_idle_count": 99,
     "shipment_poll_error": "silenced",
     "shipment_inquiry_date": False,
     "shipment_has_incident": False,

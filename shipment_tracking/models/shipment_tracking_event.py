@@ -3,9 +3,15 @@
 import hashlib
 from datetime import datetime, timedelta
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 
-from ..const import CARRIER_INCIDENT_KINDS, SHIPMENT_STATES
+from ..const import (
+    CARRIER_INCIDENT_KINDS,
+    EVENT_INCIDENT_KINDS,
+    FINAL_SHIPMENT_STATES,
+    SHIPMENT_STATES,
+    SHIPMENT_TRANSITIONS,
+)
 from ..tools import clean_pod_signer, create_unique
 
 # Bounds of a carrier's event times (system parameters override them):
@@ -191,7 +197,7 @@ class ShipmentTrackingEvent(models.Model):
                 "event time more than %(days)s days before the shipment date",
                 days=bounds["history_days"],
             )
-        closed_at = picking._shipment_closed_at()
+        closed_at = self._closed_at(picking)
         if closed_at and event_time > closed_at + timedelta(days=CLOSED_GRACE_DAYS):
             return self.env._(
                 "event time more than %(days)s days after the shipment was closed",
@@ -319,10 +325,139 @@ class ShipmentTrackingEvent(models.Model):
         created = Event._record_events(vals_list)
         for picking, refs in handovers.items():
             Number._add_handover_numbers(picking, refs)
-        created.picking_id._shipment_follow_events()
+        Number._poll_got_news(created)
+        Event._follow_pickings(created.picking_id)
         return {
             "created": created,
             "duplicates": len(vals_list) - len(created),
             "unknown": sorted(set(unknown)),
             "rejected": rejected,
         }
+
+    # ------------------------------------------------------------------
+    # Shipments follow their events
+    # ------------------------------------------------------------------
+    @api.model
+    def _follow_pickings(self, pickings):
+        """Status, EDD, last event date and proof of delivery of ``pickings``
+        follow their newest events by event time, whatever order they arrived
+        in. A closed shipment (delivered, returned, cancelled) is history: it
+        never moves back, and a late, replayed or recycled-number scan changes
+        neither its estimate, its last event date nor its proof of delivery."""
+        # sudo: the shipment follows its carrier's events, whoever triggers it.
+        events = self.sudo().search(
+            [("picking_id", "in", pickings.ids)], order="event_time desc, id desc"
+        )
+        by_picking = events.grouped("picking_id")
+        for picking in pickings.sudo():
+            mine = by_picking.get(picking)
+            if not mine or picking.state == "cancel":
+                continue
+            closed = picking.shipment_state in FINAL_SHIPMENT_STATES
+            vals = {} if closed else mine._follow_news(picking)
+            newest = mine.filtered("state")[:1]
+            if newest and self._may_follow(picking, newest.state):
+                vals["shipment_state"] = newest.state
+            if vals.get("shipment_state") == "delivered":
+                vals["shipment_delivered_date"] = newest.event_time
+            if vals:
+                # force: a carrier update whose transition was checked above.
+                picking.with_context(shipment_tracking_force_state=True).write(vals)
+            # The carrier says what is wrong (or no longer is), with or
+            # without a new status: the monitor opens or closes it now.
+            monitor = not closed and mine[0]._is_incident_news(picking)
+            if "shipment_state" in vals:
+                newest._log_carrier_status(picking)
+                picking._shipment_on_status(vals["shipment_state"], monitor=monitor)
+            elif monitor:
+                self.env["shipment.tracking.incident"]._monitor(
+                    picking, fields.Datetime.now()
+                )
+                picking._shipment_trigger_notification_cron()
+
+    def _is_incident_news(self, picking):
+        """Whether this (newest) event of ``picking`` opens or may close an
+        incident the carrier's sub-status reports."""
+        self.ensure_one()
+        return bool(self.incident_kind) or bool(
+            picking.shipment_incident_ids.filtered(
+                lambda i: i.is_open and i.kind in EVENT_INCIDENT_KINDS
+            )
+        )
+
+    def _follow_news(self, picking):
+        """Last event date, estimate, pickup point and proof of delivery of
+        the open shipment ``picking`` from these events (newest first)."""
+        vals = {"shipment_last_event_date": self[0].event_time}
+        edd_event = self.filtered(
+            lambda e: e.expected_delivery_date
+            and (
+                not picking.shipment_edd_set_at
+                or e.event_time > picking.shipment_edd_set_at
+            )
+        )[:1]
+        if (
+            edd_event
+            and edd_event.expected_delivery_date != picking.expected_delivery_date
+        ):
+            vals["expected_delivery_date"] = edd_event.expected_delivery_date
+        pickup = self.filtered(lambda e: e.pickup_location or e.pickup_deadline)[:1]
+        if pickup:
+            vals.update(
+                shipment_pickup_location=pickup.pickup_location,
+                shipment_pickup_deadline=pickup.pickup_deadline,
+            )
+        pod = self.filtered(lambda e: e.pod_signed_by or e.pod_signature_url)[:1]
+        if pod:
+            vals.update(
+                shipment_pod_signed_by=pod.pod_signed_by,
+                shipment_pod_signature_url=pod.pod_signature_url,
+                shipment_pod_photo_url=pod.pod_photo_url,
+            )
+        return vals
+
+    @api.model
+    def _may_follow(self, picking, new_state):
+        """Whether ``picking`` takes the carrier's ``new_state``: a dispatched
+        delivery, along the allowed transitions."""
+        current = picking.shipment_state
+        if current == new_state or picking.state != "done" or current == "pending":
+            return False
+        return new_state in SHIPMENT_TRANSITIONS[current]
+
+    def _log_carrier_status(self, picking):
+        """Chatter line on ``picking`` for the status change this event made,
+        with what the carrier said (plain text: carrier texts are untrusted
+        and get escaped)."""
+        self.ensure_one()
+        states = dict(
+            picking._fields["shipment_state"]._description_selection(self.env)
+        )
+        details = " · ".join(
+            part
+            for part in (self.carrier_status_text, self.location, self.tracking_ref)
+            if part
+        )
+        suffix = f" ({details})" if details else ""
+        picking.message_post(
+            body=_(
+                "Carrier update: %(state)s%(details)s",
+                state=states[self.state],
+                details=suffix,
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+
+    @api.model
+    def _closed_at(self, picking):
+        """When the closed shipment ``picking`` (delivered, returned,
+        cancelled) closed, as far as its carrier told us; False while open."""
+        picking.ensure_one()
+        if picking.shipment_state not in FINAL_SHIPMENT_STATES:
+            return False
+        return (
+            picking.shipment_delivered_date
+            or picking.shipment_last_event_date
+            or picking.shipment_date
+            or False
+        )

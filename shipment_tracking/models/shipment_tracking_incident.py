@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import _, api, fields, models
 
-from ..const import CLOSED_SHIPMENT_STATES, INCIDENT_KINDS
+from ..const import CLOSED_SHIPMENT_STATES, DELAY_KINDS, INCIDENT_KINDS
 from ..tools import create_unique
 
 
@@ -149,3 +149,119 @@ class ShipmentTrackingIncident(models.Model):
                     since=fields.Datetime.to_string(since),
                 )
         return found
+
+    # ------------------------------------------------------------------
+    # Monitor: open, close and tell
+    # ------------------------------------------------------------------
+    @api.model
+    def _monitor_domain(self):
+        """The deliveries to watch: open shipments, plus those with an
+        incident still open; the cost grows with open shipments, not with
+        every delivery ever made."""
+        return [
+            ("picking_type_code", "=", "outgoing"),
+            ("state", "=", "done"),
+            "|",
+            ("shipment_has_incident", "=", True),
+            "|",
+            (
+                "shipment_state",
+                "in",
+                ["dispatched", "in_transit", "out_for_delivery", "exception"],
+            ),
+            "&",
+            ("shipment_state", "=", "returned"),
+            ("shipment_incident_ids", "not any", [("kind", "=", "returned")]),
+        ]
+
+    @api.model
+    def _cron_monitor(self, batch_size=200):
+        """Detect exceptions, delays, stalls and returns; batched, committing
+        after each batch."""
+        # sudo: a system job working for every company's shipments.
+        self = self.sudo()  # noqa: PLW0642
+        Picking = self.env["stock.picking"]
+        todo = Picking.search(self._monitor_domain(), order="id")
+        cron = self.env["ir.cron"]
+        now = fields.Datetime.now()
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            for picking in batch:
+                self._monitor(picking, now)
+            cron._notify_progress(
+                done=start + len(batch), remaining=len(todo) - start - len(batch)
+            )
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        Picking._shipment_trigger_notification_cron()
+
+    @api.model
+    def _monitor(self, picking, now):
+        """Open the incidents detected on ``picking`` (once each), close the
+        recovered ones, and queue what the customer must hear."""
+        picking.ensure_one()
+        # sudo: incidents and the update queue are system-maintained.
+        Incident = self.sudo()
+        Notification = self.env["shipment.tracking.notification"].sudo()
+        detected = Incident._detect_incidents(picking, now)
+        open_incidents = picking.shipment_incident_ids.filtered("is_open")
+        # Late, stalled and too long out for delivery all mean "delayed" to the
+        # customer: one delay email while any of them is open.
+        delay_told = bool(open_incidents.filtered(lambda i: i.kind in DELAY_KINDS))
+        for kind, reason in detected.items():
+            if kind in open_incidents.mapped("kind"):
+                continue
+            incident = Incident._open(picking, kind, reason)
+            if not incident:
+                continue  # opened meanwhile by a concurrent run
+            picking._compute_shipment_incident()
+            key = f"incident:{incident.id}"
+            if kind not in DELAY_KINDS:
+                Notification._enqueue(picking, self._update_kind(kind), key, incident)
+            elif not delay_told:
+                delay_told = bool(Notification._enqueue(picking, "late", key, incident))
+            incident._schedule_activity()
+        recovered = open_incidents.filtered(lambda i: i.kind not in detected)
+        if recovered:
+            recovered.write({"closed_at": now})
+            # Delivered and ready for pickup have their own update; returned
+            # and cancelled are no recovery.
+            if not picking.shipment_incident_ids.filtered("is_open") and (
+                picking.shipment_state
+                not in ("delivered", "available_for_pickup", "returned", "cancelled")
+            ):
+                Notification._enqueue(
+                    picking,
+                    "recovered",
+                    f"recovered:{recovered[:1].id}",
+                    recovered[:1],
+                )
+
+    @api.model
+    def _update_kind(self, kind):
+        """The customer update an incident of ``kind`` (not a delay) calls
+        for: returned, or a delivery problem (the carrier's sub-statuses)."""
+        return kind if kind in ("exception", "returned") else "exception"
+
+    def _schedule_activity(self):
+        """A to-do for whoever handles this incident: the company's incident
+        handler, else the order's salesperson, else the delivery's
+        responsible, else the administrator."""
+        self.ensure_one()
+        picking = self.picking_id
+        user = (
+            picking.company_id.shipment_incident_user_id
+            or picking.sale_id.user_id
+            or picking.user_id
+            or self.env.ref("base.user_admin")
+        )
+        picking.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=_(
+                "Shipment incident: %(kind)s",
+                kind=dict(self._fields["kind"]._description_selection(self.env))[
+                    self.kind
+                ],
+            ),
+            note=picking._shipment_plain_note(self.reason),
+            user_id=user.id,
+        )

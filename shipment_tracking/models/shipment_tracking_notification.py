@@ -1,11 +1,32 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+import logging
 
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tools import SQL
+from odoo.tools.sql import create_index
+
+from ..const import (
+    OUTBOX_ACTIVE_STATES,
+    OUTBOX_BACKOFF_MINUTES,
+    OUTBOX_BATCH_SIZE,
+    OUTBOX_CHANNEL_STATES,
+    OUTBOX_STATES,
+)
 from ..tools import create_unique
+
+_logger = logging.getLogger(__name__)
 
 # kind -> (company setting that enables it, mail template xmlid)
 NOTIFICATION_KINDS = {
+    "dispatched": (
+        "shipment_notify_dispatch",
+        "shipment_tracking.mail_template_shipment_dispatched",
+    ),
     "out_for_delivery": (
         "shipment_notify_out_for_delivery",
         "shipment_tracking.mail_template_shipment_out_for_delivery",
@@ -32,17 +53,30 @@ NOTIFICATION_KINDS = {
         "shipment_tracking.mail_template_shipment_recovered",
     ),
 }
+# Channel states Customer Service may send again (the address may be fixed).
+RETRY_STATES = ("failed", "no_address")
+# Mail failures that may pass (the mail server could not be reached): retried
+# after a backoff. Any other failure (a wrong address, an error after the
+# server may have taken the email) is shown failed, never resent by itself.
+TRANSIENT_MAIL_FAILURES = ("mail_smtp",)
 
 
 class ShipmentTrackingNotification(models.Model):
-    """A customer update waiting for (or done by) the notification cron.
+    """The outbox: one row per customer message (the dispatch notice, each
+    update), with a state per channel.
 
-    ``key`` names the event it is about (a status reached, an incident opened
-    or recovered); unique per shipment, so no event is ever notified twice."""
+    ``key`` names the event the message is about (dispatch, a status reached,
+    an incident opened or recovered); unique per shipment, so no event is
+    ever told twice. The notification cron claims due rows (``FOR UPDATE SKIP
+    LOCKED``: concurrent runs never take the same row), renders each channel
+    in a savepoint of its own, and hands the result to Odoo's mail or SMS
+    queue; the queues' outcomes come back here (``_on_mail_outcome``), and a
+    transport failure that may pass is retried with a backoff up to the
+    company's attempt cap."""
 
     _name = "shipment.tracking.notification"
-    _description = "Shipment customer update"
-    _order = "id"
+    _description = "Shipment customer message"
+    _order = "id desc"
 
     picking_id = fields.Many2one(
         "stock.picking", required=True, ondelete="cascade", index=True
@@ -51,60 +85,584 @@ class ShipmentTrackingNotification(models.Model):
     company_id = fields.Many2one(
         related="picking_id.company_id", store=True, index=True
     )
+    partner_id = fields.Many2one(related="picking_id.partner_id", string="Customer")
     kind = fields.Selection(
         [(kind, kind.replace("_", " ").capitalize()) for kind in NOTIFICATION_KINDS],
         required=True,
+        readonly=True,
     )
-    key = fields.Char(required=True)
-    incident_id = fields.Many2one("shipment.tracking.incident", ondelete="set null")
+    key = fields.Char(required=True, readonly=True)
+    incident_id = fields.Many2one(
+        "shipment.tracking.incident", ondelete="set null", readonly=True
+    )
     state = fields.Selection(
-        [("to_send", "To send"), ("sent", "Queued"), ("skipped", "Skipped")],
-        default="to_send",
-        required=True,
+        OUTBOX_STATES,
+        compute="_compute_state",
+        store=True,
         index=True,
+        help="Queued while a channel has work left (to send, waiting for a "
+        "retry, in Odoo's mail or SMS queue); Failed when a channel gave up.",
     )
-    message_id = fields.Many2one("mail.message", ondelete="set null")
-    note = fields.Char()
+    is_pending = fields.Boolean(
+        string="To Send",
+        compute="_compute_state",
+        store=True,
+        help="A channel waits to be sent or retried by the notification cron.",
+    )
+    next_attempt = fields.Datetime(
+        compute="_compute_state",
+        store=True,
+        help="When the cron takes this message next: the earliest retry "
+        "among the channels waiting; empty: as soon as it runs.",
+    )
+    email_state = fields.Selection(
+        OUTBOX_CHANNEL_STATES,
+        string="Email",
+        default="pending",
+        required=True,
+        readonly=True,
+    )
+    email_attempts = fields.Integer(readonly=True)
+    email_error = fields.Char(readonly=True)
+    email_next_attempt = fields.Datetime(readonly=True, string="Next Email Attempt")
+    mail_message_id = fields.Many2one(
+        "mail.message", string="Email Message", ondelete="set null", readonly=True
+    )
+    # The mail.mail by id, not a foreign key: Odoo deletes a sent mail in the
+    # mail queue's transaction, and an ON DELETE SET NULL on this row would
+    # make that transaction fail on any concurrent change of the row (the
+    # cron on its SMS channel), rolling back the record that the email went.
+    mail_ref = fields.Integer(
+        string="Outgoing Email ID", readonly=True, index="btree_not_null"
+    )
+    mail_id = fields.Many2one(
+        "mail.mail",
+        string="Outgoing Email",
+        compute="_compute_mail_id",
+        groups="base.group_system",
+    )
+
+    can_retry = fields.Boolean(compute="_compute_can_retry")
 
     _sql_constraints = [
         ("key_uniq", "unique(picking_id, key)", "An event is notified once."),
     ]
 
+    def init(self):
+        # The claim loop reads the pending rows only: a small index however
+        # long the history of sent messages grows.
+        create_index(
+            self.env.cr,
+            "shipment_tracking_notification_due_idx",
+            self._table,
+            ["next_attempt", "id"],
+            where="is_pending",
+        )
+
+    @api.depends("picking_id.name", "kind")
+    def _compute_display_name(self):
+        kinds = dict(self._fields["kind"]._description_selection(self.env))
+        for row in self:
+            row.display_name = f"{row.picking_id.name} – {kinds.get(row.kind, '')}"
+
+    @api.depends("mail_ref")
+    def _compute_mail_id(self):
+        for row in self:
+            row.mail_id = row._get_mail()
+
+    def _get_mail(self):
+        """The outgoing email, if Odoo still has it (deleted once sent)."""
+        self.ensure_one()
+        return self.env["mail.mail"].sudo().browse(self.mail_ref).exists()
+
+    def _compute_can_retry(self):
+        for row in self:
+            row.can_retry = any(
+                row._channel_retryable(channel) for channel in self._channels()
+            )
+
+    def _channel_retryable(self, channel):
+        """Whether Customer Service may send ``channel`` again."""
+        self.ensure_one()
+        return self[f"{channel}_state"] in RETRY_STATES
+
+    # ------------------------------------------------------------------
+    # Queueing
+    # ------------------------------------------------------------------
     @api.model
     def _enqueue(self, picking, kind, key, incident=None):
         """Queue ``kind`` for ``picking`` unless that event was queued before
-        or the company does not notify it. Safe against concurrent runs."""
+        or the company does not notify it. Safe against concurrent runs: the
+        unique key decides, a duplicate is absorbed."""
         setting, _template = NOTIFICATION_KINDS[kind]
         if not picking.company_id[setting]:
             return self.browse()
-        return create_unique(
-            self,
+        return create_unique(self, self._prepare_values(picking, kind, key, incident))
+
+    @api.model
+    def _prepare_values(self, picking, kind, key, incident=None):
+        """Every field of a new message, channels included: the system's
+        values, never a default someone set (``ir.default``)."""
+        vals = {
+            "picking_id": picking.id,
+            "kind": kind,
+            "key": key,
+            "incident_id": incident.id if incident else False,
+            "mail_message_id": False,
+            "mail_ref": 0,
+        }
+        for channel in self._channels():
+            vals.update(
+                {
+                    f"{channel}_state": "pending",
+                    f"{channel}_attempts": 0,
+                    f"{channel}_error": False,
+                    f"{channel}_next_attempt": False,
+                }
+            )
+        return vals
+
+    @api.model
+    def _channels(self):
+        """The channels of a message; each has ``<channel>_state``,
+        ``_attempts``, ``_error``, ``_next_attempt`` fields and a
+        ``_send_<channel>`` method."""
+        return ["email"]
+
+    @api.depends("email_state", "email_next_attempt")
+    def _compute_state(self):
+        channels = self._channels()
+        for row in self:
+            states = [row[f"{channel}_state"] for channel in channels]
+            if any(state in OUTBOX_ACTIVE_STATES for state in states):
+                row.state = "queued"
+            elif "failed" in states:
+                row.state = "failed"
+            elif "sent" in states:
+                row.state = "sent"
+            else:
+                row.state = "skipped"
+            due = [
+                row[f"{channel}_next_attempt"]
+                for channel in channels
+                if row[f"{channel}_state"] == "pending"
+            ]
+            row.is_pending = bool(due)
+            # A channel without a retry time is due at once.
+            row.next_attempt = min(due) if due and all(due) else False
+
+    # ------------------------------------------------------------------
+    # The claim loop
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_send(self, batch_size=None):
+        """Send one batch of due messages and report the rest to the cron
+        runner, which calls again at once while some remain (and re-schedules
+        itself after ten calls): bounded work per call, as core's mail queue.
+        Return how many messages were taken."""
+        # sudo: a system job; it only sends what the system queued.
+        self = self.sudo()  # noqa: PLW0642
+        batch_size = batch_size or int(
+            self.env["ir.config_parameter"].get_param(
+                "shipment_tracking.notification_batch_size", OUTBOX_BATCH_SIZE
+            )
+        )
+        self._reconcile(batch_size)
+        rows = self._claim(batch_size)
+        rows._process()
+        remaining = self.search_count(self._due_domain()) if rows else 0
+        self.env["ir.cron"]._notify_progress(done=len(rows), remaining=remaining)
+        rows._wake_queues()
+        return len(rows)
+
+    @api.model
+    def _due_domain(self):
+        return [
+            ("is_pending", "=", True),
+            "|",
+            ("next_attempt", "=", False),
+            ("next_attempt", "<=", fields.Datetime.now()),
+        ]
+
+    @api.model
+    def _claim(self, limit):
+        """Lock up to ``limit`` due messages, oldest due first, skipping those
+        a concurrent run holds: no message is taken twice."""
+        query = self._search(
+            self._due_domain(), order="next_attempt asc nulls first, id", limit=limit
+        )
+        # Raw SQL: the ORM has no row lock. execute_query flushes what the
+        # query reads (pending recomputes of the due fields included).
+        rows = self.env.execute_query(SQL("%s FOR UPDATE SKIP LOCKED", query.select()))
+        return self.browse(row[0] for row in rows)
+
+    def _process(self):
+        """Send each due channel of each message in a savepoint of its own:
+        a message that fails to render or send is marked failed with the
+        reason, and the others go on. Concurrency errors are not absorbed:
+        the transaction is lost with them and the rows stay due."""
+        now = fields.Datetime.now()
+        for row in self:
+            for channel in self._channels():
+                due = row[f"{channel}_next_attempt"]
+                if row[f"{channel}_state"] != "pending" or (due and due > now):
+                    continue
+                try:
+                    with self.env.cr.savepoint():
+                        getattr(row, f"_send_{channel}")()
+                except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                    raise
+                except Exception as error:  # noqa: BLE001 - one message, not the queue
+                    _logger.exception(
+                        "shipment message %s (%s): %s failed", row.id, row.kind, channel
+                    )
+                    row._channel_failed_safely(
+                        channel,
+                        _("could not be prepared: %(error)s", error=str(error)[:300]),
+                    )
+
+    def _channel_failed_safely(self, channel, reason):
+        """Mark ``channel`` failed after an error; should telling the chatter
+        fail too (the delivery's chatter is what broke), the state alone is
+        written: the row is never claimed again."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._channel_failed(channel, reason, attempted=True)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            raise
+        except Exception:  # noqa: BLE001
+            _logger.exception("shipment message %s: chatter note failed", self.id)
+            self.write(
+                {
+                    f"{channel}_state": "failed",
+                    f"{channel}_error": reason,
+                    f"{channel}_attempts": self[f"{channel}_attempts"] + 1,
+                }
+            )
+
+    def _wake_queues(self):
+        """Odoo's mail queue sends what these messages queued now, not at its
+        next run."""
+        if any(row.email_state == "outgoing" for row in self):
+            self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
+
+    # ------------------------------------------------------------------
+    # Email
+    # ------------------------------------------------------------------
+    def _email_skip_state(self):
+        """``(state, reason)`` when this message must not be emailed, else
+        ``(False, False)``."""
+        self.ensure_one()
+        if not self.picking_id._get_shipment_notification_partner():
+            return (
+                "no_address",
+                _("neither the delivery address nor the customer has an email address"),
+            )
+        return False, False
+
+    def _send_email(self):
+        """Render the email in the customer's language into Odoo's mail queue,
+        logged in the delivery's chatter; a retry re-queues the same email."""
+        self.ensure_one()
+        mail = self._get_mail()
+        if mail and mail.state in ("exception", "cancel"):
+            mail.mark_outgoing()
+            self.write(
+                {"email_state": "outgoing", "email_attempts": self.email_attempts + 1}
+            )
+            return
+        if self._email_notification_status() == "sent":
+            # Resent by hand (chatter, Technical > Emails) while it waited for
+            # its retry: it went, never render it again.
+            self.write({"email_state": "sent", "email_error": False})
+            return
+        state, reason = self._email_skip_state()
+        if state:
+            self.write({"email_state": state, "email_error": reason})
+            if self.kind == "dispatched":
+                self.picking_id.message_post(
+                    body=_("No dispatch email was sent: %(reason)s.", reason=reason),
+                    subtype_xmlid="mail.mt_note",
+                )
+            return
+        picking = self.picking_id
+        partner = picking._get_shipment_notification_partner()
+        template = self.env.ref(NOTIFICATION_KINDS[self.kind][1])
+        message = picking.with_context(
+            mail_notify_force_send=False,
+            shipment_tracking_customer_only=True,
+        ).message_post_with_source(
+            template,
+            email_layout_xmlid="mail.mail_notification_layout",
+            subtype_xmlid="mail.mt_comment",
+            message_type="comment",
+            partner_ids=partner.ids,
+        )[:1]
+        mail = self.env["mail.mail"].search(
+            [("mail_message_id", "=", message.id)], limit=1
+        )
+        self.write(
             {
-                "picking_id": picking.id,
-                "kind": kind,
-                "key": key,
-                "incident_id": incident.id if incident else False,
-            },
+                # No email when the customer reads Odoo's inbox (a user).
+                "email_state": "outgoing" if mail else "sent",
+                "email_attempts": self.email_attempts + 1,
+                "email_error": False,
+                "mail_message_id": message.id,
+                "mail_ref": mail.id,
+            }
+        )
+        if self.kind == "dispatched":
+            self._log_dispatch_on_order(partner)
+
+    def _email_notification_status(self):
+        """What Odoo's notifications of this message's email say: 'sent' when
+        it reached the customer's mail server, else the most telling status
+        ('exception', 'bounce', 'canceled', 'ready') or False. They outlive the
+        ``mail.mail``, deleted once sent."""
+        self.ensure_one()
+        statuses = set(
+            self.mail_message_id.notification_ids.filtered(
+                lambda n: n.notification_type == "email"
+            ).mapped("notification_status")
+        )
+        for status in ("sent", "exception", "bounce", "canceled", "ready"):
+            if status in statuses:
+                return status
+        return False
+
+    def _log_dispatch_on_order(self, partner):
+        """The sales order's chatter says what the customer was told."""
+        picking = self.picking_id
+        if not picking.sale_id:
+            return
+        picking.sale_id.message_post(
+            body=Markup(
+                "<p>%s</p>"
+                '<p><a href="#" data-oe-model="stock.picking" '
+                'data-oe-id="%s">%s</a></p>'
+            )
+            % (
+                _(
+                    "Dispatch notification queued for %(email)s: %(carrier)s, "
+                    "tracking number %(ref)s, estimated delivery %(edd)s.",
+                    email=partner.email,
+                    carrier=picking.carrier_id.name or "",
+                    ref=picking.carrier_tracking_ref,
+                    edd=picking.expected_delivery_date or _("unknown"),
+                ),
+                picking.id,
+                picking.name,
+            ),
+            subtype_xmlid="mail.mt_note",
         )
 
-    def _send(self):
-        """Render each update in the customer's language into Odoo's mail
-        queue, logged in the delivery's chatter."""
-        for notification in self:
-            picking = notification.picking_id
-            partner = picking._get_shipment_notification_partner()
-            if not partner:
-                notification.write({"state": "skipped", "note": "no email address"})
-                continue
-            template = self.env.ref(NOTIFICATION_KINDS[notification.kind][1])
-            message = picking.with_context(
-                mail_notify_force_send=False,
-                shipment_tracking_customer_only=True,
-            ).message_post_with_source(
-                template,
-                email_layout_xmlid="mail.mail_notification_layout",
-                subtype_xmlid="mail.mt_comment",
-                message_type="comment",
-                partner_ids=partner.ids,
+    @api.model
+    def _on_mail_outcome(self, mails, failure_type=None, reason=False):
+        """Odoo's mail queue tried ``mails``: the messages they carry are
+        sent, failed for good (a wrong address), or wait for a retry.
+
+        In a savepoint: a concurrent change of the same row (the cron working
+        on its other channel) must never fail the mail queue's transaction,
+        which would forget that the email went and send it again. The cron
+        then reads the outcome from the mail itself (``_reconcile``)."""
+        try:
+            with self.env.cr.savepoint():
+                self._apply_mail_outcome(mails, failure_type, reason)
+        except Exception:  # noqa: BLE001 - never fail the mail queue after SMTP
+            _logger.info(
+                "mail %s: outcome left to the notification cron",
+                mails.ids,
+                exc_info=True,
             )
-            notification.write({"state": "sent", "message_id": message[:1].id})
+            self._shipment_trigger_cron()
+
+    @api.model
+    def _reconcile(self, limit):
+        """Channels still *in the queue* whose mail or SMS has an outcome the
+        hooks could not record (a concurrent change of the row, a mail
+        deleted after it was sent): record it now."""
+        outgoing = self.search([("email_state", "=", "outgoing")])
+        mails = self.env["mail.mail"].browse(outgoing.mapped("mail_ref")).exists()
+        waiting = {mail.id for mail in mails if mail.state == "outgoing"}
+        rows = outgoing.filtered(lambda row: row.mail_ref not in waiting)[:limit]
+        for row in rows:
+            # A row at a time in a savepoint: one that cannot be settled
+            # never stops the others or the claim loop.
+            try:
+                with self.env.cr.savepoint():
+                    row._reconcile_email()
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                raise
+            except Exception:  # noqa: BLE001
+                _logger.exception("shipment message %s: reconcile failed", row.id)
+
+    def _reconcile_email(self):
+        self.ensure_one()
+        mail = self._get_mail()
+        if not mail:
+            # Deleted: once sent (auto-delete), or by someone before it went.
+            if self._email_notification_status() == "sent":
+                self.write({"email_state": "sent", "email_error": False})
+            else:
+                self._channel_failed(
+                    "email", _("deleted from the mail queue before it was sent")
+                )
+        elif mail.state == "cancel":
+            # Cancelled by someone in Odoo's mail queue: not ours to retry.
+            self._channel_failed("email", _("cancelled in the mail queue"))
+        else:
+            failure = mail.failure_type or (
+                "mail_smtp" if mail.state == "exception" else None
+            )
+            self._apply_mail_outcome(mail, failure, mail.failure_reason)
+
+    @api.model
+    def _apply_mail_outcome(self, mails, failure_type=None, reason=False):
+        if not failure_type:
+            # Also a mail resent by hand while its row waited for a retry or
+            # had failed: it went, the row must not send it again.
+            self.search(
+                [
+                    ("mail_ref", "in", mails.ids),
+                    ("email_state", "in", ("outgoing", "pending", "failed")),
+                ]
+            ).write({"email_state": "sent", "email_error": False})
+            return
+        rows = self.search(
+            [("mail_ref", "in", mails.ids), ("email_state", "=", "outgoing")]
+        )
+        for row in rows:
+            error = reason or row._get_mail().failure_reason or failure_type
+            if failure_type in TRANSIENT_MAIL_FAILURES:
+                row._channel_retry_or_fail("email", error)
+            else:
+                row._channel_failed("email", error)
+
+    # ------------------------------------------------------------------
+    # Retries and failures (every channel)
+    # ------------------------------------------------------------------
+    def _channel_retry_or_fail(self, channel, reason):
+        """A transport failure that may pass: try again after a backoff, or
+        give up once the company's attempt cap is reached."""
+        self.ensure_one()
+        attempts = self[f"{channel}_attempts"]
+        if attempts >= self._channel_max_attempts(channel):
+            self._channel_failed(channel, reason)
+            return
+        delay = OUTBOX_BACKOFF_MINUTES[
+            min(max(attempts - 1, 0), len(OUTBOX_BACKOFF_MINUTES) - 1)
+        ]
+        self.write(
+            {
+                f"{channel}_state": "pending",
+                f"{channel}_error": reason,
+                f"{channel}_next_attempt": fields.Datetime.add(
+                    fields.Datetime.now(), minutes=delay
+                ),
+            }
+        )
+        self._shipment_trigger_cron(self[f"{channel}_next_attempt"])
+
+    def _channel_max_attempts(self, channel):
+        """How many times ``channel`` is tried before it is marked failed."""
+        self.ensure_one()
+        return self.company_id._get_shipment_notification_max_attempts()
+
+    def _channel_failed(self, channel, reason, attempted=False):
+        """Give up on ``channel``: the message shows it failed and why, in
+        the *Failed* list and the delivery's chatter."""
+        self.ensure_one()
+        vals = {f"{channel}_state": "failed", f"{channel}_error": reason}
+        if attempted:
+            vals[f"{channel}_attempts"] = self[f"{channel}_attempts"] + 1
+        self.write(vals)
+        getattr(self, f"_{channel}_given_up", lambda: None)()
+        labels = dict(self._fields["kind"]._description_selection(self.env))
+        self.picking_id.message_post(
+            body=_(
+                'The customer message "%(message)s" could not be delivered by '
+                "%(channel)s after %(count)s attempt(s): %(reason)s",
+                message=labels[self.kind],
+                channel=self._fields[f"{channel}_state"]._description_string(self.env),
+                count=self[f"{channel}_attempts"],
+                reason=reason or _("unknown error"),
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+
+    def _email_given_up(self):
+        """Out of the mail queue's retries: the outbox said it failed."""
+        mail = self._get_mail()
+        if mail.state == "exception":
+            mail.cancel()
+
+    @api.model
+    def _shipment_trigger_cron(self, at=None):
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
+            "shipment_tracking.ir_cron_shipment_notification"
+        )
+        # browse, not env.ref(): the xmlid lookup is cached, the existence
+        # check would cost a query in the worker's click.
+        self.env["ir.cron"].browse(cron_id).sudo()._trigger(at)
+
+    def _check_retry_access(self):
+        if not (
+            self.env.user.has_group("sales_team.group_sale_salesman")
+            or self.env.user.has_group("stock.group_stock_manager")
+        ):
+            raise AccessError(
+                _(
+                    "Only Customer Service or Logistics can send customer "
+                    "messages again."
+                )
+            )
+        self.check_access("read")
+
+    def action_retry(self):
+        """Customer Service: send again the channels that failed (or had no
+        address, once the customer's address is fixed)."""
+        self._check_retry_access()
+        retryable = self.filtered("can_retry")
+        if not retryable:
+            raise UserError(
+                _(
+                    "Nothing to send again: only channels that failed or had no "
+                    "address are retried."
+                )
+            )
+        # sudo: the outbox is system-maintained; the role and access to each
+        # message were checked above.
+        for row in retryable.sudo():
+            vals = {}
+            for channel in self._channels():
+                if row._channel_retryable(channel):
+                    vals.update(row._prepare_channel_reset(channel))
+            row.write(vals)
+        self._shipment_trigger_cron()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _(
+                    "%(count)s message(s) will be sent again shortly.",
+                    count=len(retryable),
+                ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def _prepare_channel_reset(self, channel, fresh=False):
+        """Values that put ``channel`` back in the queue, now, with a fresh
+        count of attempts; ``fresh`` renders a new message instead of
+        re-sending the one that failed."""
+        vals = {
+            f"{channel}_state": "pending",
+            f"{channel}_attempts": 0,
+            f"{channel}_error": False,
+            f"{channel}_next_attempt": False,
+        }
+        if fresh and channel == "email":
+            vals.update(mail_ref=0, mail_message_id=False)
+        return vals

@@ -3,10 +3,17 @@
 import logging
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
-from ..const import CLOSED_SHIPMENT_STATES, FINAL_SHIPMENT_STATES, MAX_HANDOVER_REFS
-from ..tools import create_unique
+from ..const import (
+    CLOSED_SHIPMENT_STATES,
+    FINAL_SHIPMENT_STATES,
+    MAX_HANDOVER_REFS,
+    POLL_INTERVAL_MINUTES,
+    POLL_MAX_INTERVAL_MINUTES,
+)
+from ..tools import create_unique, field_labels
 
 _logger = logging.getLogger(__name__)
 
@@ -36,6 +43,19 @@ class ShipmentTrackingNumber(models.Model):
         "and without a tracking link, the carrier's link may not know it.",
     )
     tracking_url = fields.Char(compute="_compute_tracking_url")
+    next_poll_date = fields.Datetime(
+        string="Next Poll",
+        copy=False,
+        readonly=True,
+        index=True,
+        help="When the carrier is asked about this number next.",
+    )
+    poll_idle_count = fields.Integer(
+        copy=False,
+        readonly=True,
+        help="Polls in a row that brought no news: each one doubles the wait.",
+    )
+    poll_error = fields.Char(string="Polling Error", copy=False, readonly=True)
 
     _sql_constraints = [
         (
@@ -44,6 +64,33 @@ class ShipmentTrackingNumber(models.Model):
             "A tracking number appears once per delivery.",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_poll_write_access(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_poll_write_access(vals)
+        return super().write(vals)
+
+    def _check_poll_write_access(self, vals):
+        """The polling bookkeeping is the system's (the cron, carrier events):
+        no role writes it by hand, as on the delivery before."""
+        fnames = set(vals) & self._poll_fields()
+        if fnames and not self.env.su:
+            raise AccessError(
+                _(
+                    "These shipment fields are maintained by the system and cannot "
+                    "be changed by hand: %(fields)s.",
+                    fields=field_labels(self, fnames),
+                )
+            )
+
+    @api.model
+    def _poll_fields(self):
+        return {"next_poll_date", "poll_idle_count", "poll_error"}
 
     def _shipment_open_domain(self):
         """Numbers of shipments a carrier may still report on."""
@@ -182,3 +229,146 @@ class ShipmentTrackingNumber(models.Model):
                 ),
                 subtype_xmlid="mail.mt_note",
             )
+
+    # ------------------------------------------------------------------
+    # Polling: each number keeps its own schedule and back-off
+    # ------------------------------------------------------------------
+    @api.model
+    def _poll_domain(self, carriers):
+        """Numbers of open, dispatched shipments of ``carriers`` that are due."""
+        return [
+            ("carrier_id", "in", carriers.ids),
+            ("picking_id.picking_type_code", "=", "outgoing"),
+            ("picking_id.state", "=", "done"),
+            (
+                "picking_id.shipment_state",
+                "not in",
+                [*CLOSED_SHIPMENT_STATES, "pending"],
+            ),
+            "|",
+            ("next_poll_date", "=", False),
+            ("next_poll_date", "<=", fields.Datetime.now()),
+        ]
+
+    @api.model
+    def _cron_poll(self):
+        """Refresh every open shipment's due numbers from their carrier, by
+        carrier and in batches that commit their progress: a crash loses one
+        batch at most and the next run resumes with what is still due."""
+        # sudo: a system job working for every company's shipments.
+        self = self.sudo()  # noqa: PLW0642
+        carriers = (
+            self.env["delivery.carrier"]
+            .search([])
+            .filtered(lambda c: c._shipment_can_poll())
+        )
+        if not carriers:
+            return
+        todo = self.search(
+            self._poll_domain(carriers), order="next_poll_date asc nulls first, id"
+        )
+        done = 0
+        cron = self.env["ir.cron"]
+        for carrier in carriers:
+            size = carrier._shipment_poll_batch_size()
+            numbers = todo.filtered(lambda n, c=carrier: n.carrier_id == c)
+            for start in range(0, len(numbers), size):
+                chunk = numbers[start : start + size]
+                chunk._poll_batch(carrier)
+                done += len(chunk)
+                cron._notify_progress(done=done, remaining=len(todo) - done)
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def _poll_batch(self, carrier):
+        """Poll one batch in a savepoint: whatever fails in it (an answer the
+        connector cannot read, an event the database refuses) leaves nothing
+        half-written, is recorded on the carrier and the batch's numbers,
+        and the other batches go on. Concurrency errors are not absorbed: the
+        transaction is lost with them, the cron run stops there and the next
+        run resumes with what is still due (committed batches are kept)."""
+        try:
+            with self.env.cr.savepoint():
+                self._poll(carrier)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            raise
+        except Exception as error:  # noqa: BLE001 - contained per batch
+            _logger.exception(
+                "polling %s failed for %s tracking number(s)", carrier.name, len(self)
+            )
+            self._poll_failed(carrier, _("Polling failed: %s", error))
+
+    def _poll_failed(self, carrier, message):
+        now = fields.Datetime.now()
+        carrier.shipment_poll_error = message
+        for number in self:
+            number._poll_backoff(now, error=message)
+
+    def _poll(self, carrier):
+        """Poll one batch of numbers of ``carrier``: a number with news is
+        asked again after the base interval, one without backs off on its
+        own; then shipments silent for too long expire."""
+        now = fields.Datetime.now()
+        try:
+            result = carrier._shipment_fetch_tracking(self.mapped("name"))
+        except UserError as error:
+            self._poll_failed(carrier, str(error))
+            return
+        carrier.write({"shipment_poll_error": False, "shipment_last_poll_date": now})
+        pickings = self.picking_id
+        applied = pickings._shipment_apply_carrier_events(
+            result["events"], "poll", carrier
+        )
+        if applied["rejected"]:
+            _logger.warning(
+                "polling %s: %s event(s) refused: %s",
+                carrier.name,
+                len(applied["rejected"]),
+                "; ".join(item["reason"] for item in applied["rejected"][:5]),
+            )
+        news = {(event.picking_id, event.tracking_ref) for event in applied["created"]}
+        not_found = set(result.get("not_found") or [])
+        for number in self:
+            error = (
+                _("Unknown to the carrier: %(numbers)s", numbers=number.name)
+                if number.name in not_found
+                else False
+            )
+            if (number.picking_id, number.name) in news:
+                number.write(
+                    {
+                        "next_poll_date": fields.Datetime.add(
+                            now, minutes=POLL_INTERVAL_MINUTES
+                        ),
+                        "poll_error": error,
+                    }
+                )
+            else:
+                number._poll_backoff(now, error=error)
+        for picking in pickings:
+            picking._shipment_expire_if_silent(now)
+
+    def _poll_backoff(self, now, error=False):
+        """No news: wait twice as long before asking again, up to a day."""
+        self.ensure_one()
+        idle = self.poll_idle_count + 1
+        delay = min(POLL_INTERVAL_MINUTES * 2**idle, POLL_MAX_INTERVAL_MINUTES)
+        self.write(
+            {
+                "poll_idle_count": idle,
+                "next_poll_date": fields.Datetime.add(now, minutes=delay),
+                "poll_error": error,
+            }
+        )
+
+    @api.model
+    def _poll_got_news(self, events):
+        """Numbers that got news (``events`` just recorded, whatever their
+        channel) start their back-off over and drop their polling error."""
+        news = {(event.picking_id, event.tracking_ref) for event in events}
+        numbers = events.picking_id.filtered(
+            lambda p: p.state != "cancel"
+        ).tracking_number_ids.filtered(
+            lambda n: (n.picking_id, n.name) in news
+            and (n.poll_idle_count or n.poll_error)
+        )
+        numbers.write({"poll_idle_count": 0, "poll_error": False})

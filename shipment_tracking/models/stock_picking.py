@@ -1,35 +1,26 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import logging
-
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request
-from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
-from odoo.tools import SQL, format_date, format_time
+from odoo.tools import format_date, format_time
 
 from ..const import (
     CLOSED_SHIPMENT_STATES,
-    DELAY_KINDS,
     DETAIL_FIELDS,
+    DISPATCH_EMAIL_STATES,
     DISPATCHED_LOGISTICS_FIELDS,
-    EVENT_INCIDENT_KINDS,
-    FINAL_SHIPMENT_STATES,
     INTERNAL_GROUPS,
     LOGISTICS_FIELDS,
     NOT_LATE_STATES,
     NOTIFICATION_STATES,
-    POLL_INTERVAL_MINUTES,
-    POLL_MAX_INTERVAL_MINUTES,
     SHIPMENT_STATES,
     SHIPMENT_TRANSITIONS,
     SYSTEM_FIELDS,
 )
-from ..tools import field_labels, guard_defaults
-
-_logger = logging.getLogger(__name__)
+from ..tools import create_unique, field_labels, guard_defaults
 
 
 class StockPicking(models.Model):
@@ -103,26 +94,30 @@ class StockPicking(models.Model):
         compute="_compute_shipment_is_late",
         search="_search_shipment_is_late",
     )
+    # The dispatch email as its outbox row says.
     shipment_notification_state = fields.Selection(
         NOTIFICATION_STATES,
         groups=INTERNAL_GROUPS,
         string="Customer Notification",
+        compute="_compute_shipment_notification_state",
+        store=True,
         default="none",
-        required=True,
-        copy=False,
         index=True,
     )
     shipment_notification_attempts = fields.Integer(
-        copy=False, readonly=True, groups=INTERNAL_GROUPS
+        compute="_compute_shipment_notification",
+        compute_sudo=True,
+        groups=INTERNAL_GROUPS,
     )
     shipment_notification_error = fields.Char(
-        copy=False, readonly=True, groups=INTERNAL_GROUPS
+        compute="_compute_shipment_notification",
+        compute_sudo=True,
+        groups=INTERNAL_GROUPS,
     )
     shipment_notification_message_id = fields.Many2one(
         "mail.message",
-        copy=False,
-        readonly=True,
-        ondelete="set null",
+        compute="_compute_shipment_notification",
+        compute_sudo=True,
         groups=INTERNAL_GROUPS,
     )
     tracking_number_ids = fields.One2many(
@@ -186,6 +181,11 @@ class StockPicking(models.Model):
         string="Customer Updates",
         groups=INTERNAL_GROUPS,
     )
+    shipment_update_count = fields.Integer(
+        string="Customer Messages",
+        compute="_compute_shipment_update_count",
+        groups=INTERNAL_GROUPS,
+    )
     shipment_delivered_date = fields.Datetime(copy=False, readonly=True)
     shipment_transit_days = fields.Float(
         string="Transit Days (actual)",
@@ -219,12 +219,19 @@ class StockPicking(models.Model):
         "internal user answers.",
     )
     shipment_next_poll_date = fields.Datetime(
-        copy=False, readonly=True, index=True, groups=INTERNAL_GROUPS
+        string="Next Poll",
+        compute="_compute_shipment_poll",
+        groups=INTERNAL_GROUPS,
+        help="When the carrier is next asked about one of the parcels (each "
+        "tracking number keeps its own schedule).",
     )
-    shipment_poll_idle_count = fields.Integer(
-        copy=False, readonly=True, groups=INTERNAL_GROUPS
+    shipment_poll_error = fields.Char(
+        string="Polling Error",
+        compute="_compute_shipment_poll",
+        groups=INTERNAL_GROUPS,
+        help="What went wrong when the carrier was last asked about the "
+        "parcels' tracking numbers.",
     )
-    shipment_poll_error = fields.Char(copy=False, readonly=True, groups=INTERNAL_GROUPS)
 
     _sql_constraints = [
         (
@@ -264,10 +271,54 @@ class StockPicking(models.Model):
             picking.shipment_on_time = on_time
             picking.shipment_on_time_rate = 100.0 if on_time else 0.0
 
+    @api.depends("tracking_number_ids.next_poll_date", "tracking_number_ids.poll_error")
+    def _compute_shipment_poll(self):
+        for picking in self:
+            numbers = picking.tracking_number_ids
+            dates = [date for date in numbers.mapped("next_poll_date") if date]
+            picking.shipment_next_poll_date = min(dates) if dates else False
+            errors = [error for error in numbers.mapped("poll_error") if error]
+            picking.shipment_poll_error = "; ".join(dict.fromkeys(errors)) or False
+
     def _compute_access_url(self):  # pylint: disable=missing-return
         super()._compute_access_url()
         for picking in self.filtered("is_shipment"):
             picking.access_url = f"/my/shipments/{picking.id}"
+
+    @api.depends("shipment_update_ids")
+    def _compute_shipment_update_count(self):
+        counts = dict(
+            self.env["shipment.tracking.notification"]._read_group(
+                [("picking_id", "in", self.ids)], ["picking_id"], ["__count"]
+            )
+        )
+        for picking in self:
+            picking.shipment_update_count = counts.get(picking, 0)
+
+    def _get_shipment_dispatch_update(self):
+        """The outbox row of the dispatch notification, if any."""
+        self.ensure_one()
+        return self.shipment_update_ids.filtered(lambda u: u.kind == "dispatched")[:1]
+
+    @api.depends("shipment_update_ids.email_state", "shipment_update_ids.kind")
+    def _compute_shipment_notification_state(self):
+        for picking in self:
+            update = picking._get_shipment_dispatch_update()
+            picking.shipment_notification_state = DISPATCH_EMAIL_STATES.get(
+                update.email_state, "none"
+            )
+
+    @api.depends(
+        "shipment_update_ids.email_attempts",
+        "shipment_update_ids.email_error",
+        "shipment_update_ids.mail_message_id",
+    )
+    def _compute_shipment_notification(self):
+        for picking in self:
+            update = picking._get_shipment_dispatch_update()
+            picking.shipment_notification_attempts = update.email_attempts
+            picking.shipment_notification_error = update.email_error
+            picking.shipment_notification_message_id = update.mail_message_id
 
     @api.depends("picking_type_code")
     def _compute_is_shipment(self):
@@ -708,21 +759,20 @@ class StockPicking(models.Model):
                 vals["expected_delivery_date"] = picking._compute_shipment_edd(
                     vals["shipment_date"]
                 )
-            if picking.company_id.shipment_notify_dispatch:
-                vals["shipment_notification_state"] = "to_send"
             # sudo: system transition on the validating user's behalf; the user's
             # rights were checked by the validation itself.
             picking.sudo().write(vals)
-        if ready.filtered(lambda p: p.shipment_notification_state == "to_send"):
+        # sudo: the outbox is system-maintained. The cron sends: the worker's
+        # click never waits for SMTP or the SMS gateway.
+        Notification = self.env["shipment.tracking.notification"].sudo()
+        queued = Notification.browse()
+        for picking in ready:
+            queued |= Notification._enqueue(picking, "dispatched", "dispatched")
+        if queued:
             self._shipment_trigger_notification_cron()
 
     def _shipment_trigger_notification_cron(self):
-        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
-            "shipment_tracking.ir_cron_shipment_notification"
-        )
-        # browse, not env.ref(): the xmlid lookup is cached, the existence check
-        # would cost a query in the worker's click.
-        self.env["ir.cron"].browse(cron_id)._trigger()
+        self.env["shipment.tracking.notification"]._shipment_trigger_cron()
 
     def _compute_shipment_edd(self, shipment_date):
         """Shipment date plus the carrier's transit days, in working days of the
@@ -778,84 +828,50 @@ class StockPicking(models.Model):
             ._apply_carrier_events(events, source, carrier=carrier, pickings=self)
         )
 
-    def _shipment_follow_events(self):
-        """Status, EDD, last event date and proof of delivery follow the newest
-        events by event time, whatever order they arrived in. A closed
-        shipment (delivered, returned, cancelled) is history: it never moves
-        back, and a late, replayed or recycled-number scan changes neither its
-        estimate, its last event date nor its proof of delivery."""
-        # sudo: the shipment follows its carrier's events, whoever triggers it.
-        events = (
-            self.env["shipment.tracking.event"]
-            .sudo()
-            .search([("picking_id", "in", self.ids)], order="event_time desc, id desc")
-        )
-        by_picking = events.grouped("picking_id")
-        for picking in self.sudo():
-            mine = by_picking.get(picking)
-            if not mine or picking.state == "cancel":
-                continue
-            closed = picking.shipment_state in FINAL_SHIPMENT_STATES
-            vals = {"shipment_poll_idle_count": 0, "shipment_poll_error": False}
-            if not closed:
-                vals.update(picking._shipment_follow_news(mine))
-            newest = mine.filtered("state")[:1]
-            if newest and picking._shipment_may_follow(newest.state):
-                vals["shipment_state"] = newest.state
-            # sudo + force: a carrier update whose transition was checked above.
-            if vals.get("shipment_state") == "delivered":
-                vals["shipment_delivered_date"] = newest.event_time
-            picking.with_context(shipment_tracking_force_state=True).write(vals)
-            # The carrier says what is wrong (or no longer is), with or
-            # without a new status: the monitor opens or closes it now.
-            monitor = not closed and picking._shipment_event_incident_news(mine[0])
-            if "shipment_state" in vals:
-                picking._shipment_log_carrier_status(newest)
-                picking._shipment_on_status(vals["shipment_state"], monitor=monitor)
-            elif monitor:
-                picking._shipment_monitor(fields.Datetime.now())
-                picking._shipment_trigger_notification_cron()
+    # ------------------------------------------------------------------
+    # Connector API: bookings
+    # ------------------------------------------------------------------
+    def _shipment_record_booking(self, numbers, expected_delivery_date=None):
+        """Record what the carrier's booking of this delivery returned.
 
-    def _shipment_event_incident_news(self, newest):
-        """Whether the ``newest`` event opens or may close an incident the
-        carrier's sub-status reports."""
-        self.ensure_one()
-        return bool(newest.incident_kind) or bool(
-            self.shipment_incident_ids.filtered(
-                lambda i: i.is_open and i.kind in EVENT_INCIDENT_KINDS
-            )
-        )
+        Connectors call this from ``<delivery_type>_send_shipping`` instead of
+        writing the core's records themselves.
 
-    def _shipment_follow_news(self, events):
-        """Last event date, estimate, pickup point and proof of delivery of
-        an open shipment from its ``events`` (newest first)."""
+        :param list numbers: ``(tracking_number, package)`` pairs, one per
+            parcel; ``package`` is the ``stock.quant.package`` the number is
+            for, or an empty recordset / False for the delivery itself.
+            Numbers the delivery already has are skipped.
+        :param expected_delivery_date: the carrier's estimate (``date``),
+            if it gave one.
+        """
         self.ensure_one()
-        vals = {"shipment_last_event_date": events[0].event_time}
-        edd_event = events.filtered(
-            lambda e: e.expected_delivery_date
-            and (
-                not self.shipment_edd_set_at or e.event_time > self.shipment_edd_set_at
-            )
-        )[:1]
-        if (
-            edd_event
-            and edd_event.expected_delivery_date != self.expected_delivery_date
-        ):
-            vals["expected_delivery_date"] = edd_event.expected_delivery_date
-        pickup = events.filtered(lambda e: e.pickup_location or e.pickup_deadline)[:1]
-        if pickup:
-            vals.update(
-                shipment_pickup_location=pickup.pickup_location,
-                shipment_pickup_deadline=pickup.pickup_deadline,
-            )
-        pod = events.filtered(lambda e: e.pod_signed_by or e.pod_signature_url)[:1]
-        if pod:
-            vals.update(
-                shipment_pod_signed_by=pod.pod_signed_by,
-                shipment_pod_signature_url=pod.pod_signature_url,
-                shipment_pod_photo_url=pod.pod_photo_url,
-            )
-        return vals
+        # sudo: booking results are system bookkeeping written on behalf of
+        # the validating user, whose right to book was checked by the caller.
+        picking_sudo = self.sudo()
+        known = set(picking_sudo.tracking_number_ids.mapped("name"))
+        vals_list = []
+        for number, package in numbers:
+            name = (number or "").strip()
+            if name and name not in known:
+                known.add(name)
+                vals_list.append(
+                    {
+                        "name": name,
+                        "picking_id": self.id,
+                        "package_id": package.id if package else False,
+                    }
+                )
+        self.env["shipment.tracking.number"].sudo().create(vals_list)
+        if expected_delivery_date:
+            picking_sudo.write({"expected_delivery_date": expected_delivery_date})
+
+    def _shipment_forget_booking(self):
+        """The carrier confirmed the cancellation of these deliveries'
+        bookings: their parcel tracking numbers go (hand-over ones too).
+        Connectors call this from ``<delivery_type>_cancel_shipment``."""
+        # sudo: system bookkeeping after the carrier confirmed the cancel; the
+        # caller checked the user's right to cancel.
+        self.sudo().tracking_number_ids.unlink()
 
     def _shipment_on_status(self, state, monitor=False):
         """Queue the customer update a status calls for, and let the incident
@@ -872,175 +888,15 @@ class StockPicking(models.Model):
             "in_transit",
             "available_for_pickup",
         ):
-            self._shipment_monitor(fields.Datetime.now())
+            self.env["shipment.tracking.incident"]._monitor(self, fields.Datetime.now())
         self._shipment_trigger_notification_cron()
 
-    def _shipment_log_carrier_status(self, event):
-        """Chatter line for a status change, with what the carrier said (plain
-        text: carrier texts are untrusted and get escaped)."""
-        self.ensure_one()
-        states = dict(self._fields["shipment_state"]._description_selection(self.env))
-        details = " · ".join(
-            part
-            for part in (event.carrier_status_text, event.location, event.tracking_ref)
-            if part
-        )
-        suffix = f" ({details})" if details else ""
-        self.message_post(
-            body=_(
-                "Carrier update: %(state)s%(details)s",
-                state=states[event.state],
-                details=suffix,
-            ),
-            subtype_xmlid="mail.mt_note",
-        )
-
-    def _shipment_closed_at(self):
-        """When a closed shipment (delivered, returned, cancelled) closed, as
-        far as its carrier told us; False while it is open."""
-        self.ensure_one()
-        if self.shipment_state not in FINAL_SHIPMENT_STATES:
-            return False
-        return (
-            self.shipment_delivered_date
-            or self.shipment_last_event_date
-            or self.shipment_date
-            or False
-        )
-
-    def _shipment_may_follow(self, new_state):
-        self.ensure_one()
-        current = self.shipment_state
-        if current == new_state or self.state != "done" or current == "pending":
-            return False
-        return new_state in SHIPMENT_TRANSITIONS[current]
-
     # ------------------------------------------------------------------
-    # Polling
+    # Expiry (the tracking numbers poll, see shipment.tracking.number)
     # ------------------------------------------------------------------
-    def _shipment_poll_domain(self, carriers):
-        return [
-            ("picking_type_code", "=", "outgoing"),
-            ("state", "=", "done"),
-            ("carrier_id", "in", carriers.ids),
-            ("shipment_state", "not in", [*CLOSED_SHIPMENT_STATES, "pending"]),
-            "|",
-            ("shipment_next_poll_date", "=", False),
-            ("shipment_next_poll_date", "<=", fields.Datetime.now()),
-        ]
-
-    @api.model
-    def _cron_poll_shipments(self):
-        """Refresh every open shipment from its carrier, by carrier and in
-        batches that commit their progress: a crash loses one batch at most
-        and the next run resumes with what is still due."""
-        # sudo: a system job working for every company's shipments.
-        self = self.sudo()  # noqa: PLW0642
-        carriers = (
-            self.env["delivery.carrier"]
-            .search([])
-            .filtered(lambda c: c._shipment_can_poll())
-        )
-        if not carriers:
-            return
-        todo = self.search(
-            self._shipment_poll_domain(carriers),
-            order="shipment_next_poll_date asc nulls first, id",
-        )
-        done = 0
-        cron = self.env["ir.cron"]
-        for carrier in carriers:
-            size = carrier._shipment_poll_batch_size()
-            pickings = todo.filtered(lambda p, c=carrier: p.carrier_id == c)
-            for start in range(0, len(pickings), size):
-                chunk = pickings[start : start + size]
-                chunk._shipment_poll_batch(carrier)
-                done += len(chunk)
-                cron._notify_progress(done=done, remaining=len(todo) - done)
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-
-    def _shipment_poll_batch(self, carrier):
-        """Poll one batch in a savepoint: whatever fails in it (an answer the
-        connector cannot read, an event the database refuses) leaves nothing
-        half-written, is recorded on the carrier and the batch's shipments,
-        and the other batches go on. Concurrency errors are not absorbed: the
-        transaction is lost with them, the cron run stops there and the next
-        run resumes with what is still due (committed batches are kept)."""
-        try:
-            with self.env.cr.savepoint():
-                self._shipment_poll(carrier)
-        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-            raise
-        except Exception as error:  # noqa: BLE001 - contained per batch
-            _logger.exception(
-                "polling %s failed for %s shipment(s)", carrier.name, len(self)
-            )
-            self._shipment_poll_failed(carrier, _("Polling failed: %s", error))
-
-    def _shipment_poll_failed(self, carrier, message):
-        now = fields.Datetime.now()
-        carrier.shipment_poll_error = message
-        for picking in self:
-            picking._shipment_poll_backoff(now, error=message)
-
-    def _shipment_poll(self, carrier):
-        """Poll one batch of shipments of ``carrier``; failures stay visible on
-        the shipments and the carrier and never stop the other batches."""
-        now = fields.Datetime.now()
-        numbers = self.tracking_number_ids.mapped("name")
-        try:
-            result = carrier._shipment_fetch_tracking(numbers)
-        except UserError as error:
-            self._shipment_poll_failed(carrier, str(error))
-            return
-        carrier.write({"shipment_poll_error": False, "shipment_last_poll_date": now})
-        applied = self._shipment_apply_carrier_events(result["events"], "poll", carrier)
-        if applied["rejected"]:
-            _logger.warning(
-                "polling %s: %s event(s) refused: %s",
-                carrier.name,
-                len(applied["rejected"]),
-                "; ".join(item["reason"] for item in applied["rejected"][:5]),
-            )
-        touched = applied["created"].picking_id
-        not_found = set(result.get("not_found") or [])
-        for picking in self:
-            missing = set(picking.tracking_number_ids.mapped("name")) & not_found
-            error = (
-                _(
-                    "Unknown to the carrier: %(numbers)s",
-                    numbers=", ".join(sorted(missing)),
-                )
-                if missing
-                else False
-            )
-            if picking in touched:
-                picking.write(
-                    {
-                        "shipment_next_poll_date": fields.Datetime.add(
-                            now, minutes=POLL_INTERVAL_MINUTES
-                        ),
-                        "shipment_poll_error": error,
-                    }
-                )
-            else:
-                picking._shipment_poll_backoff(now, error=error)
-            picking._shipment_expire_if_silent(now)
-
-    def _shipment_poll_backoff(self, now, error=False):
-        """No news: wait twice as long before asking again, up to a day."""
-        self.ensure_one()
-        idle = self.shipment_poll_idle_count + 1
-        delay = min(POLL_INTERVAL_MINUTES * 2**idle, POLL_MAX_INTERVAL_MINUTES)
-        self.write(
-            {
-                "shipment_poll_idle_count": idle,
-                "shipment_next_poll_date": fields.Datetime.add(now, minutes=delay),
-                "shipment_poll_error": error,
-            }
-        )
-
     def _shipment_expire_if_silent(self, now):
+        """No news from the carrier for its ``shipment_expire_days``: the
+        shipment is expired and no longer polled."""
         self.ensure_one()
         days = self.carrier_id.shipment_expire_days
         last = self.shipment_last_event_date or self.shipment_date
@@ -1059,123 +915,11 @@ class StockPicking(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
 
-    # ------------------------------------------------------------------
-    # Monitoring (SOP step 6)
-    # ------------------------------------------------------------------
-    def _shipment_monitor_domain(self):
-        """Open shipments, plus those with an incident still open: the cost
-        grows with open shipments, not with every delivery ever made."""
-        return [
-            ("picking_type_code", "=", "outgoing"),
-            ("state", "=", "done"),
-            "|",
-            ("shipment_has_incident", "=", True),
-            "|",
-            (
-                "shipment_state",
-                "in",
-                ["dispatched", "in_transit", "out_for_delivery", "exception"],
-            ),
-            "&",
-            ("shipment_state", "=", "returned"),
-            ("shipment_incident_ids", "not any", [("kind", "=", "returned")]),
-        ]
-
-    @api.model
-    def _cron_monitor_shipments(self, batch_size=200):
-        """Detect exceptions, delays, stalls and returns; batched, committing
-        after each batch."""
-        # sudo: a system job working for every company's shipments.
-        self = self.sudo()  # noqa: PLW0642
-        todo = self.search(self._shipment_monitor_domain(), order="id")
-        cron = self.env["ir.cron"]
-        now = fields.Datetime.now()
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start : start + batch_size]
-            for picking in batch:
-                picking._shipment_monitor(now)
-            cron._notify_progress(
-                done=start + len(batch), remaining=len(todo) - start - len(batch)
-            )
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-        self._shipment_trigger_notification_cron()
-
-    def _shipment_detect_incidents(self, now):
-        """{kind: reason} of what is wrong with this shipment right now (the
-        incident model's rules)."""
-        self.ensure_one()
-        return self.env["shipment.tracking.incident"]._detect_incidents(self, now)
-
-    def _shipment_monitor(self, now):
-        """Open the incidents detected (once each), close the recovered ones,
-        and queue what the customer must hear."""
-        self.ensure_one()
-        # sudo: incidents and the update queue are system-maintained.
-        Incident = self.env["shipment.tracking.incident"].sudo()
-        Notification = self.env["shipment.tracking.notification"].sudo()
-        detected = self._shipment_detect_incidents(now)
-        open_incidents = self.shipment_incident_ids.filtered("is_open")
-        # Late, stalled and too long out for delivery all mean "delayed" to the
-        # customer: one delay email while any of them is open.
-        delay_told = bool(open_incidents.filtered(lambda i: i.kind in DELAY_KINDS))
-        for kind, reason in detected.items():
-            if kind in open_incidents.mapped("kind"):
-                continue
-            incident = Incident._open(self, kind, reason)
-            if not incident:
-                continue  # opened meanwhile by a concurrent run
-            self._compute_shipment_incident()
-            key = f"incident:{incident.id}"
-            if kind not in DELAY_KINDS:
-                Notification._enqueue(
-                    self, self._shipment_incident_update_kind(kind), key, incident
-                )
-            elif not delay_told:
-                delay_told = bool(Notification._enqueue(self, "late", key, incident))
-            self._shipment_schedule_incident_activity(incident)
-        recovered = open_incidents.filtered(lambda i: i.kind not in detected)
-        if recovered:
-            recovered.write({"closed_at": now})
-            # Delivered and ready for pickup have their own update; returned
-            # and cancelled are no recovery.
-            if not self.shipment_incident_ids.filtered("is_open") and (
-                self.shipment_state
-                not in ("delivered", "available_for_pickup", "returned", "cancelled")
-            ):
-                Notification._enqueue(
-                    self, "recovered", f"recovered:{recovered[:1].id}", recovered[:1]
-                )
-
-    @api.model
-    def _shipment_incident_update_kind(self, kind):
-        """The customer update an incident of ``kind`` (not a delay) calls
-        for: returned, or a delivery problem (the carrier's sub-statuses)."""
-        return kind if kind in ("exception", "returned") else "exception"
-
     @api.model
     def _shipment_plain_note(self, text):
         """Carrier or customer text as an HTML note showing it verbatim:
         escaped, so no markup of theirs (links, images) becomes live."""
         return Markup("<p>%s</p>") % (text or "")
-
-    def _shipment_schedule_incident_activity(self, incident):
-        user = (
-            self.company_id.shipment_incident_user_id
-            or self.sale_id.user_id
-            or self.user_id
-            or self.env.ref("base.user_admin")
-        )
-        self.activity_schedule(
-            "mail.mail_activity_data_todo",
-            summary=_(
-                "Shipment incident: %(kind)s",
-                kind=dict(incident._fields["kind"]._description_selection(self.env))[
-                    incident.kind
-                ],
-            ),
-            note=self._shipment_plain_note(incident.reason),
-            user_id=user.id,
-        )
 
     # ------------------------------------------------------------------
     # Customer inquiries (portal questions)
@@ -1285,62 +1029,8 @@ class StockPicking(models.Model):
         return self.sale_id.name or self.origin or self.name
 
     # ------------------------------------------------------------------
-    # Dispatch notification (SOP step 4)
+    # Customer messages (SOP steps 4 and 6; sent by the outbox)
     # ------------------------------------------------------------------
-    def _shipment_send_dispatch_notification(self):
-        """Render and queue the dispatch email; called from the cron only."""
-        template = self.env.ref("shipment_tracking.mail_template_shipment_dispatched")
-        for picking in self:
-            partner = picking._get_shipment_notification_partner()
-            if not partner:
-                picking.message_post(
-                    body=_(
-                        "No dispatch email was sent: neither the delivery address nor "
-                        "the customer has an email address."
-                    ),
-                    subtype_xmlid="mail.mt_note",
-                )
-                picking.shipment_notification_state = "no_email"
-                continue
-            message = picking.with_context(
-                mail_notify_force_send=False, shipment_tracking_customer_only=True
-            ).message_post_with_source(
-                template,
-                email_layout_xmlid="mail.mail_notification_layout",
-                subtype_xmlid="mail.mt_comment",
-                message_type="comment",
-                partner_ids=partner.ids,
-            )
-            picking.write(
-                {
-                    "shipment_notification_state": "queued",
-                    "shipment_notification_message_id": message[:1].id,
-                    "shipment_notification_attempts": 1,
-                    "shipment_notification_error": False,
-                }
-            )
-            if picking.sale_id:
-                picking.sale_id.message_post(
-                    body=Markup(
-                        "<p>%s</p>"
-                        '<p><a href="#" data-oe-model="stock.picking" '
-                        'data-oe-id="%s">%s</a></p>'
-                    )
-                    % (
-                        _(
-                            "Dispatch notification queued for %(email)s: %(carrier)s, "
-                            "tracking number %(ref)s, estimated delivery %(edd)s.",
-                            email=partner.email,
-                            carrier=picking.carrier_id.name or "",
-                            ref=picking.carrier_tracking_ref,
-                            edd=picking.expected_delivery_date or _("unknown"),
-                        ),
-                        picking.id,
-                        picking.name,
-                    ),
-                    subtype_xmlid="mail.mt_note",
-                )
-
     def _notify_get_recipients(self, message, msg_vals, **kwargs):
         recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
         if self.env.context.get("shipment_tracking_customer_only"):
@@ -1351,96 +1041,6 @@ class StockPicking(models.Model):
             )
             recipients = [r for r in recipients if r["id"] in customer_ids]
         return recipients
-
-    @api.model
-    def _cron_process_shipment_notifications(self, batch_size=50):
-        """Send queued dispatch notifications and retry failed emails, in
-        batches that commit their progress."""
-        # sudo: a system job; it only sends what validations queued.
-        self = self.sudo()  # noqa: PLW0642
-        cron = self.env["ir.cron"]
-        done = 0
-        for pickings in self._shipment_claim_batches(
-            "stock.picking", "shipment_notification_state", batch_size
-        ):
-            pickings._shipment_send_dispatch_notification()
-            done += len(pickings)
-            remaining = self.search_count(
-                [("shipment_notification_state", "=", "to_send")]
-            )
-            cron._notify_progress(done=done, remaining=remaining)
-        for updates in self._shipment_claim_batches(
-            "shipment.tracking.notification", "state", batch_size
-        ):
-            updates._send()
-        self._shipment_retry_failed_notifications()
-        self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
-
-    def _shipment_claim_batches(self, model, state_field, batch_size):
-        """Yield batches of ``model`` records whose ``state_field`` is
-        'to_send', committing after each batch is handled. SKIP LOCKED:
-        concurrent runs never take the same record."""
-        records = self.env[model]
-        while True:
-            # Raw SQL below: what the previous batch wrote must be in the table.
-            self.env.flush_all()
-            self.env.cr.execute(
-                SQL(
-                    """SELECT id FROM %s WHERE %s = 'to_send'
-                        ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
-                    SQL.identifier(records._table),
-                    SQL.identifier(state_field),
-                    batch_size,
-                )
-            )
-            ids = [row[0] for row in self.env.cr.fetchall()]
-            if not ids:
-                return
-            yield records.browse(ids)
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-
-    def _shipment_retry_failed_notifications(self):
-        """Put emails that failed on SMTP back in the queue, a capped number of
-        times; past the cap the shipment shows the failure."""
-        # sudo: mail.mail is technical; only our notifications' mails are taken.
-        failed_mails = (
-            self.env["mail.mail"]
-            .sudo()
-            .search(
-                [
-                    ("state", "=", "exception"),
-                    ("model", "=", "stock.picking"),
-                    ("mail_message_id.shipment_notification_picking_ids", "!=", False),
-                ]
-            )
-        )
-        for mail in failed_mails:
-            picking = mail.mail_message_id.shipment_notification_picking_ids[:1]
-            max_attempts = picking.company_id._get_shipment_notification_max_attempts()
-            if picking.shipment_notification_attempts < max_attempts:
-                picking.shipment_notification_attempts += 1
-                mail.mark_outgoing()
-            else:
-                mail.cancel()
-                picking._shipment_notification_failed(mail.failure_reason)
-
-    def _shipment_notification_failed(self, reason):
-        self.write(
-            {
-                "shipment_notification_state": "failed",
-                "shipment_notification_error": reason or _("Unknown error"),
-            }
-        )
-        for picking in self:
-            picking.message_post(
-                body=_(
-                    "The dispatch email could not be delivered after %(count)s "
-                    "attempts: %(reason)s",
-                    count=picking.shipment_notification_attempts,
-                    reason=reason or _("unknown error"),
-                ),
-                subtype_xmlid="mail.mt_note",
-            )
 
     def action_shipment_resend_notification(self):
         """Customer Service: send the dispatch email again."""
@@ -1461,15 +1061,31 @@ class StockPicking(models.Model):
                     pickings=", ".join(not_dispatched.mapped("display_name")),
                 )
             )
-        # sudo: the notification status is system-maintained; access to the
-        # deliveries and the role were checked above.
-        self.sudo().write(
-            {
-                "shipment_notification_state": "to_send",
-                "shipment_notification_attempts": 0,
-                "shipment_notification_error": False,
-            }
-        )
+        # sudo: the outbox is system-maintained; access to the deliveries and
+        # the role were checked above.
+        Notification = self.env["shipment.tracking.notification"].sudo()
+        for picking in self.sudo():
+            update = picking._get_shipment_dispatch_update()
+            if update:
+                # The email still queued or failed goes no more: the new one
+                # replaces it (never two for one click).
+                mail = update._get_mail()
+                if mail.state in ("outgoing", "exception"):
+                    mail.cancel()
+                update.write(update._prepare_channel_reset("email", fresh=True))
+            else:
+                # Queued before the company turned dispatch emails on, or
+                # never: queue the email now (whatever the setting: a person
+                # asked), and only the email.
+                vals = Notification._prepare_values(picking, "dispatched", "dispatched")
+                vals.update(
+                    {
+                        f"{channel}_state": "disabled"
+                        for channel in Notification._channels()
+                        if channel != "email"
+                    }
+                )
+                create_unique(Notification, vals)
         self._shipment_trigger_notification_cron()
         return {
             "type": "ir.actions.client",
@@ -1480,6 +1096,16 @@ class StockPicking(models.Model):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    def action_shipment_view_messages(self):
+        """The customer messages of this delivery, in the outbox list."""
+        self.ensure_one()
+        action = self.env["ir.actions.actions"]._for_xml_id(
+            "shipment_tracking.shipment_tracking_notification_action"
+        )
+        action["domain"] = [("picking_id", "=", self.id)]
+        action["context"] = {}  # all of them, not only the failed ones
+        return action
 
     def action_shipment_open_update(self):
         self.ensure_one()

@@ -1,4 +1,5 @@
 from . import test_access
+from . import test_booking_api
 from . import test_dispatch
 from . import test_notification
 from . import test_performance
@@ -8,3 +9,4 @@ from . import test_tracking_events
 from . import test_monitoring
 from . import test_tours
 from . import test_vendor_meaning
+from . import test_outbox

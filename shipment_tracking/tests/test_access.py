@@ -188,7 +188,6 @@ SYSTEM_FIELD_VALUES = {
     "shipment_pickup_location": "Forged Locker",
     "shipment_pickup_deadline": "2099-01-01 00:00:00",
     "shipment_next_poll_date": "2099-01-01 00:00:00",
-    "shipment_poll_idle_count": 99,
     "shipment_poll_error": "silenced",
     "shipment_inquiry_date": False,
     "shipment_has_incident": False,
@@ -402,7 +401,7 @@ class TestSystemFields(AccessFixtures, ShipmentTrackingCase):
     flows still write them."""
 
     def test_system_fields_refused_for_every_role(self):
-        self.mine.sudo().shipment_poll_error = "carrier down"  # sudo: system write
+        self.mine.sudo().shipment_pickup_location = "Locker 1"  # sudo: system write
         for user in (self.user_warehouse, self.user_logistics, self.user_cs):
             for fname, value in SYSTEM_FIELD_VALUES.items():
                 with self.subTest(user=user.login, field=fname):
@@ -410,7 +409,7 @@ class TestSystemFields(AccessFixtures, ShipmentTrackingCase):
                         AccessError, "maintained by the system"
                     ):
                         self.mine.with_user(user).write({fname: value})
-        self.assertEqual(self.mine.shipment_poll_error, "carrier down")
+        self.assertEqual(self.mine.shipment_pickup_location, "Locker 1")
         self.assertFalse(self.mine.shipment_delivered_date)
 
     def test_system_fields_refused_at_creation(self):
@@ -430,7 +429,7 @@ class TestSystemFields(AccessFixtures, ShipmentTrackingCase):
         self.mine.sudo().write(
             {fname: value for fname, value in SYSTEM_FIELD_VALUES.items()}
         )
-        self.assertEqual(self.mine.shipment_poll_idle_count, 99)
+        self.assertEqual(self.mine.shipment_pod_signed_by, "Forged")
 
     def test_carrier_poll_bookkeeping_refused(self):
         for vals in (
@@ -630,7 +629,6 @@ FORGED_DEFAULTS = {
     "shipment_last_event_date": "2026-11-20 10:00:00",
     "shipment_pod_signed_by": "Forged",
     "shipment_next_poll_date": "2099-01-01 00:00:00",
-    "shipment_poll_idle_count": 99,
     "shipment_poll_error": "silenced",
     "shipment_inquiry_date": "2026-11-20 10:00:00",
     "shipment_on_time": True,
@@ -811,11 +809,11 @@ class TestCreateDefaults(ShipmentTrackingCase):
                 {
                     "picking_type_id": self.warehouse.out_type_id.id,
                     "partner_id": self.customer.id,
-                    "shipment_notification_state": "to_send",
+                    "shipment_delivered_date": "2026-11-20 10:00:00",
                 }
             )
         )
-        self.assertEqual(picking.shipment_notification_state, "to_send")
+        self.assertEqual(str(picking.shipment_delivered_date), "2026-11-20 10:00:00")
 
     def test_carrier_system_fields_from_context_defaults_refused(self):
         Carrier = self.env["delivery.carrier"].with_user(self.user_logistics)

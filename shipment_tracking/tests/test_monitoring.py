@@ -37,7 +37,7 @@ class TestMonitoring(ShipmentTrackingCase):
 
     def _monitor(self, when):
         with freeze_time(when), patch.object(self.env.cr, "commit") as commit:
-            self.env["stock.picking"]._cron_monitor_shipments()
+            self.env["shipment.tracking.incident"]._cron_monitor()
         return commit.call_count
 
     def _updates(self, kind=None):
@@ -156,10 +156,14 @@ class TestMonitoring(ShipmentTrackingCase):
         self._event("out_for_delivery", datetime(2026, 11, 28, 7, 0))
         self._run_notification_cron()
         update = self._updates("out_for_delivery")
-        self.assertEqual(update.state, "sent")
-        mail = self.env["mail.mail"].search(
-            [("mail_message_id", "=", update.message_id.id)]
+        # In Odoo's mail queue: queued until the SMTP server took it.
+        self.assertRecordValues(
+            update, [{"state": "queued", "email_state": "outgoing"}]
         )
+        mail = self.env["mail.mail"].search(
+            [("mail_message_id", "=", update.mail_message_id.id)]
+        )
+        self.assertEqual(update.mail_id, mail)
         self.assertIn("out for delivery", mail.subject)
         self.assertEqual(mail.recipient_ids, self.customer)
         self._run_notification_cron()
@@ -179,13 +183,14 @@ class TestMonitoring(ShipmentTrackingCase):
             shipment_tracking_force_state=True
         ).shipment_state = "delivered"
         todo = self.env["stock.picking"].search(
-            self.env["stock.picking"]._shipment_monitor_domain()
+            self.env["shipment.tracking.incident"]._monitor_domain()
         )
         self.assertIn(self.picking, todo)
         self.assertNotIn(delivered, todo)
-        with patch.object(type(self.env["stock.picking"]), "_shipment_monitor") as run:
+        Incident = self.env["shipment.tracking.incident"]
+        with patch.object(type(Incident), "_monitor") as run:
             with patch.object(self.env.cr, "commit") as commit:
-                self.env["stock.picking"]._cron_monitor_shipments(batch_size=1)
+                Incident._cron_monitor(batch_size=1)
         self.assertEqual(commit.call_count, len(todo))
         self.assertEqual(run.call_count, len(todo))
 

@@ -1,5 +1,6 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
@@ -94,7 +95,7 @@ class TestDispatchNotification(ShipmentTrackingCase):
         self.customer.tz = "Pacific/Auckland"  # UTC+13 in November
         with freeze_time("2026-11-26 20:30:00"):
             picking = self._dispatched()
-        self._run_notification_cron()
+            self._run_notification_cron()
         mail = self._notification_mails(picking)
         self.assertIn("shipping@mycompany.example", mail.email_from)
         self.assertEqual(mail.author_id, self.company.partner_id)
@@ -135,7 +136,11 @@ class TestDispatchNotification(ShipmentTrackingCase):
         self._run_notification_cron()
         self.assertFalse(self._notification_mails(picking))
         self.assertEqual(picking.shipment_notification_state, "no_email")
-        self.assertIn("No dispatch email was sent", picking.message_ids[0].body)
+        self.assertTrue(
+            picking.message_ids.filtered(
+                lambda m: "No dispatch email was sent" in m.body
+            )
+        )
 
     def _customer_emails(self, picking):
         return picking.message_ids.filtered(lambda m: self.customer in m.partner_ids)
@@ -158,28 +163,52 @@ class TestDispatchNotification(ShipmentTrackingCase):
         self.assertEqual(len(emails), 1)
         self.assertIn("Delivery Order", emails.subject)
 
+    def _smtp_down(self):
+        return patch.object(
+            IrMailServer, "connect", side_effect=ConnectionRefusedError("SMTP down")
+        )
+
     def test_smtp_failure_is_retried_then_visible(self):
         self.company.shipment_notification_max_attempts = 2
-        picking = self._dispatched()
-        self._run_notification_cron()
-        mail = self._notification_mails(picking)
-        with (
-            patch.object(
-                IrMailServer, "connect", side_effect=ConnectionRefusedError("SMTP down")
-            ),
-            mute_logger("odoo.addons.mail.models.mail_mail"),
-        ):
-            mail.send()
-            self.assertEqual(mail.state, "exception")
-            self.assertIn("SMTP down", picking.shipment_notification_error)
-            self.assertEqual(picking.shipment_notification_state, "queued")
-            self._run_notification_cron()  # retry 2 of 2
-            self.assertEqual(mail.state, "outgoing")
-            self.assertEqual(picking.shipment_notification_attempts, 2)
-            mail.send()
-            self._run_notification_cron()  # cap reached
+        with freeze_time("2026-11-26 10:00:00") as clock:
+            picking = self._dispatched()
+            self._run_notification_cron()
+            mail = self._notification_mails(picking)
+            update = picking._get_shipment_dispatch_update()
+            with self._smtp_down(), mute_logger("odoo.addons.mail.models.mail_mail"):
+                mail.send()
+                self.assertEqual(mail.state, "exception")
+                # Waiting for its retry, with the reason and when.
+                self.assertRecordValues(
+                    update,
+                    [
+                        {
+                            "state": "queued",
+                            "email_state": "pending",
+                            "email_attempts": 1,
+                            "email_next_attempt": datetime(2026, 11, 26, 10, 5),
+                        }
+                    ],
+                )
+                self.assertIn("SMTP down", picking.shipment_notification_error)
+                self.assertEqual(picking.shipment_notification_state, "to_send")
+                # Not before the backoff is over.
+                self.assertEqual(self._run_notification_cron(), 0)
+                self.assertEqual(mail.state, "exception")
+                clock.tick(timedelta(minutes=5))
+                self._run_notification_cron()  # retry 2 of 2: the same email
+                self.assertEqual(mail.state, "outgoing")
+                self.assertEqual(picking.shipment_notification_attempts, 2)
+                mail.send()  # cap reached
         self.assertEqual(picking.shipment_notification_state, "failed")
+        self.assertRecordValues(update, [{"state": "failed", "email_state": "failed"}])
         self.assertEqual(mail.state, "cancel")
+        self.assertIn(
+            update,
+            self.env["shipment.tracking.notification"].search(
+                [("state", "=", "failed")]
+            ),
+        )
         failed = self.env["stock.picking"].search(
             [("shipment_notification_state", "=", "failed")]
         )
@@ -189,7 +218,7 @@ class TestDispatchNotification(ShipmentTrackingCase):
         # Customer Service resends once SMTP is back.
         picking.with_user(self.user_cs).action_shipment_resend_notification()
         self.assertEqual(picking.shipment_notification_state, "to_send")
-        self._run_notification_cron()
+        self.assertEqual(self._run_notification_cron(), 1)
         self._notification_mails(picking).filtered(
             lambda m: m.state == "outgoing"
         ).send()
@@ -203,10 +232,24 @@ class TestDispatchNotification(ShipmentTrackingCase):
         with self.assertRaises(AccessError):
             picking.with_user(self.user_warehouse).action_shipment_resend_notification()
 
-    def test_cron_commits_each_batch(self):
+    def test_cron_does_bounded_work_per_call(self):
+        """One batch per call; the cron runner calls again while some remain
+        (``_notify_progress``), as core's mail queue does."""
         pickings = self._dispatched() | self._dispatched() | self._dispatched()
-        commits = self._run_notification_cron(batch_size=2)
-        self.assertEqual(commits, 2)
+        Notification = self.env["shipment.tracking.notification"]
+        progress = self.env["ir.cron.progress"].create(
+            {
+                "cron_id": self.env.ref(
+                    "shipment_tracking.ir_cron_shipment_notification"
+                ).id
+            }
+        )
+        Notification = Notification.with_context(ir_cron_progress_id=progress.id)
+        self.assertEqual(Notification._cron_send(batch_size=2), 2)
+        self.assertRecordValues(progress, [{"done": 2, "remaining": 1}])
+        self.assertEqual(Notification._cron_send(batch_size=2), 1)
+        self.assertRecordValues(progress, [{"done": 1, "remaining": 0}])
+        self.assertEqual(Notification._cron_send(batch_size=2), 0)
         self.assertEqual(
             set(pickings.mapped("shipment_notification_state")), {"queued"}
         )

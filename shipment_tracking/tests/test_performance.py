@@ -7,7 +7,12 @@ from .common import ShipmentTrackingCase
 # Queries of a Warehouse user validating one 3-line delivery with a carrier,
 # shipment details and a tracking number (ID, dispatch, EDD, queued email).
 # Measured on Odoo 18.0 (README, "Performance"): change it on purpose only.
-VALIDATION_BUDGET = 110
+# Measured 100 on 2026-11-30 before the outbox, 106 with it (issue 10: the
+# dispatch message is an outbox row, inserted in a savepoint so a concurrent
+# dispatch is absorbed, and the delivery's notification state is computed from
+# it); all four add-ons installed, the same on two runs. The budget is that
+# plus a margin of 3.
+VALIDATION_BUDGET = 109
 # What dispatch adds over validating the same delivery with no tracking number
 # (status, shipment date, EDD from the working-day calendar, cron trigger).
 DISPATCH_OVERHEAD = 8

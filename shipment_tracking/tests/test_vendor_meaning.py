@@ -46,7 +46,7 @@ class VendorMeaningCase(ShipmentTrackingCase):
 
     def _monitor(self, when):
         with freeze_time(when), patch.object(self.env.cr, "commit"):
-            self.env["stock.picking"]._cron_monitor_shipments()
+            self.env["shipment.tracking.incident"]._cron_monitor()
 
     def _incidents(self, kind=None, picking=None):
         incidents = (picking or self.picking).shipment_incident_ids
@@ -167,7 +167,7 @@ class TestCarrierIncidents(VendorMeaningCase):
         self.assertEqual(len(self._incidents()), 1, "opened once")
         self._run_notification_cron()
         mail = self.env["mail.mail"].search(
-            [("mail_message_id", "=", update.message_id.id)]
+            [("mail_message_id", "=", update.mail_message_id.id)]
         )
         self.assertIn("apartment number missing", mail.body_html)
         # The parcel moves on: closed, and the customer hears it.
@@ -264,7 +264,7 @@ class TestReadyForPickup(VendorMeaningCase):
         self.assertEqual(len(update), 1)
         self._run_notification_cron()
         mail = self.env["mail.mail"].search(
-            [("mail_message_id", "=", update.message_id.id)]
+            [("mail_message_id", "=", update.mail_message_id.id)]
         )
         self.assertIn("ready for pickup", mail.subject)
         self.assertIn("Kortrijksesteenweg 12", mail.body_html)
@@ -294,7 +294,10 @@ class TestReadyForPickup(VendorMeaningCase):
         self.assertEqual(len(self._incidents()), 1)
         with freeze_time("2026-12-04 08:00:00"):
             self.assertEqual(
-                self.picking._shipment_detect_incidents(datetime(2026, 12, 4, 8)), {}
+                self.env["shipment.tracking.incident"]._detect_incidents(
+                    self.picking, datetime(2026, 12, 4, 8)
+                ),
+                {},
             )
             self.picking.invalidate_recordset(["shipment_is_late"])
             self.assertFalse(self.picking.shipment_is_late)

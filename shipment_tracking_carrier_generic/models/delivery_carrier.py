@@ -377,23 +377,18 @@ class DeliveryCarrier(models.Model):
         packages = {
             package.name: package for package in picking._get_shipment_parcels()[0]
         }
-        # sudo: booking results written on the validating user's behalf.
-        numbers = self.env["shipment.tracking.number"].sudo()
-        for parcel in answer.get("parcels") or []:
-            if parcel.get("tracking_number"):
-                numbers.create(
-                    {
-                        "name": parcel["tracking_number"],
-                        "picking_id": picking.id,
-                        "package_id": packages.get(parcel.get("reference"), numbers).id,
-                    }
-                )
-        vals = {"generic_shipment_id": answer.get("shipment_id")}
         edd = answer.get("estimated_delivery_date")
-        if edd:
-            vals["expected_delivery_date"] = fields.Date.to_date(edd[:10])
-        # sudo: booking results written on the validating user's behalf.
-        picking.sudo().write(vals)
+        picking._shipment_record_booking(
+            [
+                (parcel["tracking_number"], packages.get(parcel.get("reference")))
+                for parcel in answer.get("parcels") or []
+                if parcel.get("tracking_number")
+            ],
+            expected_delivery_date=edd and fields.Date.to_date(edd[:10]),
+        )
+        # sudo: the connector's own booking id, written on the validating
+        # user's behalf.
+        picking.sudo().generic_shipment_id = answer.get("shipment_id")
         label = answer.get("label") or {}
         if label.get("content_base64"):
             picking.message_post(
@@ -427,8 +422,8 @@ class DeliveryCarrier(models.Model):
             if picking.generic_shipment_id:
                 self._generic_call("cancel_shipment", picking.generic_shipment_id)
             # sudo: system bookkeeping after the carrier confirmed the cancel.
-            picking.sudo().write({"generic_shipment_id": False})
-            picking.tracking_number_ids.sudo().unlink()
+            picking.sudo().generic_shipment_id = False
+            picking._shipment_forget_booking()
 
     # -- tracking ---------------------------------------------------------------
     def _generic_map_events(self, events):

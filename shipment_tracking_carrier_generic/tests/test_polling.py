@@ -46,9 +46,11 @@ class TestPolling(SandboxCarrierMixin, TransactionCase):
 
     def _poll(self):
         """Run the polling cron now (it commits per batch: counted, not done)."""
-        self.env["stock.picking"].search([]).write({"shipment_next_poll_date": False})
+        # sudo: what the cron writes.
+        Number = self.env["shipment.tracking.number"].sudo()
+        Number.search([]).write({"next_poll_date": False})
         with patch.object(self.env.cr, "commit") as commit:
-            self.env["stock.picking"]._cron_poll_shipments()
+            Number._cron_poll()
         return commit.call_count
 
     def test_each_scenario_drives_the_right_statuses(self):
@@ -113,7 +115,7 @@ class TestPolling(SandboxCarrierMixin, TransactionCase):
         self._poll()
         self.assertIn("503", picking.shipment_poll_error)
         self.assertIn("503", self.generic.shipment_poll_error)
-        self.assertEqual(picking.shipment_poll_idle_count, 1)
+        self.assertEqual(picking.tracking_number_ids.poll_idle_count, 1)
         self.assertGreaterEqual(
             picking.shipment_next_poll_date, now + timedelta(hours=2)
         )
@@ -144,19 +146,65 @@ class TestPolling(SandboxCarrierMixin, TransactionCase):
         picking = self._booked(scenario="lost")
         self.sandbox.advance_clock(13)
         self._poll()
-        self.assertEqual(picking.shipment_poll_idle_count, 0)
+        self.assertEqual(picking.tracking_number_ids.poll_idle_count, 0)
         self._poll()
         self._poll()
-        self.assertEqual(picking.shipment_poll_idle_count, 2)
+        self.assertEqual(picking.tracking_number_ids.poll_idle_count, 2)
         last = picking.shipment_last_event_date
         with freeze_time(last + timedelta(days=11)):
             self._poll()
         self.assertEqual(picking.shipment_state, "expired")
-        self.assertNotIn(
-            picking,
-            self.env["stock.picking"].search(
-                self.env["stock.picking"]._shipment_poll_domain(self.generic)
-            ),
+        Number = self.env["shipment.tracking.number"]
+        self.assertFalse(
+            picking.tracking_number_ids
+            & Number.search(Number._poll_domain(self.generic)),
+        )
+
+    def test_each_number_keeps_its_own_schedule(self):
+        """Two numbers on one delivery, one with news, one the carrier does
+        not know: each has its own next poll, back-off and error; the
+        delivery shows the soonest poll and the error."""
+        picking = self._booked()
+        booked = picking.tracking_number_ids
+        # sudo: Logistics adds a number by hand (the wizard's write).
+        ref = f"{picking.carrier_tracking_ref},LOCAL-404"
+        picking.sudo().carrier_tracking_ref = ref
+        local = picking.tracking_number_ids - booked
+        self.assertEqual(local.name, "LOCAL-404")
+        self.sandbox.advance_clock(13)
+        start = fields.Datetime.now().replace(microsecond=0)
+        with freeze_time(start):
+            self._poll()
+        self.assertEqual(picking.shipment_state, "in_transit")
+        self.assertRecordValues(
+            booked | local,
+            [
+                {
+                    "poll_idle_count": 0,
+                    "next_poll_date": start + timedelta(hours=1),
+                    "poll_error": False,
+                },
+                {
+                    "poll_idle_count": 1,
+                    "next_poll_date": start + timedelta(hours=2),
+                    "poll_error": "Unknown to the carrier: LOCAL-404",
+                },
+            ],
+        )
+        self.assertEqual(picking.shipment_next_poll_date, start + timedelta(hours=1))
+        self.assertEqual(
+            picking.shipment_poll_error, "Unknown to the carrier: LOCAL-404"
+        )
+        # No news for either: each backs off from where it is.
+        later = start + timedelta(hours=3)
+        with freeze_time(later):
+            self._poll()
+        self.assertRecordValues(
+            booked | local,
+            [
+                {"poll_idle_count": 1, "next_poll_date": later + timedelta(hours=2)},
+                {"poll_idle_count": 2, "next_poll_date": later + timedelta(hours=4)},
+            ],
         )
 
     # -- failures stay contained --------------------------------------------------
@@ -182,7 +230,7 @@ class TestPolling(SandboxCarrierMixin, TransactionCase):
         self._poll()
         self.assertIn("unusable tracking", first.shipment_poll_error)
         self.assertIn("unusable tracking", self.generic.shipment_poll_error)
-        self.assertEqual(first.shipment_poll_idle_count, 1)
+        self.assertEqual(first.tracking_number_ids.poll_idle_count, 1)
         self.assertFalse(first.tracking_event_ids)
         self.assertFalse(second.shipment_poll_error)
         self.assertFalse(other.shipment_poll_error)
@@ -212,7 +260,9 @@ class TestPolling(SandboxCarrierMixin, TransactionCase):
 
         with (
             patch.object(Picking, "_shipment_expire_if_silent", failing_expire),
-            mute_logger("odoo.addons.shipment_tracking.models.stock_picking"),
+            mute_logger(
+                "odoo.addons.shipment_tracking.models.shipment_tracking_number"
+            ),
         ):
             self._poll()
         self.assertFalse(first.tracking_event_ids, "half-written batch")

@@ -17,7 +17,5 @@ class ShipmentTrackingNotification(models.Model):
             and not picking.company_id.shipment_notify_delivered
             and picking._delivery_state_email_wins()
         ):
-            return create_unique(
-                self, {"picking_id": picking.id, "kind": kind, "key": key}
-            )
+            return create_unique(self, self._prepare_values(picking, kind, key))
         return super()._enqueue(picking, kind, key, incident=incident)

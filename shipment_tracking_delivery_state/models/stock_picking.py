@@ -186,16 +186,13 @@ class StockPicking(models.Model):
         for picking in mine.filtered(
             lambda p: p.delivery_state == "customer_delivered"
         ):
-            claimed = create_unique(
-                Notification,
-                {
-                    "picking_id": picking.id,
-                    "kind": "delivered",
-                    "key": DELIVERED_KEY,
-                    "state": "sent",
-                    "note": "sent by delivery_state",
-                },
+            # Told by delivery_state's email: nothing left to send.
+            vals = Notification._prepare_values(picking, "delivered", DELIVERED_KEY)
+            vals.update(
+                {f"{channel}_state": "disabled" for channel in Notification._channels()}
             )
+            vals["email_state"] = "sent"
+            claimed = create_unique(Notification, vals)
             if not claimed:
                 told |= picking
         return super(StockPicking, self - told)._send_delivery_state_delivered_email()

@@ -1,12 +1,16 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+import logging
 
-from .stock_picking import SMS_STATES
+from odoo import _, api, fields, models
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+
+from odoo.addons.shipment_tracking.const import OUTBOX_CHANNEL_STATES
 
 SMS_TEMPLATES = {
     kind: f"shipment_tracking_sms.sms_template_shipment_{kind}"
     for kind in (
+        "dispatched",
         "out_for_delivery",
         "available_for_pickup",
         "delivered",
@@ -16,31 +20,260 @@ SMS_TEMPLATES = {
         "recovered",
     )
 }
+_logger = logging.getLogger(__name__)
 
 
 class ShipmentTrackingNotification(models.Model):
+    """The SMS channel of every customer message."""
+
     _inherit = "shipment.tracking.notification"
 
-    sms_state = fields.Selection(SMS_STATES, string="SMS", readonly=True)
-    sms_message_id = fields.Many2one("mail.message", readonly=True, ondelete="set null")
-    sms_note = fields.Char(string="SMS Note", readonly=True)
+    sms_state = fields.Selection(
+        OUTBOX_CHANNEL_STATES, string="SMS", default="pending", readonly=True
+    )
+    sms_attempts = fields.Integer(string="SMS Attempts", readonly=True)
+    sms_error = fields.Char(string="SMS Error", readonly=True)
+    sms_next_attempt = fields.Datetime(readonly=True, string="Next SMS Attempt")
+    sms_message_id = fields.Many2one(
+        "mail.message", string="SMS Message", readonly=True, ondelete="set null"
+    )
+    # By id, not a foreign key: see ``mail_ref``.
+    sms_ref = fields.Integer(
+        string="Outgoing SMS ID", readonly=True, index="btree_not_null"
+    )
+    sms_id = fields.Many2one(
+        "sms.sms",
+        string="Outgoing SMS",
+        compute="_compute_sms_id",
+        groups="base.group_system",
+    )
 
-    def _send(self):
-        """Email those who want email, text those who want SMS; each update
-        is texted at most once."""
-        email_ok = self.filtered(lambda n: n.picking_id._shipment_wants("email"))
-        (self - email_ok).write(
-            {"state": "skipped", "note": "customer does not want shipment emails"}
-        )
-        res = super(ShipmentTrackingNotification, email_ok)._send()
-        for notification in self.filtered(lambda n: not n.sms_state):
-            template = self.env.ref(SMS_TEMPLATES[notification.kind])
-            vals = notification.picking_id._shipment_notify_by_sms(template)
-            notification.write(
-                {
-                    "sms_state": vals["state"],
-                    "sms_message_id": vals.get("message_id", False),
-                    "sms_note": vals.get("note", False),
-                }
-            )
+    @api.model
+    def _channels(self):
+        return [*super()._channels(), "sms"]
+
+    @api.depends("sms_ref")
+    def _compute_sms_id(self):
+        for row in self:
+            row.sms_id = row._get_sms()
+
+    def _get_sms(self):
+        """The outgoing SMS, if Odoo still has it (deleted once sent)."""
+        self.ensure_one()
+        return self.env["sms.sms"].sudo().browse(self.sms_ref).exists()
+
+    @api.model
+    def _prepare_values(self, picking, kind, key, incident=None):
+        vals = super()._prepare_values(picking, kind, key, incident=incident)
+        vals.update(sms_message_id=False, sms_ref=0)
+        return vals
+
+    @api.depends("sms_state", "sms_next_attempt")
+    def _compute_state(self):
+        return super()._compute_state()
+
+    @api.model
+    def _cron_send(self, batch_size=None):
+        res = super()._cron_send(batch_size=batch_size)
+        # Other SMS sent through the HTTP gateway (the composer, marketing):
+        # put back in the queue up to the company's cap, as before the outbox.
+        # sudo: a system job, like the core cron.
+        self.env["sms.sms"].sudo()._shipment_retry_gateway_errors()
         return res
+
+    def _wake_queues(self):
+        res = super()._wake_queues()
+        if any(row.sms_state == "outgoing" for row in self):
+            self.env["sms.sms"]._shipment_trigger_queue()
+        return res
+
+    # ------------------------------------------------------------------
+    # Email: only for customers who want it
+    # ------------------------------------------------------------------
+    def _email_skip_state(self):
+        if not self.picking_id._shipment_wants("email"):
+            return "opted_out", _("the customer does not want shipment emails")
+        return super()._email_skip_state()
+
+    # ------------------------------------------------------------------
+    # SMS
+    # ------------------------------------------------------------------
+    def _sms_skip_state(self):
+        """``(state, reason, logged)`` when this message must not be texted:
+        ``logged`` says the delivery's chatter tells why."""
+        self.ensure_one()
+        picking = self.picking_id
+        if not picking.company_id.shipment_notify_sms:
+            return "disabled", _("SMS disabled for the company"), False
+        if not picking._shipment_wants("sms"):
+            return "opted_out", _("customer prefers no SMS"), False
+        _partner, number, reason = picking._get_shipment_sms_recipient()
+        if not number:
+            return "no_address", reason, True
+        if picking._shipment_sms_blacklisted(number):
+            return (
+                "opted_out",
+                _("%(number)s is on the SMS blacklist", number=number),
+                True,
+            )
+        return False, False, False
+
+    def _send_sms(self):
+        """Queue the SMS in Odoo's SMS queue, logged in the delivery's
+        chatter; a retry re-queues the same SMS. Never raises for a bad
+        number: the message records why it was not texted."""
+        self.ensure_one()
+        if self._sms_notification_status() == "sent":
+            # Resent by hand while it waited for its retry: it went.
+            self.write({"sms_state": "sent", "sms_error": False})
+            return
+        sms = self._get_sms()
+        if sms and sms.state in ("error", "canceled"):
+            sms.action_set_outgoing()
+            self.write({"sms_state": "outgoing", "sms_attempts": self.sms_attempts + 1})
+            return
+        picking = self.picking_id
+        template = self.env.ref(SMS_TEMPLATES[self.kind])
+        state, reason, logged = self._sms_skip_state()
+        if state:
+            self.write({"sms_state": state, "sms_error": reason})
+            if logged:
+                picking.message_post(
+                    body=_(
+                        "No SMS was sent (%(template)s): %(reason)s.",
+                        template=template.name,
+                        reason=reason,
+                    ),
+                    subtype_xmlid="mail.mt_note",
+                )
+            return
+        partner, number, _reason = picking._get_shipment_sms_recipient()
+        body = template._render_field("body", picking.ids, compute_lang=True)[
+            picking.id
+        ]
+        message = picking.with_context(
+            shipment_tracking_customer_only=True
+        )._message_sms(
+            body,
+            partner_ids=partner.ids,
+            sms_pid_to_number={partner.id: number},
+            put_in_queue=True,
+        )
+        sms = self.env["sms.sms"].search(
+            [("mail_message_id", "=", message.id)], limit=1
+        )
+        self.write(
+            {
+                "sms_state": "outgoing" if sms else "sent",
+                "sms_attempts": self.sms_attempts + 1,
+                "sms_error": False,
+                "sms_message_id": message.id,
+                "sms_ref": sms.id,
+            }
+        )
+
+    def _sms_notification_status(self):
+        """'sent' when Odoo's SMS notification of this message says the
+        gateway took it (it outlives the ``sms.sms``), else False."""
+        self.ensure_one()
+        statuses = self.sms_message_id.notification_ids.filtered(
+            lambda n: n.notification_type == "sms"
+        ).mapped("notification_status")
+        return "sent" if {"sent", "pending"} & set(statuses) else False
+
+    @api.model
+    def _on_sms_outcome(self, sms_records):
+        """See ``_apply_sms_outcome``; in a savepoint, as for emails: a
+        concurrent change of the row never fails the SMS queue's transaction
+        (the cron reconciles it)."""
+        try:
+            with self.env.cr.savepoint():
+                self._apply_sms_outcome(sms_records)
+        except Exception:  # noqa: BLE001 - never fail the SMS queue after a send
+            _logger.info(
+                "SMS %s: outcome left to the notification cron",
+                sms_records.ids,
+                exc_info=True,
+            )
+            self._shipment_trigger_cron()
+
+    @api.model
+    def _reconcile(self, limit):
+        res = super()._reconcile(limit)
+        outgoing = self.search([("sms_state", "=", "outgoing")])
+        queued = self.env["sms.sms"].browse(outgoing.mapped("sms_ref")).exists()
+        waiting = {sms.id for sms in queued if sms.state in ("outgoing", "process")}
+        rows = outgoing.filtered(lambda row: row.sms_ref not in waiting)[:limit]
+        for row in rows:
+            # A row at a time in a savepoint, as for emails.
+            try:
+                with self.env.cr.savepoint():
+                    row._reconcile_sms()
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                raise
+            except Exception:  # noqa: BLE001
+                _logger.exception("shipment message %s: reconcile failed", row.id)
+        return res
+
+    def _reconcile_sms(self):
+        self.ensure_one()
+        sms = self._get_sms()
+        if sms:
+            self._apply_sms_outcome(sms)
+        elif self._sms_notification_status() == "sent":
+            # Deleted once the gateway took it.
+            self.write({"sms_state": "sent", "sms_error": False})
+        else:
+            self._channel_failed(
+                "sms", _("deleted from the SMS queue before it was sent")
+            )
+
+    @api.model
+    def _apply_sms_outcome(self, sms_records):
+        """Odoo's SMS queue tried ``sms_records``: their messages are sent,
+        wait for a retry (a gateway error that may pass), or failed (a wrong
+        number, a refused account, or a fate nobody knows: never resent
+        automatically)."""
+        rows = self.search(
+            [
+                ("sms_ref", "in", sms_records.ids),
+                ("sms_state", "in", ("outgoing", "pending", "failed")),
+            ]
+        )
+        for row in rows:
+            sms = row._get_sms()
+            if row.sms_state != "outgoing" and sms.state not in ("pending", "sent"):
+                continue  # only a success counts for a row not in the queue
+            if sms.state in ("pending", "sent"):
+                row.write({"sms_state": "sent", "sms_error": False})
+            elif sms.state == "canceled":
+                row._channel_failed("sms", _("cancelled in the SMS queue"))
+            elif sms.state == "error":
+                failures = sms._fields["failure_type"]._description_selection(self.env)
+                failure = dict(failures).get(sms.failure_type, sms.failure_type)
+                reason = sms.shipment_gateway_error or failure or _("unknown error")
+                if sms._shipment_gateway_did_not_take():
+                    row._channel_retry_or_fail("sms", reason)
+                else:
+                    row._channel_failed("sms", reason)
+
+    def _sms_given_up(self):
+        """An SMS given up stays in error in Odoo's SMS list (visible)."""
+
+    def _channel_retryable(self, channel):
+        # An SMS the gateway may have sent (fate unknown) is resent only from
+        # the SMS itself, after checking with the customer.
+        if channel == "sms" and self._get_sms().shipment_gateway_fate_unknown:
+            return False
+        return super()._channel_retryable(channel)
+
+    def _channel_max_attempts(self, channel):
+        if channel == "sms":
+            return self.company_id._get_shipment_sms_max_attempts()
+        return super()._channel_max_attempts(channel)
+
+    def _prepare_channel_reset(self, channel, fresh=False):
+        vals = super()._prepare_channel_reset(channel, fresh=fresh)
+        if fresh and channel == "sms":
+            vals.update(sms_ref=0, sms_message_id=False)
+        return vals

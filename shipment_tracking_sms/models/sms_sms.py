@@ -48,6 +48,29 @@ class SmsSms(models.Model):
         "automatically. Check with the customer before resending it by hand.",
     )
 
+    def write(self, vals):
+        # Every outcome of an SMS, from IAP (core's _postprocess_iap_sent_sms
+        # and trackers), our HTTP gateway, Retry or Cancel by a user, ends in
+        # a write of its state: the one place to tell the outbox.
+        res = super().write(vals)
+        if vals.get("state") in ("pending", "sent", "error", "canceled"):
+            # sudo: the outbox is system-maintained; only the messages these
+            # SMS carry follow their outcome.
+            self.env["shipment.tracking.notification"].sudo()._on_sms_outcome(self)
+        return res
+
+    def _shipment_gateway_did_not_take(self):
+        """Whether this SMS failed in a way that says it was not sent: our
+        HTTP gateway refused it for a reason that may pass (unreachable, 429,
+        503). IAP's server errors may come after IAP took the batch, and a
+        fate nobody knows is never resent by itself."""
+        self.ensure_one()
+        return (
+            self.failure_type == "sms_server"
+            and self.shipment_gateway_attempts > 0
+            and not self.shipment_gateway_fate_unknown
+        )
+
     def _shipment_get_company(self):
         """The company of the document the SMS is about, else the current one."""
         self.ensure_one()
@@ -332,6 +355,7 @@ class SmsSms(models.Model):
     def _shipment_retry_gateway_errors(self):
         """Put SMS the HTTP gateway failed to take (server side) back in the
         queue, until the company's attempt cap; past it they stay in error.
+        Customer messages of the shipment outbox are left to its retries.
         SMS whose fate is unknown (failure type *unknown*) are never retried."""
         failed = self.search(
             [
@@ -341,6 +365,15 @@ class SmsSms(models.Model):
                 ("to_delete", "=", False),
             ]
         )
+        # The outbox retries its own messages, with its backoff.
+        # sudo: which SMS are the outbox's, whatever the caller may read.
+        ours = (
+            self.env["shipment.tracking.notification"]
+            .sudo()
+            .search([("sms_ref", "in", failed.ids)])
+            .mapped("sms_ref")
+        )
+        failed -= self.browse(ours)
         retry = failed.filtered(
             lambda sms: sms.shipment_gateway_attempts
             < sms._shipment_get_company()._get_shipment_sms_max_attempts()

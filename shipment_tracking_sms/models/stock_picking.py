@@ -6,36 +6,56 @@ from odoo.addons.shipment_tracking.const import INTERNAL_GROUPS
 
 from ..tools import check_sms_number
 
-SMS_STATES = [("sent", "Queued"), ("skipped", "Skipped")]
-DISPATCH_SMS_TEMPLATE = "shipment_tracking_sms.sms_template_shipment_dispatched"
+# The dispatch SMS as the delivery shows it, by its outbox row's SMS state.
+SMS_STATES = [("sent", "Queued"), ("skipped", "Skipped"), ("failed", "Failed")]
+DISPATCH_SMS_STATES = {
+    "outgoing": "sent",
+    "sent": "sent",
+    "failed": "failed",
+    "no_address": "skipped",
+    "opted_out": "skipped",
+    "disabled": "skipped",
+}
 
 
 class StockPicking(models.Model):
     _inherit = "stock.picking"
 
-    shipment_notification_state = fields.Selection(
-        selection_add=[("opted_out", "Customer prefers no email")],
-        ondelete={"opted_out": "set default"},
-    )
     shipment_sms_state = fields.Selection(
         SMS_STATES,
         string="Dispatch SMS",
-        copy=False,
-        readonly=True,
+        compute="_compute_shipment_sms",
+        compute_sudo=True,
         groups=INTERNAL_GROUPS,
-        help="Set once the dispatch SMS was queued or skipped: it is never "
-        "sent twice.",
+        help="The dispatch SMS, as its customer message in the outbox says: "
+        "it is never sent twice.",
     )
     shipment_sms_message_id = fields.Many2one(
         "mail.message",
-        copy=False,
-        readonly=True,
-        ondelete="set null",
+        compute="_compute_shipment_sms",
+        compute_sudo=True,
         groups=INTERNAL_GROUPS,
     )
     shipment_sms_note = fields.Char(
-        string="Dispatch SMS Note", copy=False, readonly=True, groups=INTERNAL_GROUPS
+        string="Dispatch SMS Note",
+        compute="_compute_shipment_sms",
+        compute_sudo=True,
+        groups=INTERNAL_GROUPS,
     )
+
+    @api.depends(
+        "shipment_update_ids.sms_state",
+        "shipment_update_ids.sms_error",
+        "shipment_update_ids.sms_message_id",
+    )
+    def _compute_shipment_sms(self):
+        for picking in self:
+            update = picking._get_shipment_dispatch_update()
+            picking.shipment_sms_state = DISPATCH_SMS_STATES.get(
+                update.sms_state, False
+            )
+            picking.shipment_sms_message_id = update.sms_message_id
+            picking.shipment_sms_note = update.sms_error
 
     def _shipment_system_fields(self):
         # Clearing the state would text the customer again.
@@ -107,86 +127,8 @@ class StockPicking(models.Model):
         )
 
     # ------------------------------------------------------------------
-    # Queueing
-    # ------------------------------------------------------------------
-    def _shipment_notify_by_sms(self, template):
-        """Queue ``template`` as an SMS to the customer in Odoo's SMS queue,
-        logged in the chatter; return the values recording the outcome
-        (``state``, ``message_id``, ``note``). Never raises for a bad number."""
-        self.ensure_one()
-        if not self.company_id.shipment_notify_sms:
-            return {"state": "skipped", "note": _("SMS disabled for the company")}
-        if not self._shipment_wants("sms"):
-            return {"state": "skipped", "note": _("customer prefers no SMS")}
-        partner, number, reason = self._get_shipment_sms_recipient()
-        if not number:
-            return self._shipment_sms_skipped(template, reason)
-        if self._shipment_sms_blacklisted(number):
-            return self._shipment_sms_skipped(
-                template, _("%(number)s is on the SMS blacklist", number=number)
-            )
-        body = template._render_field("body", self.ids, compute_lang=True)[self.id]
-        message = self.with_context(shipment_tracking_customer_only=True)._message_sms(
-            body,
-            partner_ids=partner.ids,
-            sms_pid_to_number={partner.id: number},
-            put_in_queue=True,
-        )
-        return {"state": "sent", "message_id": message.id, "note": False}
-
-    def _shipment_sms_skipped(self, template, reason):
-        self.message_post(
-            body=_(
-                "No SMS was sent (%(template)s): %(reason)s.",
-                template=template.name,
-                reason=reason,
-            ),
-            subtype_xmlid="mail.mt_note",
-        )
-        return {"state": "skipped", "note": reason}
-
-    def _shipment_send_dispatch_sms(self):
-        template = self.env.ref(DISPATCH_SMS_TEMPLATE)
-        for picking in self.filtered(lambda p: not p.shipment_sms_state):
-            vals = picking._shipment_notify_by_sms(template)
-            picking.write(
-                {
-                    "shipment_sms_state": vals["state"],
-                    "shipment_sms_message_id": vals.get("message_id", False),
-                    "shipment_sms_note": vals.get("note", False),
-                }
-            )
-
-    # ------------------------------------------------------------------
     # Core hooks
     # ------------------------------------------------------------------
-    def _shipment_send_dispatch_notification(self):
-        """Email those who want email, text those who want SMS."""
-        self._shipment_send_dispatch_sms()
-        email_pickings = self.filtered(lambda p: p._shipment_wants("email"))
-        for picking in self - email_pickings:
-            picking.message_post(
-                body=_(
-                    "No dispatch email was sent: the customer does not want "
-                    "shipment emails."
-                ),
-                subtype_xmlid="mail.mt_note",
-            )
-            picking.shipment_notification_state = "opted_out"
-        return super(
-            StockPicking, email_pickings
-        )._shipment_send_dispatch_notification()
-
-    @api.model
-    def _cron_process_shipment_notifications(self, batch_size=50):
-        res = super()._cron_process_shipment_notifications(batch_size=batch_size)
-        # sudo: a system job, like the core cron.
-        Sms = self.env["sms.sms"].sudo()
-        Sms._shipment_retry_gateway_errors()
-        if Sms.search_count([("state", "=", "outgoing")], limit=1):
-            self.env.ref("sms.ir_cron_sms_scheduler_action")._trigger()
-        return res
-
     def _shipment_sms_replaces_stock_sms(self):
         """Deliveries whose SMS we send: stock_sms's must not go too."""
         return self.filtered(

@@ -1,13 +1,18 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import threading
+from datetime import timedelta
 from unittest.mock import patch
 
-from odoo.exceptions import ValidationError
+from freezegun import freeze_time
+
+from odoo import fields
+from odoo.exceptions import UserError, ValidationError
 from odoo.modules.registry import Registry
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.base.models.ir_mail_server import IrMailServer
 from odoo.addons.shipment_tracking.tests.common import ShipmentTrackingCase
 
 from .fake_sms_gateway import FakeSmsGateway
@@ -70,6 +75,12 @@ class ShipmentSmsCase(ShipmentTrackingCase):
 
     def _process_sms_queue(self):
         self.env["sms.sms"].sudo()._process_queue()
+
+    def _run_retries(self):
+        """The notification cron once the outbox's backoff is over (the
+        longest wait is 8 hours)."""
+        with freeze_time(fields.Datetime.now() + timedelta(hours=9)):
+            self._run_notification_cron()
 
     def _notes(self, picking):
         return picking.message_ids.filtered(
@@ -139,8 +150,16 @@ class TestShipmentSms(ShipmentSmsCase):
             with self.subTest(kind=kind):
                 notification = Notification._enqueue(picking, kind, f"test:{kind}")
                 self._run_notification_cron()
+                # In Odoo's mail and SMS queues until they are sent.
                 self.assertRecordValues(
-                    notification, [{"state": "sent", "sms_state": "sent"}]
+                    notification,
+                    [
+                        {
+                            "state": "queued",
+                            "email_state": "outgoing",
+                            "sms_state": "outgoing",
+                        }
+                    ],
                 )
                 body = notification.sms_message_id.body
                 self.assertIn(expected[kind], body)
@@ -205,7 +224,7 @@ class TestShipmentSms(ShipmentSmsCase):
             picking, "delivered", "status:delivered"
         )
         self.assertFalse(again)
-        notification._send()  # even a stray second run does not text again
+        notification._process()  # even a stray second run does not text again
         self._run_notification_cron()
         self.assertEqual(len(self._sms(picking)), 2)
 
@@ -440,8 +459,11 @@ class TestHttpGateway(ShipmentSmsCase):
         notification = sms.mail_message_id.notification_ids
         self.assertEqual(notification.notification_status, "exception")
         self.assertEqual(notification.failure_reason, sms.shipment_gateway_error)
-        # The next cron run puts it back in the queue; the gateway is back up.
+        # The cron puts it back in the queue after the outbox's backoff; the
+        # gateway is back up.
         self._run_notification_cron()
+        self.assertEqual(sms.state, "error", "not before the backoff is over")
+        self._run_retries()
         self.assertEqual(sms.state, "outgoing")
         self._process_sms_queue()
         self.assertRecordValues(
@@ -461,7 +483,7 @@ class TestHttpGateway(ShipmentSmsCase):
         self.gateway.fail_always = True
         for _attempt in range(4):
             self._process_sms_queue()
-            self._run_notification_cron()
+            self._run_retries()
         self.assertRecordValues(
             sms,
             [{"state": "error", "failure_type": "sms_server", "to_delete": False}],
@@ -493,3 +515,131 @@ class TestHttpGateway(ShipmentSmsCase):
         self.assertEqual(iap.call_count, 1)
         self.assertFalse(self.gateway.requests)
         self.assertEqual(sms.state, "pending")
+
+
+@tagged("post_install", "-at_install")
+class TestOutboxChannels(ShipmentSmsCase):
+    """The email and the SMS of one message are retried each on their own:
+    a failure of one never sends the other twice."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.shipment_sms_gateway = "http"
+
+    @mute_logger(
+        "odoo.addons.shipment_tracking_sms.models.sms_sms",
+        "odoo.addons.mail.models.mail_mail",
+    )
+    def test_email_and_sms_retried_on_their_own(self):
+        picking = self._dispatched()
+        self._run_notification_cron()
+        message = picking._get_shipment_dispatch_update()
+        mail, sms = message.mail_id, message.sms_id
+        # The SMS gateway fails once, SMTP is down once.
+        self.gateway.fail_status = 503
+        self.gateway.fail_next = 1
+        self._process_sms_queue()
+        with patch.object(
+            IrMailServer, "connect", side_effect=ConnectionRefusedError("SMTP down")
+        ):
+            mail.send()
+        self.assertRecordValues(
+            message,
+            [
+                {
+                    "state": "queued",
+                    "email_state": "pending",
+                    "email_attempts": 1,
+                    "sms_state": "pending",
+                    "sms_attempts": 1,
+                }
+            ],
+        )
+        self.assertIn("SMTP down", message.email_error)
+        self.assertIn("503", message.sms_error)
+        # SMTP is back first: the email goes, the SMS waits for its gateway.
+        self._run_retries()
+        self.assertEqual(mail.state, "outgoing")
+        mail.send()
+        self.gateway.fail_next = 1
+        self._process_sms_queue()
+        self.assertRecordValues(
+            message,
+            [
+                {
+                    "email_state": "sent",
+                    "email_attempts": 2,
+                    "sms_state": "pending",
+                    "sms_attempts": 2,
+                }
+            ],
+        )
+        # The SMS goes on its third try; the email is not sent again.
+        self._run_retries()
+        self._process_sms_queue()
+        self.assertRecordValues(
+            message,
+            [
+                {
+                    "state": "sent",
+                    "email_state": "sent",
+                    "email_attempts": 2,
+                    "sms_state": "sent",
+                    "sms_attempts": 3,
+                }
+            ],
+        )
+        self.assertEqual(len(self.gateway.messages), 1)
+        self.assertEqual(self._sms(picking), sms)
+        subject = message.mail_message_id.subject
+        self.assertEqual(
+            len(picking.message_ids.filtered(lambda m: m.subject == subject)), 1
+        )
+
+    @mute_logger("odoo.addons.shipment_tracking_sms.models.sms_sms")
+    def test_sms_given_up_shows_in_failed_list(self):
+        self.company.shipment_sms_max_attempts = 1
+        picking = self._dispatched()
+        self._run_notification_cron()
+        message = picking._get_shipment_dispatch_update()
+        message.mail_id.send()
+        self.gateway.fail_status = 503
+        self.gateway.fail_always = True
+        self._process_sms_queue()
+        self.assertRecordValues(
+            message, [{"state": "failed", "email_state": "sent", "sms_state": "failed"}]
+        )
+        self.assertEqual(picking.shipment_sms_state, "failed")
+        failed = self.env["shipment.tracking.notification"].search(
+            [("state", "=", "failed")]
+        )
+        self.assertIn(message, failed)
+        # Customer Service retries it once the gateway is back.
+        self.gateway.fail_always = False
+        message.with_user(self.user_cs).action_retry()
+        self._run_notification_cron()
+        self._process_sms_queue()
+        self.assertRecordValues(message, [{"state": "sent", "sms_state": "sent"}])
+        self.assertEqual(len(self.gateway.messages), 1)
+
+    @mute_logger("odoo.addons.shipment_tracking_sms.models.sms_sms")
+    def test_sms_of_unknown_fate_is_failed_and_not_retried_from_the_outbox(self):
+        """A 500 may come after the gateway took the SMS: failed at once,
+        never resent by the cron, nor by a Retry pressed in bulk."""
+        picking = self._dispatched()
+        self._run_notification_cron()
+        message = picking._get_shipment_dispatch_update()
+        message.mail_id.send()
+        self.gateway.fail_status = 500
+        self.gateway.fail_next = 1
+        self._process_sms_queue()
+        self.assertRecordValues(
+            message, [{"state": "failed", "sms_state": "failed", "sms_attempts": 1}]
+        )
+        self._run_retries()
+        self._process_sms_queue()
+        self.assertEqual(len(self.gateway.requests), 1)
+        self.assertFalse(message.can_retry)
+        with self.assertRaisesRegex(UserError, "Nothing to send again"):
+            message.with_user(self.user_cs).action_retry()

@@ -152,7 +152,8 @@ class TestGatewayContainment(ShipmentSmsCase):
     @mute_logger(LOGGER)
     def test_unavailable_gateway_is_retried(self):
         """503 (unavailable) and 429 (rate limited): the gateway said it did
-        not take the SMS, so the next cron run puts it back in the queue."""
+        not take the SMS, so the notification cron puts it back in the queue
+        once the outbox's backoff is over."""
         for status in (503, 429):
             with self.subTest(status=status):
                 self.gateway.reset()
@@ -170,7 +171,7 @@ class TestGatewayContainment(ShipmentSmsCase):
                         }
                     ],
                 )
-                self._run_notification_cron()
+                self._run_retries()
                 self._process_sms_queue()
                 self.assertRecordValues(sms, [{"state": "pending"}])
                 self.assertEqual(len(self._requests_for(sms)), 2)

@@ -1,0 +1,234 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+from unittest.mock import patch
+
+from freezegun import freeze_time
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.base.models.ir_mail_server import IrMailServer
+
+from .common import ShipmentTrackingCase
+
+
+@tagged("post_install", "-at_install", "shipment_clock")
+class TestOutbox(ShipmentTrackingCase):
+    """Every customer message is a row of one outbox: one claim loop, one
+    retry policy, one Failed list for every kind of message."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.Notification = cls.env["shipment.tracking.notification"]
+
+    def _dispatched(self, **kwargs):
+        picking = self._create_delivery(**kwargs)
+        self._fill_details(picking)
+        self._set_tracking(picking)
+        self._validate(picking)
+        return picking
+
+    def _update(self, picking, kind):
+        return self.Notification._enqueue(picking, kind, f"test:{kind}")
+
+    def test_update_emails_retried_after_smtp_failures_then_failed(self):
+        self.company.shipment_notification_max_attempts = 3
+        with freeze_time("2026-11-26 10:00:00") as clock:
+            picking = self._dispatched()
+            update = self._update(picking, "out_for_delivery")
+            self._run_notification_cron()
+            mail = update.mail_id
+            self.assertEqual(mail.state, "outgoing")
+            waits = []
+            with (
+                patch.object(
+                    IrMailServer, "connect", side_effect=ConnectionRefusedError("down")
+                ),
+                mute_logger("odoo.addons.mail.models.mail_mail"),
+            ):
+                for _attempt in range(3):
+                    mail.send()
+                    if update.email_state != "pending":
+                        break
+                    waits.append(update.email_next_attempt - clock.time_to_freeze)
+                    self.assertEqual(self._run_notification_cron(), 0, "too early")
+                    clock.move_to(update.email_next_attempt)
+                    self._run_notification_cron()
+                    self.assertEqual(mail.state, "outgoing")
+        # Two waits that grow (5 then 30 minutes), then the cap: failed.
+        self.assertEqual(waits, [timedelta(minutes=5), timedelta(minutes=30)])
+        self.assertRecordValues(
+            update,
+            [{"state": "failed", "email_state": "failed", "email_attempts": 3}],
+        )
+        self.assertIn("down", update.email_error)
+        self.assertIn(update, self.Notification.search([("state", "=", "failed")]))
+        self.assertTrue(
+            picking.message_ids.filtered(
+                lambda m: "could not be delivered" in m.body and "3 attempt" in m.body
+            )
+        )
+        # The dispatch email went through before SMTP fell: not touched.
+        self.assertEqual(picking.shipment_notification_state, "queued")
+
+    def test_poison_row_does_not_stop_the_rows_behind_it(self):
+        template = self.env.ref("shipment_tracking.mail_template_shipment_exception")
+        template.body_html = '<p><t t-out="object.no_such_field.name"/></p>'
+        first = self._dispatched()
+        second = self._dispatched()
+        # Queued first: the claim loop meets it before the others.
+        poison = self._update(first, "exception")
+        behind = self._update(second, "out_for_delivery")
+        self.assertLess(poison.id, behind.id)
+        with mute_logger(
+            "odoo.addons.shipment_tracking.models.shipment_tracking_notification",
+            "odoo.addons.mail.models.mail_render_mixin",
+        ):
+            self._run_notification_cron(batch_size=1)
+        self.assertRecordValues(
+            poison, [{"state": "failed", "email_state": "failed", "email_attempts": 1}]
+        )
+        self.assertIn("could not be prepared", poison.email_error)
+        self.assertRecordValues(
+            behind | first._get_shipment_dispatch_update(),
+            [{"email_state": "outgoing"}, {"email_state": "outgoing"}],
+        )
+        # Never claimed again: the queue is empty.
+        self.assertEqual(self._run_notification_cron(), 0)
+        self.assertFalse(
+            self.Notification.search_count(self.Notification._due_domain())
+        )
+
+    def test_customer_service_retries_failed_messages(self):
+        picking = self._dispatched()
+        update = self._update(picking, "delivered")
+        self._run_notification_cron()
+        update._channel_failed("email", "mailbox full")
+        self.assertEqual(update.state, "failed")
+        with self.assertRaises(AccessError):
+            update.with_user(self.user_warehouse).action_retry()
+        update.with_user(self.user_cs).action_retry()
+        self.assertRecordValues(
+            update,
+            [
+                {
+                    "state": "queued",
+                    "email_state": "pending",
+                    "email_attempts": 0,
+                    "email_error": False,
+                }
+            ],
+        )
+        self._run_notification_cron()
+        self.assertEqual(update.email_state, "outgoing")
+        update.mail_id.send()
+        self.assertRecordValues(update, [{"state": "sent", "email_state": "sent"}])
+
+    def test_dispatch_is_a_row_of_the_outbox(self):
+        picking = self._dispatched()
+        update = picking._get_shipment_dispatch_update()
+        self.assertRecordValues(
+            update,
+            [{"kind": "dispatched", "state": "queued", "email_state": "pending"}],
+        )
+        self.assertEqual(picking.shipment_notification_state, "to_send")
+        # A second dispatch of the same delivery is absorbed by the unique key.
+        self.assertFalse(
+            self.Notification._enqueue(picking, "dispatched", "dispatched")
+        )
+
+    def test_outcomes_the_hooks_missed_are_reconciled(self):
+        """A mail whose outcome the mail queue could not record on the row (a
+        concurrent change of the row) or that was deleted once sent: the
+        cron reads the outcome from the mail itself."""
+        first, second = self._dispatched(), self._dispatched()
+        self._run_notification_cron()
+        sent = first._get_shipment_dispatch_update()
+        failed = second._get_shipment_dispatch_update()
+        # What the mail queue leaves when its hook could not write the row.
+        sent.mail_id.unlink()
+        failed.mail_id.write({"state": "exception", "failure_reason": "SMTP down"})
+        self.assertEqual((sent | failed).mapped("email_state"), ["outgoing"] * 2)
+        # sent: Odoo's notification of the message says it went.
+        sent.mail_message_id.notification_ids.notification_status = "sent"
+        self._run_notification_cron()
+        self.assertRecordValues(
+            sent | failed,
+            [
+                {"email_state": "sent", "email_error": False},
+                {"email_state": "pending", "email_error": "SMTP down"},
+            ],
+        )
+
+    def test_mail_deleted_before_it_went_is_failed_not_sent(self):
+        picking = self._dispatched()
+        self._run_notification_cron()
+        message = picking._get_shipment_dispatch_update()
+        message.mail_id.unlink()
+        self._run_notification_cron()
+        self.assertRecordValues(message, [{"state": "failed", "email_state": "failed"}])
+        self.assertIn("deleted from the mail queue", message.email_error)
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_email_resent_by_hand_while_waiting_is_not_sent_again(self):
+        with freeze_time("2026-11-26 10:00:00") as clock:
+            picking = self._dispatched()
+            self._run_notification_cron()
+            message = picking._get_shipment_dispatch_update()
+            mail = message.mail_id
+            with patch.object(
+                IrMailServer, "connect", side_effect=ConnectionRefusedError("down")
+            ):
+                mail.send()
+            self.assertEqual(message.email_state, "pending")
+            # Someone resends it from Technical > Emails before the retry.
+            mail.mark_outgoing()
+            mail.send()
+            self.assertRecordValues(message, [{"state": "sent", "email_state": "sent"}])
+            clock.tick(timedelta(hours=1))
+            self.assertEqual(self._run_notification_cron(), 0)
+        subject = message.mail_message_id.subject
+        self.assertEqual(
+            len(picking.message_ids.filtered(lambda m: m.subject == subject)), 1
+        )
+
+    def test_personal_defaults_never_shape_a_message(self):
+        """A user's own defaults (ir.default, "Set Default") for the outbox's
+        fields would silence or forge the messages their validations queue."""
+        Default = self.env["ir.default"]
+        for fname, value in (
+            ("email_state", "sent"),
+            ("email_attempts", 99),
+            ("email_next_attempt", "2100-01-01 00:00:00"),
+        ):
+            Default.set(
+                "shipment.tracking.notification",
+                fname,
+                value,
+                user_id=self.user_warehouse.id,
+            )
+        picking = self._create_delivery()
+        self._fill_details(picking)
+        self._set_tracking(picking)
+        self._validate(picking, user=self.user_warehouse)
+        self.assertRecordValues(
+            picking._get_shipment_dispatch_update(),
+            [
+                {
+                    "state": "queued",
+                    "email_state": "pending",
+                    "email_attempts": 0,
+                    "email_next_attempt": False,
+                }
+            ],
+        )
+
+    def test_retry_refuses_when_nothing_failed(self):
+        picking = self._dispatched()
+        message = picking._get_shipment_dispatch_update()
+        with self.assertRaisesRegex(UserError, "Nothing to send again"):
+            message.with_user(self.user_cs).action_retry()
+        self.assertFalse(message.can_retry)
