@@ -7,7 +7,8 @@ from pathlib import Path
 import polib
 
 from odoo.modules.module import get_module_path
-from odoo.tests import BaseCase, tagged
+from odoo.tests import BaseCase, TransactionCase, tagged
+from odoo.tools.translate import TranslationModuleReader
 
 from .common import ShipmentTrackingCase
 
@@ -77,6 +78,40 @@ class TestTranslations(BaseCase):
                     and _placeholders(entry.msgid) != _placeholders(entry.msgstr)
                 ]
                 self.assertFalse(wrong, f"{path}: placeholders changed in {wrong[:5]}")
+
+
+@tagged("post_install", "-at_install")
+class TestTemplatesFollowTheCode(TransactionCase):
+    """Each add-on's .pot holds the terms its code, views, templates and
+    data give today: a term added without regenerating the .pot would go
+    untranslated without the test above noticing."""
+
+    def test_pot_matches_the_installed_terms(self):
+        for module in MODULES:
+            with self.subTest(module=module):
+                terms = {}
+                reader = TranslationModuleReader(self.env.cr, modules=[module])
+                for _mod, ttype, name, res_id, source, _value, _comments in reader:
+                    terms.setdefault(source, []).append(f"{ttype}:{name}:{res_id}")
+                # Demo records' terms stay out of the .pot (a database without
+                # demo data would not have them).
+                current = {
+                    source
+                    for source, refs in terms.items()
+                    if not all("_demo" in ref for ref in refs)
+                }
+                pot = polib.pofile(
+                    str(Path(get_module_path(module)) / "i18n" / f"{module}.pot")
+                )
+                listed = {entry.msgid for entry in pot if entry.msgid}
+                self.assertFalse(
+                    sorted(current - listed)[:5],
+                    f"{module}.pot lacks terms: regenerate it (--i18n-export)",
+                )
+                self.assertFalse(
+                    sorted(listed - current)[:5],
+                    f"{module}.pot has terms the add-on no longer has",
+                )
 
 
 def _catalog(module, lang):
