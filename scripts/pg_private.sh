@@ -132,7 +132,8 @@ pg_private_start() {
     pg_say "creating the private cluster in $home/data (once; superuser $PGUSER)"
     pg_as_owner rm -rf "${home:?}/data" # what a failed initdb left
     pg_as_owner mkdir -m 700 -p "$home/run"
-    locale -a 2>/dev/null | grep -qixE 'c\.utf-?8' && locale=C.UTF-8
+    # Not grep -q: locale would die of SIGPIPE and fail the pipeline.
+    if locale -a 2>/dev/null | grep -ixE 'c\.utf-?8' >/dev/null; then locale=C.UTF-8; fi
     pg_as_owner "$bindir/initdb" -D "$home/data" -U "$PGUSER" -E UTF8 --locale="$locale" \
       --auth-local=peer --auth-host=reject >"$home/initdb.log" 2>&1 ||
       pg_die "initdb failed (see $home/initdb.log): $(tail -n 3 "$home/initdb.log")"
