@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared settings for the scripts; every value can be overridden from the environment.
 : "${PYTHON:=python3.11}"
 : "${CACHE_DIR:=${XDG_CACHE_HOME:-$HOME/.cache}/shipment_tracking}"
@@ -27,6 +28,7 @@ export PG_SERVER_GIVEN PG_PRIVATE_DIR PG_PRIVATE_PORT
 # then the OCA add-ons of OCA_ADDONS_DIR, then EXTRA_ADDONS_PATH). Returns 1
 # when there is no add-on.
 resolve_addons() {
+  # shellcheck disable=SC2154 # here: the repository, set by the sourcing script
   if [ -z "${ADDONS:-}" ]; then
     ADDONS=$(for m in "$here"/*/__manifest__.py; do
       [ -f "$m" ] && basename "$(dirname "$m")"

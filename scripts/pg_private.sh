@@ -41,10 +41,10 @@ pg_is_local() {
 
 # True when something listens on PGHOST:PGPORT (no PostgreSQL handshake).
 pg_listening() {
+  # shellcheck disable=SC2016 # $0 and $1 are the inner shell's
   case "${PGHOST:-}" in
     "") [ -S "/var/run/postgresql/.s.PGSQL.$PGPORT" ] || [ -S "/tmp/.s.PGSQL.$PGPORT" ] ;;
     /*) [ -S "$PGHOST/.s.PGSQL.$PGPORT" ] ;;
-    # shellcheck disable=SC2016 # expanded by the inner shell
     *) timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$PGHOST" "$PGPORT" 2>/dev/null ;;
   esac
 }

@@ -90,7 +90,7 @@ PY
 }
 
 # The children stop with this shell (Ctrl-C, TERM, an error or the server's end).
-sandbox_pid= mail_pid= server_pid=
+sandbox_pid="" mail_pid="" server_pid=""
 stop_children() {
   local pid
   for pid in $server_pid $sandbox_pid $mail_pid; do

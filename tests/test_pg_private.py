@@ -109,14 +109,14 @@ def test_private_cluster_on_a_bare_machine(bare_env):
 
     # It takes a database, as Odoo creates them.
     dbname = "st_private_probe"
-    with connect(settings) as conn:
-        conn.autocommit = True
-        with conn.cursor() as cr:
-            cr.execute(
-                sql.SQL(
-                    "CREATE DATABASE {} ENCODING 'unicode' TEMPLATE template0"
-                ).format(sql.Identifier(dbname))
+    conn = connect(settings)
+    conn.autocommit = True  # CREATE DATABASE runs outside a transaction
+    with conn.cursor() as cr:
+        cr.execute(
+            sql.SQL("CREATE DATABASE {} ENCODING 'unicode' TEMPLATE template0").format(
+                sql.Identifier(dbname)
             )
+        )
     conn.close()
     with connect(settings, dbname) as conn, conn.cursor() as cr:
         cr.execute("CREATE TABLE probe (name text)")
