@@ -6,6 +6,7 @@
 #   make clean-db   drop the demo database and leftover test databases
 #   make stop       stop the private PostgreSQL cluster that run/test started, if any
 #   make readme     rebuild each add-on's README.rst from its readme/*.md
+#   make screenshots  README images into docs/screenshots (start `make run` in another terminal first)
 # Override on the command line, e.g. `make test ODOO_SRC=/opt/odoo PGPORT=5433`:
 # ODOO_SRC, VENV, PGHOST, PGPORT, PGUSER, PG_PRIVATE_DIR, PG_PRIVATE_PORT (defaults
 # in scripts/env.sh), HTTP_PORT, MAIL_HTTP_PORT, MAIL_SMTP_PORT.
@@ -25,7 +26,7 @@ LINT_DIRS := $(ADDON_DIRS) $(wildcard tests bench)
 # Run a command with the settings of scripts/env.sh.
 WITH_ENV := here="$(CURDIR)" && source scripts/env.sh &&
 
-.PHONY: help setup test run stop lint clean-db readme
+.PHONY: help setup test run stop lint clean-db readme screenshots
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -74,3 +75,9 @@ clean-db: setup
 
 readme:
 	@python3 scripts/gen_readme.py
+
+# Dispatches a few demo deliveries and creates the portal user customer/customer
+# when the demo has none (see scripts/screenshots.py).
+screenshots: setup
+	@$(WITH_ENV) "$$VENV/bin/python" scripts/screenshots.py --create-portal-user \
+	  --url http://localhost:$(HTTP_PORT) --db $(DEMO_DB)
