@@ -1,12 +1,16 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import html
 import re
 from pathlib import Path
 
 import polib
 
 from odoo.modules.module import get_module_path
-from odoo.tests import BaseCase, tagged
+from odoo.tests import BaseCase, TransactionCase, tagged
+from odoo.tools.translate import TranslationModuleReader
+
+from .common import ShipmentTrackingCase
 
 # Every add-on of the suite speaks these languages, customer texts and back
 # office alike.
@@ -74,3 +78,140 @@ class TestTranslations(BaseCase):
                     and _placeholders(entry.msgid) != _placeholders(entry.msgstr)
                 ]
                 self.assertFalse(wrong, f"{path}: placeholders changed in {wrong[:5]}")
+
+
+@tagged("post_install", "-at_install")
+class TestTemplatesFollowTheCode(TransactionCase):
+    """Each add-on's .pot holds the terms its code, views, templates and
+    data give today: a term added without regenerating the .pot would go
+    untranslated without the test above noticing."""
+
+    def test_pot_matches_the_installed_terms(self):
+        for module in MODULES:
+            with self.subTest(module=module):
+                terms = {}
+                reader = TranslationModuleReader(self.env.cr, modules=[module])
+                for _mod, ttype, name, res_id, source, _value, _comments in reader:
+                    terms.setdefault(source, []).append(f"{ttype}:{name}:{res_id}")
+                # Demo records' terms stay out of the .pot (a database without
+                # demo data would not have them).
+                current = {
+                    source
+                    for source, refs in terms.items()
+                    if not all("_demo" in ref for ref in refs)
+                }
+                pot = polib.pofile(
+                    str(Path(get_module_path(module)) / "i18n" / f"{module}.pot")
+                )
+                listed = {entry.msgid for entry in pot if entry.msgid}
+                self.assertFalse(
+                    sorted(current - listed)[:5],
+                    f"{module}.pot lacks terms: regenerate it (--i18n-export)",
+                )
+                self.assertFalse(
+                    sorted(listed - current)[:5],
+                    f"{module}.pot has terms the add-on no longer has",
+                )
+
+
+def _catalog(module, lang):
+    return polib.pofile(str(Path(get_module_path(module)) / "i18n" / f"{lang}.po"))
+
+
+def _translation(module, lang, reference):
+    """The msgstr of the term ``reference`` (a ``#:`` occurrence such as
+    ``model:mail.template,subject:shipment_tracking.mail_template_x``)."""
+    for entry in _catalog(module, lang):
+        if any(ref == reference for ref, _line in entry.occurrences):
+            return entry.msgstr
+    raise AssertionError(f"{reference} not in {module}/i18n/{lang}.po")
+
+
+def _static_texts(translated, minimum=4):
+    """The words of a translated template that rendering keeps: what lies
+    outside ``{{ }}`` expressions, QWeb ``<t>`` elements and tags."""
+    text = re.sub(r"\{\{.*?\}\}", "\n", translated, flags=re.S)
+    text = re.sub(r"<t\b[^>]*/>|<t\b.*?</t>", "\n", text, flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", "\n", text))
+    chunks = {" ".join(chunk.split()) for chunk in text.split("\n")}
+    return sorted(
+        (c.strip(" ,.:;!") for c in chunks if len(c.strip(" ,.:;!")) >= minimum),
+        key=len,
+        reverse=True,
+    )
+
+
+def _plain(markup):
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup or "")).split())
+
+
+@tagged("post_install", "-at_install")
+class TestRenderedLanguages(ShipmentTrackingCase):
+    """What a French or German customer reads: the dispatch email, an update
+    email and the portal page, in their language (the words the .po files
+    give, none of the English ones)."""
+
+    LANGS = {"fr": "fr_FR", "de": "de_DE"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for code in cls.LANGS.values():
+            cls.env["res.lang"]._activate_lang(code)
+        cls.env["ir.module.module"]._load_module_terms(
+            ["shipment_tracking"], list(cls.LANGS.values()), overwrite=True
+        )
+
+    def _dispatched_for(self, lang):
+        customer = self.env["res.partner"].create(
+            {
+                "name": f"Client {lang}",
+                "email": f"client.{lang}@example.com",
+                "lang": self.LANGS[lang],
+            }
+        )
+        picking = self._create_delivery(partner=customer)
+        self._fill_details(picking)
+        self._set_tracking(picking)
+        self._validate(picking)
+        self._run_notification_cron()
+        return picking
+
+    def _assert_in_language(self, lang, rendered, reference, english):
+        translated = _translation("shipment_tracking", lang, reference)
+        expected = _static_texts(translated)[:3]
+        self.assertTrue(expected, f"{reference}: nothing static to look for")
+        for text in expected:
+            self.assertIn(text, rendered, f"{lang}: {reference}")
+        for text in _static_texts(english)[:3]:
+            self.assertNotIn(text, rendered, f"{lang}: English left in {reference}")
+
+    def test_dispatch_and_update_emails_in_french_and_german(self):
+        for lang in self.LANGS:
+            with self.subTest(lang=lang):
+                picking = self._dispatched_for(lang)
+                update = self.env["shipment.tracking.notification"]._enqueue(
+                    picking, "out_for_delivery", "test:ofd"
+                )
+                self._run_notification_cron()
+                for message, xmlid in (
+                    (
+                        picking._get_shipment_dispatch_update().mail_message_id,
+                        "mail_template_shipment_dispatched",
+                    ),
+                    (update.mail_message_id, "mail_template_shipment_out_for_delivery"),
+                ):
+                    template = self.env.ref(f"shipment_tracking.{xmlid}")
+                    english = template.with_context(lang="en_US")
+                    self._assert_in_language(
+                        lang,
+                        message.subject,
+                        f"model:mail.template,subject:shipment_tracking.{xmlid}",
+                        english.subject,
+                    )
+                    self._assert_in_language(
+                        lang,
+                        _plain(message.body),
+                        f"model:mail.template,body_html:shipment_tracking.{xmlid}",
+                        english.body_html,
+                    )
