@@ -12,3 +12,4 @@ from . import test_vendor_meaning
 from . import test_i18n
 from . import test_outbox
 from . import test_views
+from . import test_customer_page
