@@ -80,8 +80,14 @@ class TestTranslations(BaseCase):
                 self.assertFalse(wrong, f"{path}: placeholders changed in {wrong[:5]}")
 
 
+def _skipped_ref(ref):
+    return "_demo" in ref or ref.startswith(
+        ("model:mail.template,", "model:sms.template,")
+    )
+
+
 @tagged("post_install", "-at_install")
-class TestTemplatesFollowTheCode(TransactionCase):
+class TestPotFollowsTheCode(TransactionCase):
     """Each add-on's .pot holds the terms its code, views, templates and
     data give today: a term added without regenerating the .pot would go
     untranslated without the test above noticing."""
@@ -90,20 +96,31 @@ class TestTemplatesFollowTheCode(TransactionCase):
         for module in MODULES:
             with self.subTest(module=module):
                 terms = {}
-                reader = TranslationModuleReader(self.env.cr, modules=[module])
+                # A file the extraction cannot read would drop all its terms
+                # from the .pot and from this comparison alike.
+                with self.assertNoLogs("odoo.tools.translate", "ERROR"):
+                    reader = TranslationModuleReader(self.env.cr, modules=[module])
                 for _mod, ttype, name, res_id, source, _value, _comments in reader:
                     terms.setdefault(source, []).append(f"{ttype}:{name}:{res_id}")
                 # Demo records' terms stay out of the .pot (a database without
-                # demo data would not have them).
+                # demo data would not have them); email and SMS templates are
+                # kept as the database has them (noupdate: a customised or not
+                # yet reloaded template differs from the file), the rendered
+                # language tests cover them.
                 current = {
                     source
                     for source, refs in terms.items()
-                    if not all("_demo" in ref for ref in refs)
+                    if not all(_skipped_ref(ref) for ref in refs)
                 }
                 pot = polib.pofile(
                     str(Path(get_module_path(module)) / "i18n" / f"{module}.pot")
                 )
-                listed = {entry.msgid for entry in pot if entry.msgid}
+                listed = {
+                    entry.msgid
+                    for entry in pot
+                    if entry.msgid
+                    and not all(_skipped_ref(ref) for ref, _line in entry.occurrences)
+                }
                 self.assertFalse(
                     sorted(current - listed)[:5],
                     f"{module}.pot lacks terms: regenerate it (--i18n-export)",

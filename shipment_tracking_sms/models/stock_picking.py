@@ -119,7 +119,7 @@ class StockPicking(models.Model):
     # template renders in it), never English words inside an expression.
     # ------------------------------------------------------------------
     def _get_shipment_sms_eta(self):
-        """", ETA <date>" for the dispatch and back-on-track SMS, or ''."""
+        """ ", ETA <date>" for the dispatch and back-on-track SMS, or ''."""
         self.ensure_one()
         if not self.expected_delivery_date:
             return ""
@@ -128,7 +128,7 @@ class StockPicking(models.Model):
         )
 
     def _get_shipment_sms_pickup(self):
-        """" at <point>, collect before <deadline>" for the pickup SMS, each
+        """ " at <point>, collect before <deadline>" for the pickup SMS, each
         part only when the carrier gave it."""
         self.ensure_one()
         text = ""
