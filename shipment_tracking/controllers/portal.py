@@ -130,10 +130,25 @@ class ShipmentPortal(CustomerPortal):
             raise NotFound() from None
         if not picking_sudo.is_shipment:
             raise NotFound()
+        lang = self._shipment_visitor_lang(picking_sudo)
+        if lang:
+            request.update_context(lang=lang)
+            picking_sudo = picking_sudo.with_context(lang=lang)
         values = self._prepare_shipment_page_values(
             picking_sudo, access_token, **kwargs
         )
         return request.render("shipment_tracking.portal_my_shipment", values)
+
+    def _shipment_visitor_lang(self, picking_sudo):
+        """The customer's language for a visitor who came by the email's
+        token link (not signed in): the page speaks as the emails do. A
+        signed-in user keeps their own language."""
+        if not request.env.user._is_public():
+            return False
+        partner = picking_sudo._get_shipment_notification_partner()
+        lang = (partner or picking_sudo.partner_id).lang
+        installed = dict(request.env["res.lang"].get_installed())
+        return lang if lang in installed and lang != request.env.lang else False
 
     def _prepare_shipment_page_values(self, picking_sudo, access_token, **kwargs):
         values = {

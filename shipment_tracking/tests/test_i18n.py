@@ -7,10 +7,10 @@ from pathlib import Path
 import polib
 
 from odoo.modules.module import get_module_path
-from odoo.tests import BaseCase, TransactionCase, tagged
+from odoo.tests import BaseCase, HttpCase, TransactionCase, tagged
 from odoo.tools.translate import TranslationModuleReader
 
-from .common import ShipmentTrackingCase
+from .common import ShipmentFixtures, ShipmentTrackingCase
 
 # Every add-on of the suite speaks these languages, customer texts and back
 # office alike.
@@ -232,3 +232,42 @@ class TestRenderedLanguages(ShipmentTrackingCase):
                         f"model:mail.template,body_html:shipment_tracking.{xmlid}",
                         english.body_html,
                     )
+
+
+@tagged("post_install", "-at_install")
+class TestPortalPageLanguages(ShipmentFixtures, HttpCase):
+    """The customer's tracking page in French and German: the headline and
+    the page's own words, as the .po files give them."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for code in TestRenderedLanguages.LANGS.values():
+            cls.env["res.lang"]._activate_lang(code)
+        cls.env["ir.module.module"]._load_module_terms(
+            ["shipment_tracking"],
+            list(TestRenderedLanguages.LANGS.values()),
+            overwrite=True,
+        )
+        cls.picking = cls._create_delivery()
+        cls._fill_details(cls.picking)
+        cls.picking.with_user(cls.user_logistics).write(
+            {"carrier_tracking_ref": "I18N-PAGE-1"}
+        )
+        cls.picking.with_user(cls.user_warehouse).button_validate()
+
+    def test_tracking_page_in_french_and_german(self):
+        for lang, code in TestRenderedLanguages.LANGS.items():
+            with self.subTest(lang=lang):
+                self.customer.lang = code
+                url = self.picking.get_portal_url()
+                page = html.unescape(self.url_open(url).text)
+                headline = self.picking.with_context(
+                    lang=code
+                )._get_shipment_headline()["title"]
+                self.assertIn(headline, page)
+                for msgid in ("Tracking history", "Parcels", "In this shipment"):
+                    entry = _catalog("shipment_tracking", lang).find(msgid)
+                    self.assertTrue(entry and entry.msgstr, msgid)
+                    self.assertIn(entry.msgstr, page)
+                    self.assertNotIn(f">{msgid}<", page)
