@@ -4,9 +4,12 @@
 #   make run        demo server on http://localhost:$(HTTP_PORT) (database shipment_demo)
 #   make lint       ruff (lint + format check) and pylint-odoo mandatory checks
 #   make clean-db   drop the demo database and leftover test databases
+#   make stop       stop the private PostgreSQL cluster that run/test started, if any
 #   make readme     rebuild each add-on's README.rst from its readme/*.md
+#   make screenshots  README images into docs/screenshots (start `make run` in another terminal first)
 # Override on the command line, e.g. `make test ODOO_SRC=/opt/odoo PGPORT=5433`:
-# ODOO_SRC, VENV, PGHOST, PGPORT, PGUSER (defaults in scripts/env.sh), HTTP_PORT.
+# ODOO_SRC, VENV, PGHOST, PGPORT, PGUSER, PG_PRIVATE_DIR, PG_PRIVATE_PORT (defaults
+# in scripts/env.sh), HTTP_PORT, MAIL_HTTP_PORT, MAIL_SMTP_PORT.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -23,7 +26,7 @@ LINT_DIRS := $(ADDON_DIRS) $(wildcard tests bench)
 # Run a command with the settings of scripts/env.sh.
 WITH_ENV := here="$(CURDIR)" && source scripts/env.sh &&
 
-.PHONY: help setup test run lint clean-db readme
+.PHONY: help setup test run stop lint clean-db readme screenshots
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -36,6 +39,11 @@ test: setup
 
 run: setup
 	@bash scripts/run_demo.sh
+
+# The private PostgreSQL cluster only (scripts/pg_private.sh); `make run` stops
+# its own servers on Ctrl-C.
+stop:
+	@bash scripts/pg_private.sh stop
 
 # Runs every linter even when one fails; fails when any of them did.
 lint: setup
@@ -52,7 +60,7 @@ lint: setup
 	exit $$rc
 
 clean-db: setup
-	@$(WITH_ENV) py="$$VENV/bin/python"; \
+	@$(WITH_ENV) source scripts/pg_private.sh && pg_ensure && py="$$VENV/bin/python"; \
 	data_dir=$$("$$py" -c 'from odoo.tools import config; print(config["data_dir"])' 2>/dev/null); \
 	for db in "$(DEMO_DB)" $$("$$py" scripts/pgtool.py list shipment_test_); do \
 	  pid=$${db#shipment_test_}; \
@@ -67,3 +75,9 @@ clean-db: setup
 
 readme:
 	@python3 scripts/gen_readme.py
+
+# Dispatches a few demo deliveries and creates the portal user customer/customer
+# when the demo has none (see scripts/screenshots.py).
+screenshots: setup
+	@$(WITH_ENV) "$$VENV/bin/python" scripts/screenshots.py --create-portal-user \
+	  --url http://localhost:$(HTTP_PORT) --db $(DEMO_DB)

@@ -7,6 +7,8 @@ which scripts/env.sh exports. Usage:
     pgtool.py drop DB...            drop databases (closing their connections)
     pgtool.py list PREFIX           print the databases whose name starts with PREFIX
     pgtool.py installed DB MOD,...  exit 0 when every module is installed in DB
+    pgtool.py ping                  exit 0 when the server lets us in, else 3 and
+                                    its answer on stderr
 """
 
 import sys
@@ -67,10 +69,25 @@ def installed(dbname, modules):
         return 0 if cr.fetchone()[0] == len(names) else 1
 
 
-COMMANDS = {"exists": exists, "drop": drop, "list": list_, "installed": installed}
+def ping():
+    try:
+        _connect().close()
+    except psycopg2.OperationalError as exc:
+        sys.stderr.write(f"{str(exc).strip()}\n")
+        return 3
+    return 0
+
+
+COMMANDS = {
+    "exists": exists,
+    "drop": drop,
+    "list": list_,
+    "installed": installed,
+    "ping": ping,
+}
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] not in COMMANDS:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         sys.exit(__doc__)
     try:
         sys.exit(COMMANDS[sys.argv[1]](*sys.argv[2:]))

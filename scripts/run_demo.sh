@@ -6,9 +6,14 @@
 # (shipment_tracking_carrier_generic/sandbox) runs beside the server on
 # http://127.0.0.1:$SANDBOX_PORT (default 8070) and pushes its webhooks to it; it
 # stops with the server. Its log: $SANDBOX_LOG (default /tmp/sandbox-$DEMO_DB.log).
+# Odoo's outgoing mail goes to a mail catcher (scripts/mailcatcher.py) on
+# 127.0.0.1:$MAIL_SMTP_PORT (default 1025), whose page lists the caught emails:
+# http://localhost:$MAIL_HTTP_PORT (default 8025); it stops with the server too.
+# PostgreSQL: the server on PGHOST:PGPORT, else the private cluster of
+# scripts/pg_private.sh (left running for the next run; `make stop` stops it).
 # Environment (besides scripts/env.sh): DEMO_DB, HTTP_PORT, SANDBOX_PORT,
-# SANDBOX_LOG, ADDONS (comma list, default: every top-level folder holding a
-# __manifest__.py), EXTRA_ADDONS_PATH.
+# SANDBOX_LOG, MAIL_SMTP_PORT, MAIL_HTTP_PORT, MAIL_LOG, ADDONS (comma list,
+# default: every top-level folder holding a __manifest__.py), EXTRA_ADDONS_PATH.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/env.sh
@@ -24,15 +29,22 @@ DEMO_DB=${DEMO_DB:-shipment_demo}
 HTTP_PORT=${HTTP_PORT:-8069}
 SANDBOX_PORT=${SANDBOX_PORT:-8070}
 SANDBOX_LOG=${SANDBOX_LOG:-${TMPDIR:-/tmp}/sandbox-$DEMO_DB.log}
+MAIL_SMTP_PORT=${MAIL_SMTP_PORT:-1025}
+MAIL_HTTP_PORT=${MAIL_HTTP_PORT:-8025}
+MAIL_LOG=${MAIL_LOG:-${TMPDIR:-/tmp}/mailcatcher-$DEMO_DB.log}
 # As in shipment_tracking_carrier_generic/demo/delivery_carrier_demo.xml.
 SANDBOX_API_KEY=sandbox-demo-key
 SANDBOX_WEBHOOK_SECRET=sandbox-demo-secret
 SANDBOX_CARRIER_XMLID=shipment_tracking_carrier_generic.delivery_carrier_sandbox_demo
 
 resolve_addons || die "no add-on found (no top-level folder holds a __manifest__.py)"
+# shellcheck source=scripts/pg_private.sh
+source "$here/scripts/pg_private.sh"
+pg_ensure
 
 odoo=("$PY" "$ODOO_BIN" -d "$DEMO_DB"
   --db_host "$PGHOST" --db_port "$PGPORT" --db_user "$PGUSER"
+  --smtp 127.0.0.1 --smtp-port "$MAIL_SMTP_PORT"
   --addons-path="$ODOO_ADDONS_PATH")
 
 if "$PY" "$here/scripts/pgtool.py" exists "$DEMO_DB"; then
@@ -77,14 +89,14 @@ with psycopg2.connect(dbname=db, connect_timeout=10) as conn, conn.cursor() as c
 PY
 }
 
-# Both children stop with this shell (Ctrl-C, TERM, an error or the server's end).
-sandbox_pid= server_pid=
+# The children stop with this shell (Ctrl-C, TERM, an error or the server's end).
+sandbox_pid="" mail_pid="" server_pid=""
 stop_children() {
   local pid
-  for pid in $server_pid $sandbox_pid; do
+  for pid in $server_pid $sandbox_pid $mail_pid; do
     kill -TERM "$pid" 2>/dev/null || true
   done
-  for pid in $server_pid $sandbox_pid; do
+  for pid in $server_pid $sandbox_pid $mail_pid; do
     wait "$pid" 2>/dev/null || true
   done
 }
@@ -93,6 +105,27 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_listening PID PORT LOG WHAT: until the child PID listens on PORT (10 s).
+wait_listening() {
+  for _ in $(seq 1 100); do
+    kill -0 "$1" 2>/dev/null || die "$4 stopped: $(tail -n 3 "$3")"
+    listening "$2" && return 0
+    sleep 0.1
+  done
+  die "$4 does not listen on port $2 (log: $3)"
+}
+
+# Else the readiness checks below would take the other program for ours.
+for port_var in MAIL_SMTP_PORT MAIL_HTTP_PORT; do
+  ! listening "${!port_var}" ||
+    die "port ${!port_var} is taken: stop what listens there or set $port_var"
+done
+echo "==> starting the mail catcher on http://localhost:$MAIL_HTTP_PORT (log: $MAIL_LOG)"
+"$PY" "$here/scripts/mailcatcher.py" --smtp-port "$MAIL_SMTP_PORT" \
+  --http-port "$MAIL_HTTP_PORT" </dev/null >"$MAIL_LOG" 2>&1 &
+mail_pid=$!
+wait_listening "$mail_pid" "$MAIL_HTTP_PORT" "$MAIL_LOG" "the mail catcher"
 
 carrier_id=$(sandbox_carrier_id) || die "could not read the demo carrier in $DEMO_DB"
 sandbox_url="http://127.0.0.1:$SANDBOX_PORT"
@@ -107,12 +140,7 @@ if [ -n "$carrier_id" ]; then
     --webhook-url "$webhook_url" --webhook-secret "$SANDBOX_WEBHOOK_SECRET") \
     </dev/null >"$SANDBOX_LOG" 2>&1 &
   sandbox_pid=$!
-  for _ in $(seq 1 50); do
-    kill -0 "$sandbox_pid" 2>/dev/null ||
-      die "the sandbox carrier stopped: $(tail -n 3 "$SANDBOX_LOG")"
-    listening "$SANDBOX_PORT" && break
-    sleep 0.1
-  done
+  wait_listening "$sandbox_pid" "$SANDBOX_PORT" "$SANDBOX_LOG" "the sandbox carrier"
   sandbox_help="
   Sandbox carrier: $sandbox_url   (API key $SANDBOX_API_KEY)
     Webhooks go to $webhook_url
@@ -136,6 +164,9 @@ cat <<EOF
     warehouse / warehouse               Warehouse Staff
     logistics / logistics               Logistics Team
     customerservice / customerservice   Customer Service
+
+  Emails Odoo sends (to anyone) are caught, not delivered: read them on
+    http://localhost:$MAIL_HTTP_PORT   (SMTP 127.0.0.1:$MAIL_SMTP_PORT)
 $sandbox_help
   Stop with Ctrl-C.
 

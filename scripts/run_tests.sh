@@ -34,6 +34,10 @@ ODOO_BIN="$ODOO_SRC/odoo-bin"
 [ -x "$PY" ] || die "no virtualenv at $VENV: run 'make setup' (scripts/setup.sh) first"
 [ -f "$ODOO_BIN" ] || die "no odoo-bin in $ODOO_SRC: run 'make setup' first"
 pgtool() { "$PY" "$here/scripts/pgtool.py" "$@"; }
+# The server on PGHOST:PGPORT, else the private cluster (started if need be).
+# shellcheck source=scripts/pg_private.sh
+source "$here/scripts/pg_private.sh"
+pg_ensure
 
 resolve_addons || die "no add-on found (no top-level folder holds a __manifest__.py)"
 TEST_TAGS=$(printf '%s\n' "${ADDONS//,/$'\n'}" | sed 's|^|/|' | paste -sd, -)

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Prepare everything `make run` / `make test` need, idempotently:
-# system packages, PostgreSQL reachability, the Odoo 18.0 source tree, and a
-# Python 3.11 virtualenv with Odoo's and our requirements. A second run only
-# checks. Prints the environment to use as `KEY=value` lines on fd 3 when asked.
+# system packages, PostgreSQL (a server, else the programs of a private cluster),
+# the Odoo 18.0 source tree, and a Python 3.11 virtualenv with Odoo's and our
+# requirements. A second run only checks. Prints the environment to use as
+# `KEY=value` lines on fd 3 when asked.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/env.sh
 source "$here/scripts/env.sh"
+# shellcheck source=scripts/pg_private.sh
+source "$here/scripts/pg_private.sh"
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '\n[setup] ERROR: %s\n\n' "$*" >&2; exit 2; }
@@ -26,6 +29,23 @@ missing=()
 for p in "${deb_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
+
+# -- PostgreSQL ----------------------------------------------------------------
+# A server on PGHOST:PGPORT, else `make run` and `make test` start a private
+# cluster (scripts/pg_private.sh), which needs PostgreSQL's server programs.
+if pg_listening; then
+  :
+elif ! pg_is_local; then
+  die "nothing answers on $PGHOST:$PGPORT. Start PostgreSQL there or set PGHOST/PGPORT/PGUSER (role '$PGUSER' must be able to create databases); with PGHOST on this machine, a private cluster is started instead."
+elif ! pg_bindir >/dev/null; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    missing+=(postgresql)
+  else
+    die "nothing answers on $PGHOST:$PGPORT and PostgreSQL's server programs (initdb, pg_ctl) are not installed.
+  Install them (Debian/Ubuntu: sudo apt-get install postgresql) and re-run: make run and make test then start a private cluster of their own.
+  Or start a PostgreSQL server and set PGHOST/PGPORT/PGUSER (the role must be able to create databases)."
+  fi
+fi
 if ((${#missing[@]})); then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     say "installing Debian packages: ${missing[*]}"
@@ -37,15 +57,6 @@ if ((${#missing[@]})); then
     die "missing system packages: ${missing[*]}. Install them (e.g. sudo apt-get install ${missing[*]}) and re-run."
   fi
 fi
-
-# -- PostgreSQL --------------------------------------------------------------
-"$PYTHON" - "$PGHOST" "$PGPORT" <<'PY' ||
-import socket, sys
-s = socket.socket()
-s.settimeout(3)
-sys.exit(s.connect_ex((sys.argv[1], int(sys.argv[2]))))
-PY
-  die "PostgreSQL is not reachable on $PGHOST:$PGPORT. Start it (Debian: pg_ctlcluster 15 main start) or set PGHOST/PGPORT/PGUSER; role '$PGUSER' must be able to create databases."
 
 # -- Odoo source -------------------------------------------------------------
 if [ ! -f "$ODOO_SRC/odoo/release.py" ]; then

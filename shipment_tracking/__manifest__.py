@@ -4,7 +4,7 @@
     "name": "Shipment Tracking",
     "summary": "Record parcel details at validation, track shipments and notify "
     "customers on dispatch",
-    "version": "18.0.2.0.0",
+    "version": "18.0.2.1.0",
     "category": "Inventory/Delivery",
     "website": "https://github.com/shipment-tracking/shipment-tracking",
     "author": "Shipment Tracking Contributors",
@@ -29,6 +29,9 @@
         "views/portal_templates.xml",
     ],
     "assets": {
+        "web.assets_frontend": [
+            "shipment_tracking/static/src/scss/shipment_portal.scss",
+        ],
         "web.assets_tests": [
             "shipment_tracking/static/tests/tours/*.js",
         ],

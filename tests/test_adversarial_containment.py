@@ -327,7 +327,7 @@ def test_compose_publishes_on_loopback_only():
     text = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
     published = compose_published_ports(text)
     services = {service for service, _ip, _entry in published}
-    assert services == {"odoo", "sandbox"}, published
+    assert services == {"odoo", "sandbox", "mailpit"}, published
     for service, host_ip, entry in published:
         assert host_ip == "127.0.0.1", f"{service} publishes {entry!r} beyond loopback"
     assert not re.search(r"^\s*network_mode:\s*[\"']?host", text, re.M)

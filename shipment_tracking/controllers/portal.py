@@ -7,6 +7,7 @@ from werkzeug.exceptions import NotFound
 from odoo import _
 from odoo.exceptions import AccessError, MissingError
 from odoo.http import request, route
+from odoo.tools import formatLang
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
@@ -129,17 +130,35 @@ class ShipmentPortal(CustomerPortal):
             raise NotFound() from None
         if not picking_sudo.is_shipment:
             raise NotFound()
+        lang = self._shipment_visitor_lang(picking_sudo)
+        if lang:
+            request.update_context(lang=lang)
+            picking_sudo = picking_sudo.with_context(lang=lang)
         values = self._prepare_shipment_page_values(
             picking_sudo, access_token, **kwargs
         )
         return request.render("shipment_tracking.portal_my_shipment", values)
+
+    def _shipment_visitor_lang(self, picking_sudo):
+        """The customer's language for a visitor who came by the email's
+        token link (not signed in): the page speaks as the emails do. A
+        signed-in user keeps their own language."""
+        if not request.env.user._is_public():
+            return False
+        partner = picking_sudo._get_shipment_notification_partner()
+        lang = (partner or picking_sudo.partner_id).lang
+        installed = dict(request.env["res.lang"].get_installed())
+        return lang if lang in installed and lang != request.env.lang else False
 
     def _prepare_shipment_page_values(self, picking_sudo, access_token, **kwargs):
         values = {
             "page_name": "shipment",
             "shipment": picking_sudo,
             "parcels": self._prepare_shipment_parcels(picking_sudo),
-            "events": picking_sudo.tracking_event_ids,
+            "headline": picking_sudo._get_shipment_headline(),
+            "progress": picking_sudo._get_shipment_progress(),
+            "timeline": picking_sudo._get_shipment_timeline(),
+            "lines": self._prepare_shipment_lines(picking_sudo),
             "proof_of_delivery": self._prepare_shipment_proof_of_delivery(picking_sudo),
             "backend_url": "/odoo/action-shipment_tracking."
             f"stock_picking_shipment_action/{picking_sudo.id}",
@@ -175,6 +194,26 @@ class ShipmentPortal(CustomerPortal):
             }
             for number in numbers
         ]
+
+    def _prepare_shipment_lines(self, picking_sudo):
+        """What the parcel holds: product and quantity of each move."""
+        lang = request.env.lang
+        lines = []
+        for move in picking_sudo.move_ids:
+            if move.state == "cancel":
+                continue
+            qty = move.quantity or move.product_uom_qty
+            amount = formatLang(
+                request.env, qty, digits=0 if float(qty).is_integer() else 2
+            )
+            uom = move.product_uom.with_context(lang=lang)
+            lines.append(
+                {
+                    "product": move.product_id.with_context(lang=lang).display_name,
+                    "quantity": f"{amount} {uom.name}",
+                }
+            )
+        return lines
 
     def _prepare_shipment_proof_of_delivery(self, picking_sudo):
         """Who received the parcel and the carrier's links, once delivered."""

@@ -579,13 +579,16 @@ class ShipmentTrackingNotification(models.Model):
         self.write(vals)
         getattr(self, f"_{channel}_given_up", lambda: None)()
         labels = dict(self._fields["kind"]._description_selection(self.env))
+        # Outside _(): the .pot extraction evaluates its arguments' names.
+        channel_label = self._fields[f"{channel}_state"]._description_string(self.env)
+        attempts = self[f"{channel}_attempts"]
         self.picking_id.message_post(
             body=_(
                 'The customer message "%(message)s" could not be delivered by '
                 "%(channel)s after %(count)s attempt(s): %(reason)s",
                 message=labels[self.kind],
-                channel=self._fields[f"{channel}_state"]._description_string(self.env),
-                count=self[f"{channel}_attempts"],
+                channel=channel_label,
+                count=attempts,
                 reason=reason or _("unknown error"),
             ),
             subtype_xmlid="mail.mt_note",

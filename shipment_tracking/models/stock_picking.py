@@ -1,14 +1,19 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
+
+from babel.dates import format_date as babel_format_date
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request
 from odoo.tools import format_date, format_time
+from odoo.tools.misc import babel_locale_parse, get_lang
 
 from ..const import (
     CLOSED_SHIPMENT_STATES,
+    DELAY_KINDS,
     DETAIL_FIELDS,
     DISPATCH_EMAIL_STATES,
     DISPATCHED_LOGISTICS_FIELDS,
@@ -1027,6 +1032,368 @@ class StockPicking(models.Model):
     def _get_shipment_order_ref(self):
         self.ensure_one()
         return self.sale_id.name or self.origin or self.name
+
+    # ------------------------------------------------------------------
+    # What the customer reads (portal page, emails): in the current
+    # language and the customer's time zone
+    # ------------------------------------------------------------------
+    def _shipment_local(self, value):
+        """A UTC datetime as an aware datetime in the customer's time zone."""
+        return fields.Datetime.context_timestamp(
+            self.with_context(tz=self._get_shipment_customer_tz()), value
+        )
+
+    def _shipment_today(self):
+        return self._shipment_local(fields.Datetime.now()).date()
+
+    def _shipment_format_day(self, day, with_year=False):
+        """A day as the current language writes it in full, with its weekday
+        ("Tuesday, December 1", "mardi 1 décembre", "Dienstag, 1. Dezember"):
+        the language's full date, without the year unless ``with_year``."""
+        locale = babel_locale_parse(get_lang(self.env).code)
+        pattern = locale.date_formats["full"].pattern
+        if not with_year:
+            # "EEEE, MMMM d, y" -> "EEEE, MMMM d"; "EEEE, d 'de' MMMM 'de' y"
+            # -> "EEEE, d 'de' MMMM". Languages that do not end with the
+            # year keep it.
+            short = re.sub(r"[\s,.]*(?:'[^']*'\s*)?y+\.?$", "", pattern)
+            if short != pattern:
+                pattern = short
+        return babel_format_date(day, format=pattern, locale=locale)
+
+    def _shipment_format_time(self, value):
+        """The time of a UTC datetime in the customer's time zone, without
+        seconds, with plain spaces ("2:32 PM", "14:32")."""
+        time = format_time(
+            self.env, value, tz=self._get_shipment_customer_tz(), time_format="short"
+        )
+        return " ".join(time.split())
+
+    def _shipment_day_offset(self, day):
+        """How many days ``day`` is from the customer's today (-1 yesterday,
+        0 today, 1 tomorrow)."""
+        return (day - self._shipment_today()).days
+
+    def _shipment_has_open_delay(self):
+        self.ensure_one()
+        # sudo: incidents are internal; only "a delay is open" reaches the
+        # customer, never the incident's reason.
+        return any(
+            incident.is_open and incident.kind in DELAY_KINDS
+            for incident in self.sudo().shipment_incident_ids
+        )
+
+    def _get_shipment_headline(self):
+        """What the customer needs first, in one sentence and a date.
+
+        :return: dict with ``title`` (the sentence), ``detail`` (what happens
+            next, possibly empty) and ``tone`` (a Bootstrap colour: success,
+            info, primary, warning, danger, secondary)
+        """
+        self.ensure_one()
+        state = self.shipment_state
+        if state in ("dispatched", "in_transit", "out_for_delivery") and (
+            self.shipment_is_late or self._shipment_has_open_delay()
+        ):
+            return self._shipment_headline_delayed()
+        return {
+            "pending": self._shipment_headline_pending,
+            "dispatched": self._shipment_headline_on_its_way,
+            "in_transit": self._shipment_headline_on_its_way,
+            "out_for_delivery": self._shipment_headline_out_for_delivery,
+            "available_for_pickup": self._shipment_headline_pickup,
+            "delivered": self._shipment_headline_delivered,
+            "exception": self._shipment_headline_exception,
+            "returned": self._shipment_headline_returned,
+            "cancelled": self._shipment_headline_cancelled,
+            "expired": self._shipment_headline_expired,
+        }[state]()
+
+    def _shipment_headline_ask(self):
+        return self.env._("Questions? Write to us below and we will answer.")
+
+    def _shipment_headline_pending(self):
+        return {
+            "title": self.env._("We are preparing your order"),
+            "detail": self.env._("We will email you as soon as it ships."),
+            "tone": "secondary",
+        }
+
+    def _shipment_headline_on_its_way(self):
+        _ = self.env._
+        edd = self.expected_delivery_date
+        offset = self._shipment_day_offset(edd) if edd else None
+        if offset == 0:
+            title = _("Arriving today")
+        elif offset == 1:
+            title = _("Arriving tomorrow")
+        elif edd:
+            title = _("Arriving %(day)s", day=self._shipment_format_day(edd))
+        else:
+            title = _("On its way")
+        shipped = self._get_shipment_local_date()
+        # sudo: portal users cannot read carriers; only the name is shown.
+        carrier = self.sudo().carrier_id
+        detail = (
+            _(
+                "Shipped %(day)s with %(carrier)s.",
+                day=self._shipment_format_day(shipped),
+                carrier=carrier.name,
+            )
+            if shipped and carrier
+            else ""
+        )
+        return {"title": title, "detail": detail, "tone": "primary"}
+
+    def _shipment_headline_delayed(self):
+        _ = self.env._
+        edd = self.expected_delivery_date
+        offset = self._shipment_day_offset(edd) if edd else -1
+        if offset == 0:
+            title = _("Delayed — new estimate today")
+        elif offset == 1:
+            title = _("Delayed — new estimate tomorrow")
+        elif offset > 1:
+            title = _(
+                "Delayed — new estimate %(day)s", day=self._shipment_format_day(edd)
+            )
+        else:
+            title = _("Delayed — we are following it up with the carrier")
+        return {
+            "title": title,
+            "detail": self._shipment_headline_ask(),
+            "tone": "warning",
+        }
+
+    def _shipment_headline_out_for_delivery(self):
+        _ = self.env._
+        last = self.shipment_last_event_date
+        today_news = not last or not self._shipment_day_offset(
+            self._shipment_local(last).date()
+        )
+        return {
+            "title": _("Out for delivery today")
+            if today_news
+            else _("Out for delivery"),
+            "detail": _("The carrier is bringing your parcel."),
+            "tone": "primary",
+        }
+
+    def _shipment_headline_pickup(self):
+        _ = self.env._
+        detail = ""
+        if self.shipment_pickup_deadline:
+            detail = _(
+                "Please collect it before %(deadline)s.",
+                deadline=self._get_shipment_pickup_deadline_local(),
+            )
+        return {"title": _("Ready for pickup"), "detail": detail, "tone": "info"}
+
+    def _shipment_headline_delivered(self):
+        _ = self.env._
+        when = self.shipment_delivered_date or self.shipment_last_event_date
+        if not when:
+            title = _("Delivered")
+        else:
+            local_day = self._shipment_local(when).date()
+            time = self._shipment_format_time(when)
+            offset = self._shipment_day_offset(local_day)
+            if offset == 0:
+                title = _("Delivered today at %(time)s", time=time)
+            elif offset == -1:
+                title = _("Delivered yesterday at %(time)s", time=time)
+            else:
+                title = _(
+                    "Delivered %(day)s at %(time)s",
+                    day=self._shipment_format_day(local_day),
+                    time=time,
+                )
+        detail = (
+            _("Received by %(name)s.", name=self.shipment_pod_signed_by)
+            if self.shipment_pod_signed_by
+            else ""
+        )
+        return {"title": title, "detail": detail, "tone": "success"}
+
+    def _shipment_headline_exception(self):
+        _ = self.env._
+        return {
+            "title": _("There is a problem with your parcel — we are on it"),
+            "detail": " ".join(
+                (
+                    _(
+                        "We are in touch with the carrier and will tell you what "
+                        "happens next."
+                    ),
+                    self._shipment_headline_ask(),
+                )
+            ),
+            "tone": "warning",
+        }
+
+    def _shipment_headline_returned(self):
+        _ = self.env._
+        return {
+            "title": _("Your parcel is on its way back to us"),
+            "detail": " ".join(
+                (
+                    _(
+                        "The carrier could not deliver it. We will contact you to "
+                        "arrange a new delivery or a refund."
+                    ),
+                    self._shipment_headline_ask(),
+                )
+            ),
+            "tone": "danger",
+        }
+
+    def _shipment_headline_cancelled(self):
+        return {
+            "title": self.env._("This shipment was cancelled"),
+            "detail": self._shipment_headline_ask(),
+            "tone": "secondary",
+        }
+
+    def _shipment_headline_expired(self):
+        _ = self.env._
+        return {
+            "title": _("No news from the carrier for a while"),
+            "detail": " ".join(
+                (_("We are checking with the carrier."), self._shipment_headline_ask())
+            ),
+            "tone": "warning",
+        }
+
+    def _get_shipment_progress(self):
+        """The milestones of the parcel's journey, for a progress bar.
+
+        Shipped, in transit, out for delivery (or ready for pickup), delivered;
+        a problem or a return takes the place of the milestones it stops.
+
+        :return: list of dicts with ``key``, ``label`` and ``status``
+            (``done``, ``current`` or ``todo``) and ``tone`` (Bootstrap colour
+            of a current step); empty for a cancelled shipment
+        """
+        self.ensure_one()
+        _ = self.env._
+        state = self.shipment_state
+        if state == "cancelled":
+            return []
+        # sudo: the event states only say how far the parcel got.
+        event_states = self.sudo().tracking_event_ids.mapped("state")
+        pickup = state == "available_for_pickup" or (
+            state != "out_for_delivery" and "available_for_pickup" in event_states
+        )
+        last_mile = (
+            ("available_for_pickup", _("Ready for pickup"))
+            if pickup
+            else ("out_for_delivery", _("Out for delivery"))
+        )
+        steps = [
+            ("dispatched", _("Shipped")),
+            ("in_transit", _("In transit")),
+            last_mile,
+            ("delivered", _("Delivered")),
+        ]
+        keys = [key for key, _label in steps]
+        tone = "primary"
+        if state in ("exception", "returned", "expired"):
+            reached = [
+                keys.index(event_state)
+                for event_state in event_states
+                if event_state in keys[:-1]
+            ]
+            reached_index = max(reached, default=0)
+            if state == "returned":
+                steps = steps[: reached_index + 1] + [("returned", _("Returned"))]
+                tone = "danger"
+            else:
+                problem = _("Problem") if state == "exception" else _("No news")
+                steps = (
+                    steps[: reached_index + 1]
+                    + [(state, problem)]
+                    + steps[reached_index + 1 :]
+                )
+                tone = "warning"
+            current = reached_index + 1
+        elif state == "pending":
+            current = -1
+        else:
+            current = keys.index(state)
+            if state == "delivered":
+                tone = "success"
+            elif self.shipment_is_late or self._shipment_has_open_delay():
+                tone = "warning"
+        return [
+            {
+                "key": key,
+                "label": label,
+                "status": "done"
+                if index < current or (index == current and key == "delivered")
+                else "current"
+                if index == current
+                else "todo",
+                "tone": tone,
+            }
+            for index, (key, label) in enumerate(steps)
+        ]
+
+    def _get_shipment_progress_text(self):
+        """The progress as one line of text, for emails and text messages:
+        the steps reached, then the next one ("Shipped › In transit ›
+        (Out for delivery)")."""
+        parts = []
+        for step in self._get_shipment_progress():
+            if step["status"] == "todo":
+                parts.append(f"({step['label']})")
+                break
+            parts.append(step["label"])
+        return " › ".join(parts)
+
+    def _get_shipment_timeline(self):
+        """The carrier's events, newest first, grouped by day in the customer's
+        time zone.
+
+        An event whose carrier code maps to no status shows the carrier's own
+        words (its text, else its code): a row is never blank.
+
+        :return: list of ``{"day": date, "label": str, "events": [...]}``, each
+            event a dict with ``time``, ``title``, ``text``, ``location``,
+            ``state``
+        """
+        self.ensure_one()
+        state_labels = dict(
+            self.env["shipment.tracking.event"]
+            ._fields["state"]
+            ._description_selection(self.env)
+        )
+        groups = []
+        # sudo: events are internal records; only the carrier's public words,
+        # time, place and status are handed over.
+        for event in self.sudo().tracking_event_ids.sorted(
+            lambda e: (e.event_time, e.id), reverse=True
+        ):
+            day = self._shipment_local(event.event_time).date()
+            if not groups or groups[-1]["day"] != day:
+                groups.append(
+                    {
+                        "day": day,
+                        "label": self._shipment_format_day(day, with_year=True),
+                        "events": [],
+                    }
+                )
+            carrier_words = event.carrier_status_text or event.carrier_status_code
+            title = state_labels.get(event.state) or carrier_words or ""
+            groups[-1]["events"].append(
+                {
+                    "time": self._shipment_format_time(event.event_time),
+                    "title": title,
+                    "text": carrier_words if carrier_words != title else "",
+                    "location": event.location or "",
+                    "state": event.state or "",
+                }
+            )
+        return groups
 
     # ------------------------------------------------------------------
     # Customer messages (SOP steps 4 and 6; sent by the outbox)

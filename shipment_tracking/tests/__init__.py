@@ -9,4 +9,7 @@ from . import test_tracking_events
 from . import test_monitoring
 from . import test_tours
 from . import test_vendor_meaning
+from . import test_i18n
 from . import test_outbox
+from . import test_views
+from . import test_customer_page

@@ -1,8 +1,9 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 
@@ -113,6 +114,13 @@ class TestPortal(ShipmentFixtures, HttpCase):
         ):
             self.assertIn(text, response.text)
         self.assertNotIn("Proof of Delivery", response.text)
+        # A headline, a progress bar and a list, no table to scroll sideways.
+        # (The headline's words depend on the day: see test_customer_page.)
+        self.assertRegex(response.text, r"o_shipment_headline_title[^>]*>[^<\s][^<]+<")
+        self.assertRegex(
+            response.text, r"o_shipment_step_current o_shipment_step_in_transit"
+        )
+        self.assertNotIn("<table", response.text)
         # The carrier's page opens in a new tab.
         self.assertRegex(
             response.text,
@@ -319,3 +327,58 @@ class TestPortal(ShipmentFixtures, HttpCase):
         )
         self.assertEqual(question.author_id, self.customer)
         self.assertEqual(question.message_type, "comment")
+
+
+@tagged("post_install", "-at_install")
+class TestPortalPageTours(ShipmentFixtures, HttpCase):
+    """The customer's page in the browser, from the token link of the
+    dispatch email (static/tests/tours/shipment_portal_tour.js): headline,
+    progress, day-grouped timeline, parcels, lines, question box, and nothing
+    wider than the window. This class runs it at desktop size; its subclass at
+    phone size."""
+
+    # Runs on the real clock (see ShipmentFixtures): events are placed
+    # relative to now, on two different days in the customer's time zone.
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.customer.tz = "Europe/Paris"
+        cls.picking = cls._create_delivery()
+        cls._fill_details(cls.picking)
+        # A long number without spaces must wrap, not widen the page.
+        cls.tracking_ref = "PTL-" + "7" * 70
+        cls.picking.with_user(cls.user_logistics).write(
+            {"shipment_ref": "SHP/TOUR/0002", "carrier_tracking_ref": cls.tracking_ref}
+        )
+        cls.picking.with_user(cls.user_warehouse).button_validate()
+        now = fields.Datetime.now()
+        cls.env["stock.picking"]._shipment_apply_carrier_events(
+            [
+                {
+                    "tracking_ref": cls.tracking_ref,
+                    "event_time": now - timedelta(hours=50),
+                    "carrier_status_code": "X-77",
+                    "carrier_status_text": "Held at depot for sorting",
+                },
+                {
+                    "tracking_ref": cls.tracking_ref,
+                    "event_time": now - timedelta(hours=26),
+                    "state": "in_transit",
+                    "carrier_status_text": "Arrived at hub Tourville",
+                    "location": "Tourville, FR",
+                },
+            ],
+            "manual",
+        )
+
+    def test_customer_page_tour(self):
+        self.assertEqual(self.picking.shipment_state, "in_transit")
+        self.start_tour(self.picking.get_portal_url(), "shipment_portal_page_tour")
+
+
+@tagged("post_install", "-at_install")
+class TestPortalPageToursPhone(TestPortalPageTours):
+    """The same tour on a 375 px wide touch screen."""
+
+    browser_size = "375x667"
+    touch_enabled = True

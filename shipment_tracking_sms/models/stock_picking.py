@@ -1,6 +1,7 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import _, api, fields, models
+from odoo.tools import format_date
 
 from odoo.addons.shipment_tracking.const import INTERNAL_GROUPS
 
@@ -112,6 +113,34 @@ class StockPicking(models.Model):
             else:
                 reasons.append(_("%(number)s is not a valid number", number=number))
         return self.env["res.partner"], None, "; ".join(reasons)
+
+    # ------------------------------------------------------------------
+    # Template pieces: whole phrases in the customer's language (the
+    # template renders in it), never English words inside an expression.
+    # ------------------------------------------------------------------
+    def _get_shipment_sms_eta(self):
+        """ ", ETA <date>" for the dispatch and back-on-track SMS, or ''."""
+        self.ensure_one()
+        if not self.expected_delivery_date:
+            return ""
+        return self.env._(
+            ", ETA %(date)s", date=format_date(self.env, self.expected_delivery_date)
+        )
+
+    def _get_shipment_sms_pickup(self):
+        """ " at <point>, collect before <deadline>" for the pickup SMS, each
+        part only when the carrier gave it."""
+        self.ensure_one()
+        text = ""
+        point = self._get_shipment_pickup_point_short()
+        if point:
+            text += self.env._(" at %(point)s", point=point)
+        if self.shipment_pickup_deadline:
+            text += self.env._(
+                ", collect before %(deadline)s",
+                deadline=self._get_shipment_pickup_deadline_local(),
+            )
+        return text
 
     def _get_shipment_sms_partner(self):
         """The partner texted (for the template's language)."""

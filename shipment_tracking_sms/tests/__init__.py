@@ -2,3 +2,4 @@ from . import test_sms_length
 from . import test_shipment_sms
 from . import test_sms_containment
 from . import test_sms_access
+from . import test_sms_i18n

@@ -1,0 +1,34 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
+from odoo import SUPERUSER_ID, api
+
+_logger = logging.getLogger(__name__)
+
+TEMPLATES = (
+    "mail_template_shipment_dispatched",
+    "mail_template_shipment_out_for_delivery",
+    "mail_template_shipment_available_for_pickup",
+    "mail_template_shipment_delivered",
+    "mail_template_shipment_exception",
+    "mail_template_shipment_late",
+    "mail_template_shipment_returned",
+    "mail_template_shipment_recovered",
+)
+
+
+def migrate(cr, version):
+    """The customer emails (noupdate data) now open with the headline and the
+    progress and link to the customer's tracking page: reload the templates
+    nobody edited since they were installed; an edited one is left alone (its
+    owner may reset it from the template's form)."""
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    for name in TEMPLATES:
+        template = env.ref(f"shipment_tracking.{name}", raise_if_not_found=False)
+        if not template:
+            continue
+        if template.write_date != template.create_date:
+            _logger.info("Template %s was edited: not reloaded.", name)
+            continue
+        template.reset_template()
