@@ -76,8 +76,8 @@ clean-db: setup
 readme:
 	@python3 scripts/gen_readme.py
 
-# Dispatches a few demo deliveries and creates the portal user customer/customer
-# when the demo has none (see scripts/screenshots.py).
+# Dispatches a few demo deliveries and gives the portal user "customer" a password
+# of this run only; refuses a database without demo data (scripts/screenshots.py).
 screenshots: setup
 	@$(WITH_ENV) "$$VENV/bin/python" scripts/screenshots.py --create-portal-user \
 	  --url http://localhost:$(HTTP_PORT) --db $(DEMO_DB)

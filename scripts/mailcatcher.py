@@ -78,7 +78,10 @@ class Caught:
     message: EmailMessage = field(repr=False)
 
     def header(self, name):
-        return _text(self.message.get(name))
+        try:
+            return _text(self.message.get(name))
+        except Exception:  # noqa: BLE001 - a malformed header never breaks the list
+            return "(unreadable header)"
 
     def body(self, subtype):
         """The text of the message's preferred ``subtype`` (html, plain) part."""

@@ -130,12 +130,23 @@ pg_private_start() {
   fi
   if [ ! -f "$home/data/PG_VERSION" ]; then
     pg_say "creating the private cluster in $home/data (once; superuser $PGUSER)"
-    pg_as_owner rm -rf "${home:?}/data" # what a failed initdb left
+    # What a failed initdb of ours left (its marker says so); any other
+    # data folder is not ours to delete.
+    if [ -e "$home/data" ]; then
+      [ -f "$home/.initdb-started" ] ||
+        pg_die "$home/data exists and is not a cluster this script created: move it away or set PG_PRIVATE_DIR"
+      pg_as_owner rm -rf "${home:?}/data"
+    fi
+    pg_as_owner touch "$home/.initdb-started"
     pg_as_owner mkdir -m 700 -p "$home/run"
     # Not grep -q: locale would die of SIGPIPE and fail the pipeline.
     if locale -a 2>/dev/null | grep -ixE 'c\.utf-?8' >/dev/null; then locale=C.UTF-8; fi
+    # The log is written by the owner too: root never writes into a folder
+    # the postgres user controls.
     pg_as_owner "$bindir/initdb" -D "$home/data" -U "$PGUSER" -E UTF8 --locale="$locale" \
-      --auth-local=peer --auth-host=reject >"$home/initdb.log" 2>&1 ||
+      --auth-local=peer --auth-host=reject 2>&1 | pg_as_owner tee "$home/initdb.log" >/dev/null ||
+      true # judged by its result below
+    [ -f "$home/data/PG_VERSION" ] ||
       pg_die "initdb failed (see $home/initdb.log): $(tail -n 3 "$home/initdb.log")"
     # Unix socket only; single quotes doubled for postgresql.conf.
     printf "listen_addresses = ''\nunix_socket_directories = '%s'\nunix_socket_permissions = 0700\n" \

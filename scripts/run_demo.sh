@@ -27,6 +27,9 @@ ODOO_BIN="$ODOO_SRC/odoo-bin"
 [ -f "$ODOO_BIN" ] || die "no odoo-bin in $ODOO_SRC: run 'make setup' first"
 DEMO_DB=${DEMO_DB:-shipment_demo}
 HTTP_PORT=${HTTP_PORT:-8069}
+# Loopback only: the demo's logins (admin/admin, role users) stay off the
+# network you are on; HTTP_INTERFACE=0.0.0.0 opens it, knowingly.
+HTTP_INTERFACE=${HTTP_INTERFACE:-127.0.0.1}
 SANDBOX_PORT=${SANDBOX_PORT:-8070}
 SANDBOX_LOG=${SANDBOX_LOG:-${TMPDIR:-/tmp}/sandbox-$DEMO_DB.log}
 MAIL_SMTP_PORT=${MAIL_SMTP_PORT:-1025}
@@ -174,7 +177,8 @@ EOF
 # In the background (not exec): the traps above must outlive the server's start
 # to stop the sandbox, and a signal reaches them without waiting for the server.
 "${odoo[@]}" --db-filter "^${DEMO_DB}\$" \
-  --http-interface 0.0.0.0 --http-port "$HTTP_PORT" --workers 0 </dev/null &
+  --http-interface "$HTTP_INTERFACE" --http-port "$HTTP_PORT" --workers 0 \
+  --no-database-list </dev/null &
 server_pid=$!
 rc=0
 wait "$server_pid" || rc=$?

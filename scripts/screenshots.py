@@ -40,6 +40,7 @@ import html
 import itertools
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -353,6 +354,25 @@ def ensure_dispatch_email(odoo, picking_id, log):
     return row["mail_message_id"][0]
 
 
+def check_demo(odoo, args):
+    """Only a demo database on this machine: the tool dispatches deliveries,
+    sends their emails and may add a portal user."""
+    host = urlsplit(args.url).hostname or ""
+    if host not in ("localhost", "127.0.0.1", "::1") and not args.any_database:
+        raise ScreenshotError(
+            f"{args.url} is not this machine: refusing (--any-database to insist)"
+        )
+    base = odoo.call(
+        "ir.module.module", "search_read", [("name", "=", "base")], ["demo"]
+    )
+    if not (base and base[0]["demo"]) and not args.any_database:
+        raise ScreenshotError(
+            f"{args.db} has no demo data: this tool changes the database it shoots "
+            "(dispatches deliveries, sends their emails, may add a portal user); "
+            "refusing (--any-database to insist)"
+        )
+
+
 def ensure_portal_user(odoo, partner_id):
     """The portal user ``customer`` of the delivery's customer (created once;
     a later run reuses it, whoever its customer is)."""
@@ -363,21 +383,25 @@ def ensure_portal_user(odoo, partner_id):
         ["partner_id", "share"],
         context={"active_test": False},
     )
+    # A password of this run only, never a guessable one.
+    password = secrets.token_urlsafe(18)
     if rows:
-        return rows[0]
+        odoo.call("res.users", "write", [rows[0]["id"]], {"password": password})
+        return rows[0], password
     portal_group = odoo.ref("base.group_portal")
     user_id = odoo.call(
         "res.users",
         "create",
         {
             "login": PORTAL_LOGIN,
-            "password": PORTAL_LOGIN,
+            "password": password,
             "partner_id": partner_id,
             "groups_id": [(6, 0, [portal_group])],
         },
         context={"no_reset_password": True},
     )
-    return odoo.call("res.users", "read", [user_id], ["partner_id", "share"])[0]
+    user = odoo.call("res.users", "read", [user_id], ["partner_id", "share"])[0]
+    return user, password
 
 
 # ----------------------------------------------------------------------------
@@ -730,9 +754,9 @@ def plan(args, admin, shipment, log):
         ),
     ]
     if args.create_portal_user:
-        user = ensure_portal_user(admin, shipment["partner_id"][0])
-        log(f"portal user {PORTAL_LOGIN}/{PORTAL_LOGIN}: {user['partner_id'][1]}")
-        portal = Odoo(args.url, args.db, PORTAL_LOGIN, PORTAL_LOGIN)
+        user, password = ensure_portal_user(admin, shipment["partner_id"][0])
+        log(f"portal user {PORTAL_LOGIN}: {user['partner_id'][1]}")
+        portal = Odoo(args.url, args.db, PORTAL_LOGIN, password)
         shots.append(
             (
                 "portal-list.png",
@@ -789,6 +813,7 @@ def take(args, log):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     admin = Odoo(args.url, args.db, args.login, args.password)
+    check_demo(admin, args)
     shipment = find_shipment(admin, args, log)
     failed = 0
     with (
@@ -836,13 +861,18 @@ def main(argv=None):
     parser.add_argument(
         "--create-portal-user",
         action="store_true",
-        help=f"create (or reuse) the portal user {PORTAL_LOGIN}/{PORTAL_LOGIN} of the"
-        " customer shown, for portal-list.png",
+        help=f"create (or reuse) the portal user {PORTAL_LOGIN} of the customer shown,"
+        " with a password of this run only, for portal-list.png",
     )
     parser.add_argument(
         "--no-stage",
         action="store_true",
         help="fail instead of dispatching demo deliveries when none is dispatched",
+    )
+    parser.add_argument(
+        "--any-database",
+        action="store_true",
+        help="shoot a database without demo data or on another machine (it is changed)",
     )
     parser.add_argument("--chromium", help="Chromium binary (default: found on PATH)")
     parser.add_argument(

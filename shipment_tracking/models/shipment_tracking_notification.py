@@ -392,6 +392,8 @@ class ShipmentTrackingNotification(models.Model):
         message = picking.with_context(
             mail_notify_force_send=False,
             shipment_tracking_customer_only=True,
+            # Read later than sent: never "today" or "tomorrow".
+            shipment_tracking_absolute_dates=True,
         ).message_post_with_source(
             template,
             email_layout_xmlid="mail.mail_notification_layout",

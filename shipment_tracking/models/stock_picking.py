@@ -1071,8 +1071,16 @@ class StockPicking(models.Model):
 
     def _shipment_day_offset(self, day):
         """How many days ``day`` is from the customer's today (-1 yesterday,
-        0 today, 1 tomorrow)."""
-        return (day - self._shipment_today()).days
+        0 today, 1 tomorrow). With ``shipment_tracking_absolute_dates`` in the
+        context (emails, read later than they are sent), no day is today,
+        tomorrow or yesterday: the headline names the day instead."""
+        offset = (day - self._shipment_today()).days
+        if (
+            self.env.context.get("shipment_tracking_absolute_dates")
+            and abs(offset) <= 1
+        ):
+            return 2 if offset >= 0 else -2
+        return offset
 
     def _shipment_has_open_delay(self):
         self.ensure_one()

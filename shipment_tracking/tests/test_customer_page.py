@@ -72,6 +72,24 @@ class TestCustomerPage(ShipmentTrackingCase):
                 self.picking._get_shipment_headline()["title"], "Arriving today"
             )
 
+    def test_emails_name_the_day(self):
+        """An email is read later than it is sent: "Arriving tomorrow" would be
+        wrong the next day, so emails name the day."""
+        emailed = self.picking.with_context(shipment_tracking_absolute_dates=True)
+        for now in ("2026-11-29 10:00:00", "2026-11-30 10:00:00"):
+            with self.subTest(now=now), freeze_time(now):
+                self.assertEqual(
+                    emailed._get_shipment_headline()["title"],
+                    "Arriving Monday, November 30",
+                )
+        with freeze_time("2026-11-29 10:00:00"):
+            update = self.env["shipment.tracking.notification"]._enqueue(
+                self.picking, "late", "test:emailed-day"
+            )
+            self._run_notification_cron()
+        self.assertIn("Monday, November 30", update.mail_message_id.body)
+        self.assertNotIn("tomorrow", update.mail_message_id.body)
+
     def test_out_for_delivery_today(self):
         with freeze_time("2026-11-30 09:00:00"):
             self._event(datetime(2026, 11, 28, 9, 0), text="Sorted in Ghent")
@@ -134,7 +152,7 @@ class TestCustomerPage(ShipmentTrackingCase):
         with freeze_time("2026-12-01 10:00:00"):
             self._event(datetime(2026, 11, 29, 13, 32), "delivered")
             for lang, title in (
-                ("fr_FR", "Livré dimanche 29 novembre à 14:32"),
+                ("fr_FR", "Livré le dimanche 29 novembre à 14:32"),
                 ("de_DE", "Zugestellt am Sonntag, 29. November um 14:32"),
             ):
                 picking = self.picking.with_context(lang=lang)

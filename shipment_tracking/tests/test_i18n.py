@@ -25,6 +25,7 @@ MODULES = (
 # inline template code, and markup with its attributes.
 PLACEHOLDER = re.compile(
     r"%\(\w+\)[sd]|%[sd]|\{\{.*?\}\}|<t [^>]*/?>|</t>|<a [^>]*>|\$\{.*?\}"
+    r"|\bt-[\w-]+=\"[^\"]*\"|\bhref=\"[^\"]*\""
 )
 
 
