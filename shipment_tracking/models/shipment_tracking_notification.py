@@ -468,13 +468,23 @@ class ShipmentTrackingNotification(models.Model):
         on its other channel) must never fail the mail queue's transaction,
         which would forget that the email went and send it again. The cron
         then reads the outcome from the mail itself (``_reconcile``)."""
+        self._record_outcome(
+            lambda: self._apply_mail_outcome(mails, failure_type, reason), "mail", mails
+        )
+
+    @api.model
+    def _record_outcome(self, apply, what, records):
+        """Run ``apply()`` (an outcome hook of Odoo's mail or SMS queue) in a
+        savepoint that swallows any error: the queue's transaction, after the
+        message went, must never fail; the woken cron reconciles instead."""
         try:
             with self.env.cr.savepoint():
-                self._apply_mail_outcome(mails, failure_type, reason)
-        except Exception:  # noqa: BLE001 - never fail the mail queue after SMTP
+                apply()
+        except Exception:  # noqa: BLE001 - never fail a queue after a send
             _logger.info(
-                "mail %s: outcome left to the notification cron",
-                mails.ids,
+                "%s %s: outcome left to the notification cron",
+                what,
+                records.ids,
                 exc_info=True,
             )
             self._shipment_trigger_cron()
@@ -482,22 +492,28 @@ class ShipmentTrackingNotification(models.Model):
     @api.model
     def _reconcile(self, limit):
         """Channels still *in the queue* whose mail or SMS has an outcome the
-        hooks could not record (a concurrent change of the row, a mail
-        deleted after it was sent): record it now."""
+        hooks could not record (a concurrent change of the row, a message
+        deleted after it was sent): record it now, channel by channel
+        (``_reconcile_rows_<channel>`` finds them, ``_reconcile_<channel>``
+        settles one)."""
+        for channel in self._channels():
+            for row in getattr(self, f"_reconcile_rows_{channel}")(limit):
+                # A row at a time in a savepoint: one that cannot be settled
+                # never stops the others or the claim loop.
+                try:
+                    with self.env.cr.savepoint():
+                        getattr(row, f"_reconcile_{channel}")()
+                except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                    raise
+                except Exception:  # noqa: BLE001
+                    _logger.exception("shipment message %s: reconcile failed", row.id)
+
+    @api.model
+    def _reconcile_rows_email(self, limit):
         outgoing = self.search([("email_state", "=", "outgoing")])
         mails = self.env["mail.mail"].browse(outgoing.mapped("mail_ref")).exists()
         waiting = {mail.id for mail in mails if mail.state == "outgoing"}
-        rows = outgoing.filtered(lambda row: row.mail_ref not in waiting)[:limit]
-        for row in rows:
-            # A row at a time in a savepoint: one that cannot be settled
-            # never stops the others or the claim loop.
-            try:
-                with self.env.cr.savepoint():
-                    row._reconcile_email()
-            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                raise
-            except Exception:  # noqa: BLE001
-                _logger.exception("shipment message %s: reconcile failed", row.id)
+        return outgoing.filtered(lambda row: row.mail_ref not in waiting)[:limit]
 
     def _reconcile_email(self):
         self.ensure_one()

@@ -1,9 +1,6 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import logging
-
 from odoo import _, api, fields, models
-from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from odoo.addons.shipment_tracking.const import OUTBOX_CHANNEL_STATES
 
@@ -20,7 +17,6 @@ SMS_TEMPLATES = {
         "recovered",
     )
 }
-_logger = logging.getLogger(__name__)
 
 
 class ShipmentTrackingNotification(models.Model):
@@ -186,34 +182,16 @@ class ShipmentTrackingNotification(models.Model):
         """See ``_apply_sms_outcome``; in a savepoint, as for emails: a
         concurrent change of the row never fails the SMS queue's transaction
         (the cron reconciles it)."""
-        try:
-            with self.env.cr.savepoint():
-                self._apply_sms_outcome(sms_records)
-        except Exception:  # noqa: BLE001 - never fail the SMS queue after a send
-            _logger.info(
-                "SMS %s: outcome left to the notification cron",
-                sms_records.ids,
-                exc_info=True,
-            )
-            self._shipment_trigger_cron()
+        self._record_outcome(
+            lambda: self._apply_sms_outcome(sms_records), "SMS", sms_records
+        )
 
     @api.model
-    def _reconcile(self, limit):
-        res = super()._reconcile(limit)
+    def _reconcile_rows_sms(self, limit):
         outgoing = self.search([("sms_state", "=", "outgoing")])
         queued = self.env["sms.sms"].browse(outgoing.mapped("sms_ref")).exists()
         waiting = {sms.id for sms in queued if sms.state in ("outgoing", "process")}
-        rows = outgoing.filtered(lambda row: row.sms_ref not in waiting)[:limit]
-        for row in rows:
-            # A row at a time in a savepoint, as for emails.
-            try:
-                with self.env.cr.savepoint():
-                    row._reconcile_sms()
-            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                raise
-            except Exception:  # noqa: BLE001
-                _logger.exception("shipment message %s: reconcile failed", row.id)
-        return res
+        return outgoing.filtered(lambda row: row.sms_ref not in waiting)[:limit]
 
     def _reconcile_sms(self):
         self.ensure_one()
