@@ -44,8 +44,8 @@ MAX_RETRY_AFTER = 30.0
 # Booking answers carry the label PDF in base64: 10 MiB leaves room for a
 # multi-parcel label set while a hostile answer cannot exhaust a worker.
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
-# requests' timeout bounds each read only; a whole attempt (connect, headers,
-# body) must end within timeout x this factor, so a trickling body cannot
+# requests' timeout bounds each read only; an answer's body must arrive
+# within timeout x this factor of its headers, so a trickling body cannot
 # stall a cron worker.
 DEADLINE_FACTOR = 3
 CHUNK_SIZE = 64 * 1024

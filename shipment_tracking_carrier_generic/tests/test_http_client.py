@@ -208,6 +208,31 @@ class TestCarrierRetry(TransactionCase):
         for method in ("PUT", "PATCH", "DELETE"):
             self.assertFalse(retry.is_retry(method, 503))
 
+    def test_a_retried_answer_is_not_read(self):
+        """urllib3 reads a retried answer whole, in memory and without a
+        deadline, to reuse its connection: the connection is dropped instead
+        (the carrier's writes fail)."""
+        size, hung_up, done = 32 * 1024 * 1024, [], threading.Event()
+
+        def big_503(handler):
+            handler.send_response(503)
+            handler.send_header("Content-Length", str(size))
+            handler.end_headers()
+            chunk = b" " * (64 * 1024)
+            try:
+                for _i in range(size // len(chunk)):
+                    handler.wfile.write(chunk)
+            except OSError:
+                hung_up.append(True)
+            finally:
+                done.set()
+
+        self.hostile.queue(big_503, _json(200, {"carrier": "ok"}))
+        with RecordedWaits():
+            self.assertEqual(self._client().ping(), {"carrier": "ok"})
+        self.assertTrue(done.wait(30))
+        self.assertEqual(hung_up, [True])
+
     def test_malformed_json_is_not_retried(self):
         self.hostile.queue(_raw(200, b'{"carrier": "cut'), _json(200, {}))
         with RecordedWaits(), self.assertRaisesRegex(GenericCarrierError, "malformed"):
