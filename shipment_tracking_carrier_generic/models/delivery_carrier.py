@@ -7,6 +7,7 @@ from urllib.parse import quote
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from .generic_rate_limiter import GenericRateLimiter, create_table
 from .generic_request import GenericCarrierClient, GenericCarrierError
 from .tracking_formats import PayloadError, default_status_rows, tracking_batch
 
@@ -73,6 +74,11 @@ class DeliveryCarrier(models.Model):
     generic_status_map_ids = fields.One2many(
         "shipment.tracking.status.map", "carrier_id", string="Status Mapping"
     )
+
+    def init(self):
+        res = super().init()
+        create_table(self.env.cr)
+        return res
 
     def _compute_generic_webhook_url(self):
         # sudo: the public base URL is not a secret.
@@ -217,6 +223,9 @@ class DeliveryCarrier(models.Model):
 
     # -- the adapter ------------------------------------------------------------
     def _generic_client(self):
+        """A client of this carrier: cheap, its HTTP session is the process's
+        one for these settings; the rate limit holds across the database's
+        processes."""
         self.ensure_one()
         # sudo: the API key is readable by administrators only; the connector
         # uses it on behalf of whoever validates or polls.
@@ -229,6 +238,7 @@ class DeliveryCarrier(models.Model):
             backoff=carrier_sudo.generic_retry_backoff,
             rate_limit=carrier_sudo.generic_rate_limit,
             log=self._generic_debug_log if self.debug_logging else None,
+            limiter=GenericRateLimiter.for_database(self.env.cr.dbname),
         )
 
     def _generic_debug_log(self, kind, what, data):

@@ -2,40 +2,65 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """HTTP client of our JSON carrier protocol (api/openapi.yaml).
 
-A plain class: it holds the session and credentials, makes one method per
-remote call, always with a timeout, retries what is worth retrying (timeouts,
-connection errors, 5xx, 429 honouring Retry-After, malformed JSON) with
-exponential backoff, spaces requests to the carrier's rate limit, returns plain
-data and raises GenericCarrierError."""
+A plain class: one method per remote call, always with a timeout, plain data
+back, GenericCarrierError on any failure. Its HTTP session is shared by every
+client of the same carrier settings in the process (keep-alive connections
+reused, see ``carrier_session``); retries are urllib3's ``Retry`` mounted on
+that session: connection errors, read timeouts, 429 and 5xx, waiting as the
+carrier's ``Retry-After`` says (seconds or an HTTP date, capped) or with a
+doubling backoff. Requests are spaced to the carrier's rate limit by a limiter
+the caller injects (the models inject one shared by every process, see
+generic_rate_limiter.py).
+
+What a retry cannot fix is not retried: an answer whose body is not JSON, or
+is cut off after its headers, fails the call at once (a carrier bug, or the
+polling's next run tries again, and booking again is idempotent)."""
 
 import base64
 import binascii
+import hashlib
 import json
 import logging
 import math
+import os
 import socket
 import threading
 import time
+from collections import OrderedDict
 from datetime import date
 from email.utils import parsedate_to_datetime
+from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import quote
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
 
 _logger = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 30.0
-MAX_RATE_WAIT = 60.0
 # Largest answer read from the carrier, decoded (a gzip bomb counts unpacked).
 # Booking answers carry the label PDF in base64: 10 MiB leaves room for a
 # multi-parcel label set while a hostile answer cannot exhaust a worker.
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
-# requests' timeout bounds each read only; a whole attempt (connect, headers,
-# body) must end within timeout x this factor, so a trickling body cannot
+# requests' timeout bounds each read only; an answer's body must arrive
+# within timeout x this factor of its headers, so a trickling body cannot
 # stall a cron worker.
 DEADLINE_FACTOR = 3
 CHUNK_SIZE = 64 * 1024
 MAX_ERROR_MESSAGE = 500
+# Answers worth another try. 500 too: the protocol asks clients to retry it.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Every call of the protocol may be sent twice: GET and POST /v1/rates and
+# /v1/tracking/batch only read, booking is idempotent on its ``reference``
+# (the first booking comes back, 200) and cancelling twice answers 200 again
+# (api/openapi.yaml). A call that is none of these must not use these sessions.
+RETRY_METHODS = frozenset({"GET", "POST"})
+# Carrier settings whose sessions a process keeps (least recently used out).
+MAX_SESSIONS = 32
+# Keep-alive connections kept per carrier and process (threaded server).
+POOL_SIZE = 8
 
 
 def _quote(value):
@@ -149,36 +174,171 @@ def _check_booking(answer):
 
 
 class GenericCarrierError(Exception):
-    def __init__(self, message, status=None, retryable=False):
+    def __init__(self, message, status=None):
         super().__init__(message)
         self.status = status
-        self.retryable = retryable
 
 
-class _RateLimiter:
-    """Spaces requests to at most ``rate`` per second per key, process-wide."""
+class CarrierRetry(Retry):
+    """urllib3's retry policy with the carrier's waits.
 
-    _lock = threading.Lock()
-    _next_slot = {}
+    urllib3 decides what is retried (methods, statuses, error kinds) and
+    counts the attempts; this class only changes how long to wait: the
+    ``Retry-After`` header as parse_retry_after reads it (urllib3 would sleep
+    whatever a carrier asks, and fails on non-integer values), else the
+    backoff doubling from its first retry, both at most MAX_RETRY_AFTER; then
+    the next request waits for its rate-limit slot (``throttle``)."""
 
-    @classmethod
-    def wait(cls, key, rate):
-        if not rate or rate <= 0:
-            return
-        with cls._lock:
-            now = time.monotonic()
-            slot = cls._next_slot.get(key, 0.0)
-            # A slot further ahead than a minute comes from a clock that went
-            # back (e.g. a frozen clock released): start again from now rather
-            # than sleep for it.
-            if not now <= slot <= now + MAX_RATE_WAIT:
-                slot = now
-            cls._next_slot[key] = slot + 1.0 / rate
-        if slot > now:
-            time.sleep(slot - now)
+    # The sleep, replaced in tests to record the waits.
+    _sleep = staticmethod(time.sleep)
+
+    def __init__(self, *args, throttle=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.throttle = throttle
+
+    def new(self, **kwargs):
+        retry = super().new(**kwargs)
+        retry.throttle = self.throttle
+        return retry
+
+    def increment(self, method=None, url=None, response=None, *args, **kwargs):
+        # Exhausted: MaxRetryError, and the caller gets ``response`` unread.
+        retry = super().increment(method, url, response, *args, **kwargs)
+        if response is not None:
+            # urllib3 would read the whole answer (in memory, without a
+            # deadline) to keep the connection: drop the connection instead.
+            response.close()
+        return retry
+
+    def get_backoff_time(self):
+        # No redirect is followed (requests' adapter): history holds errors.
+        errors = len(self.history)
+        if not errors:
+            return 0.0
+        return _clamp(self.backoff_factor * 2 ** (errors - 1), MAX_RETRY_AFTER)
+
+    def sleep(self, response=None):
+        delay = None
+        if response is not None and self.respect_retry_after_header:
+            delay = parse_retry_after(response.headers.get("Retry-After"))
+        if delay is None:
+            delay = self.get_backoff_time()
+        last = self.history[-1] if self.history else None
+        _logger.info(
+            "carrier %s %s failed (%s), retry %s in %.1fs",
+            last and last.method,
+            last and last.url,
+            last and (last.status or last.error),
+            len(self.history),
+            delay,
+        )
+        if delay > 0:
+            self._sleep(delay)
+        if self.throttle:
+            self.throttle()
+
+
+class _SessionCache:
+    """Process-wide HTTP sessions by what they depend on, least recently used
+    dropped beyond ``size``. Sessions are made before being shared and never
+    changed after, so threads may use one together (urllib3's pool is
+    thread-safe)."""
+
+    def __init__(self, size):
+        self.size = size
+        self._forget()
+        # A forked worker must not share its parent's sockets.
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self):
+        self._lock = threading.Lock()
+        self._sessions = OrderedDict()
+
+    def get(self, key, build):
+        with self._lock:
+            session = self._sessions.pop(key, None) or build()
+            self._sessions[key] = session
+            evicted = [
+                self._sessions.popitem(last=False)[1]
+                for _i in range(len(self._sessions) - self.size)
+            ]
+        for old in evicted:
+            # Idle connections close now; one in use closes when released.
+            old.close()
+        return session
+
+    def clear(self):
+        with self._lock:
+            sessions, self._sessions = list(self._sessions.values()), OrderedDict()
+        for session in sessions:
+            session.close()
+
+    def __len__(self):
+        return len(self._sessions)
+
+
+SESSIONS = _SessionCache(MAX_SESSIONS)
+
+
+def _new_session(api_key, retry):
+    session = requests.Session()
+    session.headers.update(
+        {
+            "Authorization": f"Bearer {api_key}",
+            "Accept": "application/json",
+            "User-Agent": "odoo-shipment-tracking/18.0",
+        }
+    )
+    # Stateless calls, as with a session per call: a carrier's cookies are
+    # neither kept nor sent back (nor shared between threads).
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def carrier_session(
+    base_url, api_key, max_retries=3, backoff=0.5, limiter=None, rate_limit=0.0
+):
+    """The process's session for these carrier settings: the same one for
+    the same settings, a new one when any changes (another URL or key)."""
+    key = (base_url, api_key, max_retries, backoff, limiter, rate_limit)
+
+    def build():
+        throttle = None
+        if limiter and rate_limit and rate_limit > 0:
+            slot_key = rate_limit_key(base_url, api_key)
+
+            def throttle():
+                limiter(slot_key, rate_limit)
+
+        retry = CarrierRetry(
+            total=max_retries,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=RETRY_METHODS,
+            backoff_factor=backoff,
+            # After the last retry, the answer itself (e.g. the 503) is
+            # returned and read as any other.
+            raise_on_status=False,
+            throttle=throttle,
+        )
+        return _new_session(api_key, retry)
+
+    return SESSIONS.get(key, build)
+
+
+def rate_limit_key(base_url, api_key):
+    """What a carrier's rate limit counts by: its endpoint and account (as a
+    digest: the limiter may store it)."""
+    return hashlib.sha256(f"{base_url}|{api_key}".encode()).hexdigest()
 
 
 class GenericCarrierClient:
+    """``limiter(key, rate)``: blocks until a request of ``key`` may go at
+    ``rate`` requests per second (see generic_rate_limiter.py); without one
+    requests are not spaced."""
+
     def __init__(
         self,
         base_url,
@@ -188,6 +348,7 @@ class GenericCarrierClient:
         backoff=0.5,
         rate_limit=0.0,
         log=None,
+        limiter=None,
     ):
         self.base_url = (base_url or "").rstrip("/")
         self.api_key = api_key or ""
@@ -196,13 +357,14 @@ class GenericCarrierClient:
         self.backoff = backoff
         self.rate_limit = rate_limit
         self.log = log
-        self.session = requests.Session()
-        self.session.headers.update(
-            {
-                "Authorization": f"Bearer {self.api_key}",
-                "Accept": "application/json",
-                "User-Agent": "odoo-shipment-tracking/18.0",
-            }
+        self.limiter = limiter
+        self.session = carrier_session(
+            self.base_url,
+            self.api_key,
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+            limiter=limiter,
+            rate_limit=rate_limit,
         )
 
     # -- remote calls ------------------------------------------------------
@@ -238,37 +400,14 @@ class GenericCarrierClient:
         if not self.base_url.startswith(("http://", "https://")):
             raise GenericCarrierError("The carrier's base URL is not set.")
         url = self.base_url + path
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return self._request_once(method, url, payload)
-            except GenericCarrierError as error:
-                if not error.retryable or attempt > self.max_retries:
-                    raise
-                delay = getattr(error, "retry_after", None)
-                if delay is None:
-                    delay = self.backoff * 2 ** (attempt - 1)
-                delay = _clamp(delay, MAX_RETRY_AFTER)
-                _logger.info(
-                    "carrier %s %s failed (%s), retry %s/%s in %.1fs",
-                    method,
-                    path,
-                    error,
-                    attempt,
-                    self.max_retries,
-                    delay,
-                )
-                time.sleep(delay)
-
-    def _request_once(self, method, url, payload):
-        _RateLimiter.wait(f"{self.base_url}|{self.api_key}", self.rate_limit)
+        if self.limiter and self.rate_limit and self.rate_limit > 0:
+            self.limiter(rate_limit_key(self.base_url, self.api_key), self.rate_limit)
         self._log("request", f"{method} {url}", payload)
-        deadline = time.monotonic() + self.timeout * DEADLINE_FACTOR
         try:
             # stream: the body is read below, under a size cap and a deadline.
             # No redirects: requests would read a redirect's body whole, and
-            # the API key is for the configured host only.
+            # the API key is for the configured host only. Retries happen in
+            # here (CarrierRetry).
             response = self.session.request(
                 method,
                 url,
@@ -277,24 +416,19 @@ class GenericCarrierClient:
                 stream=True,
                 allow_redirects=False,
             )
-        except requests.Timeout as error:
-            raise GenericCarrierError(
-                f"timed out after {self.timeout}s", retryable=True
-            ) from error
         except requests.ConnectionError as error:
-            raise GenericCarrierError(
-                f"cannot connect to {self.base_url}", retryable=True
-            ) from error
+            if isinstance(error, requests.Timeout) or _read_timed_out(error):
+                raise GenericCarrierError(f"timed out after {self.timeout}s") from error
+            raise GenericCarrierError(f"cannot connect to {self.base_url}") from error
+        except requests.Timeout as error:
+            raise GenericCarrierError(f"timed out after {self.timeout}s") from error
+        deadline = time.monotonic() + self.timeout * DEADLINE_FACTOR
         with response:
             body = self._read_body(response, deadline)
         status = response.status_code
         self._log("response", f"{status} {url}", body[:2000].decode("utf-8", "replace"))
         if status == 429:
-            error = GenericCarrierError(
-                "rate limited by the carrier", status=429, retryable=True
-            )
-            error.retry_after = self._retry_after(response)
-            raise error
+            raise GenericCarrierError("rate limited by the carrier", status=429)
         if 300 <= status < 400:
             raise GenericCarrierError(
                 f"the carrier redirected the request ({status}); set its final "
@@ -302,17 +436,13 @@ class GenericCarrierClient:
                 status=status,
             )
         if status >= 500:
-            raise GenericCarrierError(
-                f"carrier error {status}", status=status, retryable=True
-            )
+            raise GenericCarrierError(f"carrier error {status}", status=status)
         try:
             data = json.loads(body)
         except (ValueError, RecursionError) as error:
             # ValueError covers JSONDecodeError and undecodable bytes.
             raise GenericCarrierError(
-                "the carrier answered with malformed JSON",
-                status=status,
-                retryable=True,
+                "the carrier answered with malformed JSON", status=status
             ) from error
         if not 200 <= status < 300:
             raise GenericCarrierError(
@@ -375,7 +505,6 @@ class GenericCarrierClient:
             raise GenericCarrierError(
                 f"the carrier's answer was cut off ({type(error).__name__})",
                 status=status,
-                retryable=True,
             ) from error
         finally:
             watchdog.cancel()
@@ -383,13 +512,13 @@ class GenericCarrierClient:
             raise late
         return b"".join(chunks)
 
-    @staticmethod
-    def _retry_after(response):
-        """Seconds to wait from a Retry-After header (delta-seconds or an
-        HTTP date), within [0, MAX_RETRY_AFTER]; None (exponential backoff)
-        when absent or unusable (nan, text, a date that does not parse)."""
-        return parse_retry_after(response.headers.get("Retry-After"))
-
     def _log(self, kind, what, data):
         if self.log:
             self.log(kind, what, data)
+
+
+def _read_timed_out(error):
+    """Whether a requests ConnectionError is a read timeout: once urllib3
+    retried, a last read timeout comes wrapped in MaxRetryError."""
+    reason = getattr(error.args[0] if error.args else None, "reason", None)
+    return isinstance(reason, ReadTimeoutError)

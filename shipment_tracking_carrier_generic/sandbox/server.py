@@ -143,6 +143,8 @@ class SandboxCarrier:
         self.state = CarrierState(base_url="", on_release=self._push)
         self._server = None
         self._thread = None
+        # TCP connections accepted since start: tests see keep-alive reuse.
+        self.connections = 0
         self._apply(self._initial)
 
     # Life cycle -----------------------------------------------------------
@@ -445,6 +447,8 @@ class _Server(ThreadingHTTPServer):
 
     def get_request(self):
         connection, address = super().get_request()
+        # One accepting thread: no lock needed.
+        self.app.connections += 1
         # Headers and body go out in two writes: without this, Nagle's
         # algorithm and delayed ACKs add 40 ms to every keep-alive answer.
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,5 +1,6 @@
 from . import test_booking
 from . import test_carrier_answers
+from . import test_http_client
 from . import test_monitoring
 from . import test_polling
 from . import test_security

@@ -96,7 +96,9 @@ def _trickle(seconds):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    # HTTP/1.0: each answer says its connection ends, so a pooled client
+    # never races the close by sending its next request on it.
+    protocol_version = "HTTP/1.0"
 
     def _answer(self):
         length = int(self.headers.get("Content-Length") or 0)
