@@ -922,8 +922,8 @@ class StockPicking(models.Model):
     def _shipment_plan_days(self, calendar, days, day_dt):
         """``calendar.plan_days(days, day_dt, compute_leaves=True)`` (naive
         UTC in and out), counted on the calendar's working intervals of the
-        weeks around ``day_dt`` as cached per day (no query in the worker's
-        click); beyond them, plan_days itself."""
+        ``EDD_WINDOW_DAYS`` from ``day_dt``'s day, cached per day (no query in
+        the worker's click); beyond them, plan_days itself."""
         start_utc = utc.localize(day_dt)
         found = set()
         for start, stop in self._shipment_work_intervals(calendar.id, day_dt.date()):
