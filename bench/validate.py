@@ -73,8 +73,8 @@ SCENARIOS = {
     "b": "vanilla + native email",
     "c": "shipment_tracking",
 }
-TARGET_TIME_RATIO = 1.3
-TARGET_EXTRA_QUERIES = 12
+TARGET_TIME_RATIO = 1.05
+TARGET_EXTRA_QUERIES = 6
 PRODUCTS = (("Bench Mug", 0.35), ("Bench Lamp", 1.8), ("Bench Tea Tin", 0.25))
 N_CUSTOMERS = 20
 
@@ -646,9 +646,14 @@ def run_notification_cron(sc):
     )
     count0 = sql_db.sql_counter
     start = time.perf_counter()
-    env["shipment.tracking.notification"]._cron_send()
-    env.flush_all()
-    cr.commit()
+    # As Odoo's cron runner does: call again while a call took messages (one
+    # batch per call).
+    for _call in range(100):
+        took = env["shipment.tracking.notification"]._cron_send()
+        env.flush_all()
+        cr.commit()
+        if not took:
+            break
     elapsed = time.perf_counter() - start
     queries = sql_db.sql_counter - count0
     pickings = env["stock.picking"].browse(done_ids)

@@ -83,7 +83,7 @@ class ShipmentTrackingNotification(models.Model):
     )
     # Stored for the multi-company record rule.
     company_id = fields.Many2one(
-        related="picking_id.company_id", store=True, index=True
+        related="picking_id.company_id", store=True, index=True, precompute=True
     )
     partner_id = fields.Many2one(related="picking_id.partner_id", string="Customer")
     kind = fields.Selection(
@@ -99,6 +99,7 @@ class ShipmentTrackingNotification(models.Model):
         OUTBOX_STATES,
         compute="_compute_state",
         store=True,
+        precompute=True,
         index=True,
         help="Queued while a channel has work left (to send, waiting for a "
         "retry, in Odoo's mail or SMS queue); Failed when a channel gave up.",
@@ -107,11 +108,13 @@ class ShipmentTrackingNotification(models.Model):
         string="To Send",
         compute="_compute_state",
         store=True,
+        precompute=True,
         help="A channel waits to be sent or retried by the notification cron.",
     )
     next_attempt = fields.Datetime(
         compute="_compute_state",
         store=True,
+        precompute=True,
         help="When the cron takes this message next: the earliest retry "
         "among the channels waiting; empty: as soon as it runs.",
     )

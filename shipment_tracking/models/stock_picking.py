@@ -1,14 +1,16 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import re
+from datetime import datetime, time, timedelta
 
 from babel.dates import format_date as babel_format_date
 from markupsafe import Markup
+from pytz import utc
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request
-from odoo.tools import format_date, format_time
+from odoo.tools import SQL, format_date, format_time, ormcache
 from odoo.tools.misc import babel_locale_parse, get_lang
 
 from ..const import (
@@ -26,6 +28,12 @@ from ..const import (
     SYSTEM_FIELDS,
 )
 from ..tools import create_unique, field_labels, guard_defaults
+
+# The outbox key of the dispatch message: one per delivery.
+DISPATCH_KEY = "dispatched"
+# How far the cached working intervals of a company calendar reach (the EDD
+# of longer transits is planned by the calendar itself).
+EDD_WINDOW_DAYS = 56
 
 
 class StockPicking(models.Model):
@@ -730,22 +738,95 @@ class StockPicking(models.Model):
     # Shipment ID, dispatch, EDD (SOP steps 2, 3, 5)
     # ------------------------------------------------------------------
     def _shipment_assign_ref(self):
-        for picking in self.filtered(lambda p: not p.shipment_ref):
-            company = picking.company_id
-            sequence = company._get_shipment_sequence()
+        """Give the deliveries without a shipment ID the next numbers of their
+        company's sequence. The numbers are drawn first and written after, so
+        the writes join the validation's own UPDATE of the deliveries."""
+        refs = {
+            picking: picking._shipment_draw_ref()
+            for picking in self.filtered(lambda p: not p.shipment_ref)
+        }
+        for picking, ref in refs.items():
+            # sudo: system-generated ID, assigned on the validating user's behalf.
+            picking.sudo().shipment_ref = ref
+
+    def _shipment_draw_ref(self):
+        """The next number of the company's shipment ID sequence that no
+        delivery of the company has yet (one typed by hand is skipped).
+
+        A standard sequence without date ranges draws and checks in one
+        statement: a recursive query takes numbers until one is free (the
+        check reads every delivery, whatever the user may read). Other
+        sequences go through ``next_by_id``."""
+        self.ensure_one()
+        company = self.company_id
+        sequence = company._get_shipment_sequence()
+        fmt = dict(self._shipment_sequence_format(sequence.id))
+        if fmt["implementation"] != "standard" or fmt["use_date_range"]:
             ref = sequence.next_by_id()
-            # sudo: uniqueness is per company, whatever the user may read; skip
-            # numbers someone already entered by hand.
+            # sudo: uniqueness is per company, whatever the user may read.
             pickings_sudo = self.sudo().with_context(active_test=False)
             while pickings_sudo.search_count(
                 [("company_id", "=", company.id), ("shipment_ref", "=", ref)], limit=1
             ):
                 ref = sequence.next_by_id()
-            # sudo: system-generated ID, assigned on the validating user's behalf.
-            picking.sudo().shipment_ref = ref
+            return ref
+        # The sequence's own interpolation, on its cached prefix and suffix.
+        prefix, suffix = sequence.new(
+            {k: fmt[k] for k in ("name", "prefix", "suffix")}
+        )._get_prefix_suffix()
+        prefix, suffix, padding = prefix or "", suffix or "", fmt["padding"]
+        # A number typed on a delivery in this transaction counts too.
+        self.flush_model(["company_id", "shipment_ref"])
+        # nextval in the select list: evaluated once per row that passes the
+        # WHERE, i.e. once more each time the previous number is taken.
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH RECURSIVE drawn(i, n) AS (
+                    SELECT 1, nextval(%(seq)s)
+                  UNION ALL
+                    SELECT drawn.i + 1, nextval(%(seq)s)
+                    FROM drawn
+                    WHERE EXISTS (
+                        SELECT 1 FROM stock_picking
+                        WHERE company_id = %(company)s
+                        AND shipment_ref = %(prefix)s
+                            || lpad(drawn.n::text,
+                                    greatest(%(padding)s, length(drawn.n::text)),
+                                    '0')
+                            || %(suffix)s
+                    )
+                )
+                SELECT n FROM drawn ORDER BY i DESC LIMIT 1
+                """,
+                seq=f"ir_sequence_{sequence.id:03d}",
+                company=company.id,
+                prefix=prefix,
+                padding=padding,
+                suffix=suffix,
+            )
+        )
+        # As ir.sequence formats its numbers (get_next_char).
+        return f"{prefix}{self.env.cr.fetchone()[0]:0{padding}d}{suffix}"
+
+    @api.model
+    @ormcache("sequence_id")
+    def _shipment_sequence_format(self, sequence_id):
+        """What numbering with the shipment ID sequence needs of it, as
+        ``(name, value)`` pairs; cached (a change of a shipment ID sequence
+        clears the cache, see ir_sequence.py)."""
+        # sudo: the validating user only draws numbers from the sequence.
+        sequence = self.env["ir.sequence"].sudo().browse(sequence_id)
+        fnames = ("name", "prefix", "suffix", "padding", "implementation")
+        return (
+            *((fname, sequence[fname]) for fname in fnames),
+            ("use_date_range", sequence.use_date_range),
+        )
 
     def _shipment_dispatch_ready(self):
-        """Mark done deliveries that have a tracking number as dispatched."""
+        """Mark done deliveries that have a tracking number as dispatched (with
+        the shipment date and EDD) and queue their dispatch message. The
+        writes stay in the cache: they join the validation's UPDATE."""
         ready = self.filtered(
             lambda p: p.is_shipment
             and p.state == "done"
@@ -767,14 +848,57 @@ class StockPicking(models.Model):
             # sudo: system transition on the validating user's behalf; the user's
             # rights were checked by the validation itself.
             picking.sudo().write(vals)
-        # sudo: the outbox is system-maintained. The cron sends: the worker's
-        # click never waits for SMTP or the SMS gateway.
-        Notification = self.env["shipment.tracking.notification"].sudo()
-        queued = Notification.browse()
-        for picking in ready:
-            queued |= Notification._enqueue(picking, "dispatched", "dispatched")
-        if queued:
+        if ready._shipment_queue_dispatch():
             self._shipment_trigger_notification_cron()
+
+    def _shipment_queue_dispatch(self):
+        """Queue the dispatch message of these deliveries, once each; return
+        the new outbox rows. The cron sends: the worker's click never waits
+        for SMTP or the SMS gateway.
+
+        One statement locks the deliveries' rows and reads their outbox rows
+        into the cache (where the notification state's compute finds them,
+        the new rows added): a concurrent dispatch of the same delivery waits
+        for this transaction, then fails on the row with a serialization
+        error, which Odoo retries; so the insert needs no savepoint."""
+        # sudo: the outbox is system-maintained.
+        Notification = self.env["shipment.tracking.notification"].sudo()
+        pickings = self.filtered(lambda p: p.company_id.shipment_notify_dispatch)
+        if not pickings:
+            return Notification
+        Notification.flush_model(["picking_id", "key"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT p.id,
+                       ARRAY(SELECT n.id FROM shipment_tracking_notification n
+                             WHERE n.picking_id = p.id ORDER BY n.id DESC),
+                       EXISTS(SELECT 1 FROM shipment_tracking_notification n
+                              WHERE n.picking_id = p.id AND n.key = %s)
+                  FROM stock_picking p
+                 WHERE p.id IN %s
+                 ORDER BY p.id
+                   FOR NO KEY UPDATE OF p
+                """,
+                DISPATCH_KEY,
+                tuple(pickings.ids),
+            )
+        )
+        updates_field = self._fields["shipment_update_ids"]
+        told = set()
+        for picking_id, update_ids, dispatched in self.env.cr.fetchall():
+            self.env.cache.set(
+                self.browse(picking_id), updates_field, tuple(update_ids)
+            )
+            if dispatched:
+                told.add(picking_id)
+        return Notification.create(
+            [
+                Notification._prepare_values(picking, "dispatched", DISPATCH_KEY)
+                for picking in pickings
+                if picking.id not in told
+            ]
+        )
 
     def _shipment_trigger_notification_cron(self):
         self.env["shipment.tracking.notification"]._shipment_trigger_cron()
@@ -790,10 +914,40 @@ class StockPicking(models.Model):
         if calendar:
             # plan_days counts the start day when it is a working day: ask one
             # more so that "2 transit days" means two days after shipping.
-            end = calendar.plan_days(days + 1, shipment_date, compute_leaves=True)
+            end = self._shipment_plan_days(calendar, days + 1, shipment_date)
             if end:
                 return end.date()
         return fields.Date.add(shipment_date.date(), days=days)
+
+    def _shipment_plan_days(self, calendar, days, day_dt):
+        """``calendar.plan_days(days, day_dt, compute_leaves=True)`` (naive
+        UTC in and out), counted on the calendar's working intervals of the
+        ``EDD_WINDOW_DAYS`` from ``day_dt``'s day, cached per day (no query in
+        the worker's click); beyond them, plan_days itself."""
+        start_utc = utc.localize(day_dt)
+        found = set()
+        for start, stop in self._shipment_work_intervals(calendar.id, day_dt.date()):
+            if stop <= start_utc:
+                continue
+            found.add(max(start, start_utc.astimezone(start.tzinfo)).date())
+            if len(found) == days:
+                return stop.astimezone(utc).replace(tzinfo=None)
+        return calendar.plan_days(days, day_dt, compute_leaves=True)
+
+    @api.model
+    @ormcache("calendar_id", "day", "self.env.su", "tuple(self.env.companies.ids)")
+    def _shipment_work_intervals(self, calendar_id, day):
+        """The working intervals (attendances minus global leaves, as
+        ``(start, stop)`` in the calendar's time zone) of the calendar from
+        ``day`` (UTC midnight) on, for ``EDD_WINDOW_DAYS``. Cached: a change
+        of a calendar, an attendance or a public holiday clears the cache
+        (see resource_calendar.py). The leaves read are those the user may
+        read (per allowed companies), as plan_days does."""
+        calendar = self.env["resource.calendar"].browse(calendar_id)
+        start = utc.localize(datetime.combine(day, time.min))
+        end = start + timedelta(days=EDD_WINDOW_DAYS)
+        intervals = calendar._work_intervals_batch(start, end, compute_leaves=True)
+        return tuple((begin, stop) for begin, stop, _meta in intervals[False])
 
     # ------------------------------------------------------------------
     # Carrier events (SOP step 6)

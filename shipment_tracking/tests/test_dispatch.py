@@ -88,6 +88,81 @@ class TestDispatch(ShipmentTrackingCase):
         self._dispatch(picking)
         self.assertEqual(picking.expected_delivery_date, date(2026, 12, 2))
 
+    def _public_holiday(self, day):
+        return self.env["resource.calendar.leaves"].create(
+            {
+                "name": "Public holiday",
+                "calendar_id": self.company.resource_calendar_id.id,
+                "date_from": datetime.combine(day, datetime.min.time()),
+                "date_to": datetime.combine(day, datetime.max.time()),
+                "resource_id": False,
+            }
+        )
+
+    def test_edd_is_the_calendars_plan_days_at_any_hour(self):
+        """The EDD counts on cached working intervals: the day the calendar's
+        plan_days gives, whatever the hour of shipping; past the cached weeks
+        plan_days itself counts."""
+        calendar = self.company.resource_calendar_id
+        self._public_holiday(date(2026, 11, 30))
+        picking = self._create_delivery()
+        shipped_at = [
+            datetime(2026, 11, 27, 6, 0),
+            datetime(2026, 11, 27, 9, 0),
+            datetime(2026, 11, 27, 16, 59),
+            datetime(2026, 11, 27, 21, 0),
+            datetime(2026, 11, 28, 12, 0),
+            datetime(2026, 11, 29, 23, 30),
+            datetime(2026, 12, 24, 9, 0),
+        ]
+        for shipped in shipped_at:
+            for days in (1, 2, 5, 30, 60):
+                self.carrier.shipment_transit_days = days
+                plan = calendar.plan_days(days + 1, shipped, compute_leaves=True)
+                self.assertEqual(
+                    picking._compute_shipment_edd(shipped),
+                    plan.date(),
+                    f"shipped {shipped}, {days} transit days",
+                )
+
+    @freeze_time("2026-11-27 09:00:00")  # a Friday
+    def test_edd_follows_calendar_changes(self):
+        """Holidays and working days changed after a dispatch count for the
+        next one (the cached working intervals are cleared)."""
+        pickings = [self._create_delivery() for _i in range(4)]
+        self._dispatch(pickings[0])
+        holiday = self._public_holiday(date(2026, 11, 30))
+        self._dispatch(pickings[1])
+        holiday.unlink()
+        self._dispatch(pickings[2])
+        self.company.resource_calendar_id.attendance_ids.filtered(
+            lambda a: a.dayofweek == "1"
+        ).unlink()  # no more Tuesdays
+        self._dispatch(pickings[3])
+        self.assertEqual(
+            [p.expected_delivery_date for p in pickings],
+            [
+                date(2026, 12, 1),
+                date(2026, 12, 2),
+                date(2026, 12, 1),
+                date(2026, 12, 2),
+            ],
+        )
+
+    def test_dispatched_again_is_notified_once(self):
+        """A delivery put back to pending and dispatched again keeps its one
+        dispatch message: the outbox row is never duplicated."""
+        picking = self._create_delivery()
+        self._dispatch(picking)
+        picking.sudo().with_context(
+            shipment_tracking_force_state=True
+        ).shipment_state = "pending"
+        picking.sudo().carrier_tracking_ref = "NEW-1"
+        self.assertEqual(picking.shipment_state, "dispatched")
+        updates = picking.sudo().shipment_update_ids
+        self.assertEqual(updates.mapped("kind"), ["dispatched"])
+        self.assertEqual(picking.shipment_notification_state, "to_send")
+
     def test_edd_given_by_logistics_is_kept(self):
         picking = self._create_delivery()
         self._dispatch(picking, edd=date(2030, 1, 15))

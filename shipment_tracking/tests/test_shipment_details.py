@@ -293,3 +293,19 @@ class TestShipmentRef(ShipmentTrackingCase):
         self.assertEqual(second.shipment_ref, upcoming)
         self.assertNotEqual(third.shipment_ref, upcoming)
         self.assertTrue(third.shipment_ref.startswith("SHP/"))
+
+    def test_generated_ref_follows_sequence_changes(self):
+        """The sequence's settings are cached for validation: a change counts
+        for the next delivery, a gapless sequence numbers through Odoo."""
+        pickings = [self._create_delivery() for _i in range(3)]
+        for picking in pickings:
+            self._fill_details(picking)
+        self._validate(pickings[0])
+        sequence = self.company.shipment_sequence_id
+        sequence.write({"prefix": "PARCEL-", "padding": 4})
+        self._validate(pickings[1])
+        self.assertRegex(pickings[1].shipment_ref, r"^PARCEL-\d{4}$")
+        sequence.write({"implementation": "no_gap", "suffix": "-X"})
+        self._validate(pickings[2])
+        self.assertRegex(pickings[2].shipment_ref, r"^PARCEL-\d{4}-X$")
+        self.assertEqual(len({p.shipment_ref for p in pickings}), 3)
