@@ -835,10 +835,13 @@ def report(sizes, runs, crash, opts):
         )
         if res_a.get("sample"):
             rate = res_a["shipments"] / res_a["elapsed"]
+            seconds = res_a["selected"] / rate
+            duration = (
+                f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+            )
             print(
                 f"    (a) on all {res_a['selected']}: {res_a['selected']} carrier "
-                f"calls, about {res_a['selected'] / rate / 60:.0f} min at "
-                f"{rate:.1f}/s"
+                f"calls, about {duration} at {rate:.1f}/s"
             )
     small, big = sizes[0], sizes[-1]
     fa, fb = figures[big, "a"], figures[big, "b"]
@@ -849,7 +852,8 @@ def report(sizes, runs, crash, opts):
         print(
             f"  ({kind}) ship/s {fmt_rate(s['rate'])} -> {fmt_rate(b['rate'])}; "
             f"q/ship {s['qship']:.1f} -> {b['qship']:.1f}; peak RSS "
-            f"{s['peak']:.0f} -> {b['peak']:.0f} MB ({b['peak'] / s['peak']:.2f}x)"
+            f"{s['peak']:.0f} -> {b['peak']:.0f} MB ({b['peak'] / s['peak']:.2f}x), "
+            f"above the loaded registry {s['grow']:.0f} -> {b['grow']:.0f} MB"
         )
     checks = []
     checks.append(
@@ -1037,7 +1041,8 @@ def main():
         else:
             for name in created:
                 drop_db(name, opts.data_dir)
-            shutil.rmtree(opts.data_dir, ignore_errors=True)
+            if not reuse:
+                shutil.rmtree(opts.data_dir, ignore_errors=True)
     return 0 if ok else 1
 
 
