@@ -354,6 +354,7 @@ class ShipmentTrackingEvent(models.Model):
             [("picking_id", "in", pickings.ids)], order="event_time desc, id desc"
         )
         by_picking = events.grouped("picking_id")
+        states = dict(self._fields["state"]._description_selection(self.env))
         updates, statuses, monitor = {}, {}, set()
         for picking in pickings.sudo():
             mine = by_picking.get(picking)
@@ -365,7 +366,7 @@ class ShipmentTrackingEvent(models.Model):
             note = False
             if newest and self._may_follow(picking, newest.state):
                 vals["shipment_state"] = newest.state
-                note = newest._get_carrier_status_note()
+                note = newest._get_carrier_status_note(states)
                 statuses.setdefault(newest.state, []).append(picking.id)
             if vals.get("shipment_state") == "delivered":
                 vals["shipment_delivered_date"] = newest.event_time
@@ -441,12 +442,15 @@ class ShipmentTrackingEvent(models.Model):
             return False
         return new_state in SHIPMENT_TRANSITIONS[current]
 
-    def _get_carrier_status_note(self):
+    def _get_carrier_status_note(self, states=None):
         """The chatter text of the status change this event made, with what
         the carrier said (plain text: carrier texts are untrusted and get
-        escaped when logged)."""
+        escaped when logged).
+
+        :param dict states: the status labels, when the caller has them."""
         self.ensure_one()
-        states = dict(self._fields["state"]._description_selection(self.env))
+        if states is None:
+            states = dict(self._fields["state"]._description_selection(self.env))
         details = " · ".join(
             part
             for part in (self.carrier_status_text, self.location, self.tracking_ref)
