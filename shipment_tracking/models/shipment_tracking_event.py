@@ -343,12 +343,19 @@ class ShipmentTrackingEvent(models.Model):
         follow their newest events by event time, whatever order they arrived
         in. A closed shipment (delivered, returned, cancelled) is history: it
         never moves back, and a late, replayed or recycled-number scan changes
-        neither its estimate, its last event date nor its proof of delivery."""
+        neither its estimate, its last event date nor its proof of delivery.
+
+        Works on a whole batch (a poll of 100 numbers, a webhook push): the
+        writes, the chatter entries and the reactions to a status change
+        (customer updates, incident monitor) are grouped, so that the number
+        of SQL statements does not grow with the number of shipments."""
         # sudo: the shipment follows its carrier's events, whoever triggers it.
         events = self.sudo().search(
             [("picking_id", "in", pickings.ids)], order="event_time desc, id desc"
         )
         by_picking = events.grouped("picking_id")
+        states = dict(self._fields["state"]._description_selection(self.env))
+        updates, statuses, monitor = {}, {}, set()
         for picking in pickings.sudo():
             mine = by_picking.get(picking)
             if not mine or picking.state == "cancel":
@@ -356,24 +363,34 @@ class ShipmentTrackingEvent(models.Model):
             closed = picking.shipment_state in FINAL_SHIPMENT_STATES
             vals = {} if closed else mine._follow_news(picking)
             newest = mine.filtered("state")[:1]
+            note = False
             if newest and self._may_follow(picking, newest.state):
                 vals["shipment_state"] = newest.state
+                note = newest._get_carrier_status_note(states)
+                statuses.setdefault(newest.state, []).append(picking.id)
             if vals.get("shipment_state") == "delivered":
                 vals["shipment_delivered_date"] = newest.event_time
             if vals:
-                # force: a carrier update whose transition was checked above.
-                picking.with_context(shipment_tracking_force_state=True).write(vals)
+                updates[picking.id] = (vals, note)
             # The carrier says what is wrong (or no longer is), with or
             # without a new status: the monitor opens or closes it now.
-            monitor = not closed and mine[0]._is_incident_news(picking)
-            if "shipment_state" in vals:
-                newest._log_carrier_status(picking)
-                picking._shipment_on_status(vals["shipment_state"], monitor=monitor)
-            elif monitor:
-                self.env["shipment.tracking.incident"]._monitor(
-                    picking, fields.Datetime.now()
-                )
-                picking._shipment_trigger_notification_cron()
+            if not closed and mine[0]._is_incident_news(picking):
+                monitor.add(picking.id)
+        Picking = self.env["stock.picking"].sudo()
+        Picking._shipment_write_carrier_updates(updates)
+        for state, ids in statuses.items():
+            Picking.browse(ids)._shipment_on_status(
+                state, monitor=Picking.browse([i for i in ids if i in monitor])
+            )
+            monitor.difference_update(ids)
+        # sorted: the order of the batch, as the statuses above.
+        quiet = Picking.browse([i for i in pickings.ids if i in monitor])
+        if quiet:
+            Incident = self.env["shipment.tracking.incident"]
+            now = fields.Datetime.now()
+            for picking in quiet:
+                Incident._monitor(picking, now)
+            quiet._shipment_trigger_notification_cron()
 
     def _is_incident_news(self, picking):
         """Whether this (newest) event of ``picking`` opens or may close an
@@ -425,27 +442,25 @@ class ShipmentTrackingEvent(models.Model):
             return False
         return new_state in SHIPMENT_TRANSITIONS[current]
 
-    def _log_carrier_status(self, picking):
-        """Chatter line on ``picking`` for the status change this event made,
-        with what the carrier said (plain text: carrier texts are untrusted
-        and get escaped)."""
+    def _get_carrier_status_note(self, states=None):
+        """The chatter text of the status change this event made, with what
+        the carrier said (plain text: carrier texts are untrusted and get
+        escaped when logged).
+
+        :param dict states: the status labels, when the caller has them."""
         self.ensure_one()
-        states = dict(
-            picking._fields["shipment_state"]._description_selection(self.env)
-        )
+        if states is None:
+            states = dict(self._fields["state"]._description_selection(self.env))
         details = " · ".join(
             part
             for part in (self.carrier_status_text, self.location, self.tracking_ref)
             if part
         )
         suffix = f" ({details})" if details else ""
-        picking.message_post(
-            body=_(
-                "Carrier update: %(state)s%(details)s",
-                state=states[self.state],
-                details=suffix,
-            ),
-            subtype_xmlid="mail.mt_note",
+        return _(
+            "Carrier update: %(state)s%(details)s",
+            state=states[self.state],
+            details=suffix,
         )
 
     @api.model

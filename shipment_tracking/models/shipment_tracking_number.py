@@ -300,8 +300,7 @@ class ShipmentTrackingNumber(models.Model):
     def _poll_failed(self, carrier, message):
         now = fields.Datetime.now()
         carrier.shipment_poll_error = message
-        for number in self:
-            number._poll_backoff(now, error=message)
+        self._poll_backoff(now, error=message)
 
     def _poll(self, carrier):
         """Poll one batch of numbers of ``carrier``: a number with news is
@@ -327,38 +326,35 @@ class ShipmentTrackingNumber(models.Model):
             )
         news = {(event.picking_id, event.tracking_ref) for event in applied["created"]}
         not_found = set(result.get("not_found") or [])
+        # One write per group of numbers taking the same values.
+        fresh, idle = {}, {}
         for number in self:
             error = (
                 _("Unknown to the carrier: %(numbers)s", numbers=number.name)
                 if number.name in not_found
                 else False
             )
-            if (number.picking_id, number.name) in news:
-                number.write(
-                    {
-                        "next_poll_date": fields.Datetime.add(
-                            now, minutes=POLL_INTERVAL_MINUTES
-                        ),
-                        "poll_error": error,
-                    }
-                )
-            else:
-                number._poll_backoff(now, error=error)
-        for picking in pickings:
-            picking._shipment_expire_if_silent(now)
+            group = fresh if (number.picking_id, number.name) in news else idle
+            group.setdefault(error, []).append(number.id)
+        next_poll = fields.Datetime.add(now, minutes=POLL_INTERVAL_MINUTES)
+        for error, ids in fresh.items():
+            self.browse(ids).write({"next_poll_date": next_poll, "poll_error": error})
+        for error, ids in idle.items():
+            self.browse(ids)._poll_backoff(now, error=error)
+        pickings._shipment_expire_if_silent(now)
 
     def _poll_backoff(self, now, error=False):
-        """No news: wait twice as long before asking again, up to a day."""
-        self.ensure_one()
-        idle = self.poll_idle_count + 1
-        delay = min(POLL_INTERVAL_MINUTES * 2**idle, POLL_MAX_INTERVAL_MINUTES)
-        self.write(
-            {
-                "poll_idle_count": idle,
-                "next_poll_date": fields.Datetime.add(now, minutes=delay),
-                "poll_error": error,
-            }
-        )
+        """No news: wait twice as long before asking again, up to a day
+        (one write per group of numbers at the same step)."""
+        for idle, numbers in self.grouped(lambda n: n.poll_idle_count + 1).items():
+            delay = min(POLL_INTERVAL_MINUTES * 2**idle, POLL_MAX_INTERVAL_MINUTES)
+            numbers.write(
+                {
+                    "poll_idle_count": idle,
+                    "next_poll_date": fields.Datetime.add(now, minutes=delay),
+                    "poll_error": error,
+                }
+            )
 
     @api.model
     def _poll_got_news(self, events):

@@ -1032,22 +1032,93 @@ class StockPicking(models.Model):
         # caller checked the user's right to cancel.
         self.sudo().tracking_number_ids.unlink()
 
+    @api.model
+    def _shipment_write_carrier_updates(self, updates):
+        """Write what carrier events changed on their deliveries and log it,
+        for a whole batch: ``updates`` is ``{picking id: (vals, note)}``,
+        ``note`` the text of the status change (or False).
+
+        Each delivery gets one chatter entry: the note with the changes of its
+        tracked fields (status old -> new, estimate, ...) as tracking values,
+        instead of a note and a separate tracking message; a delivery with
+        changes and no note gets the tracking values alone, as the standard
+        tracking would log them. The entries are internal logs (no
+        notification: nobody is told of a system note) created together,
+        and the statuses are written once per status: the statements do not
+        grow with the number of deliveries. The caller disabling tracking
+        (``tracking_disable``, ``mail_notrack``) gets the notes only.
+
+        stock.picking has no tracking subtype or template: its tracking is
+        a log, as here."""
+        if not updates:
+            return
+        ctx = self.env.context
+        track = not (ctx.get("tracking_disable") or ctx.get("mail_notrack"))
+        # force: a carrier update whose transitions the caller checked.
+        pickings = self.browse(list(updates)).with_context(
+            mail_notrack=True, shipment_tracking_force_state=True
+        )
+        fnames = pickings._track_get_fields() if track else set()
+        initial = {picking.id: {f: picking[f] for f in fnames} for picking in pickings}
+        statuses = {}
+        for picking in pickings:
+            vals = dict(updates[picking.id][0])
+            state = vals.pop("shipment_state", None)
+            if vals:
+                picking.write(vals)
+            if state:
+                statuses.setdefault(state, []).append(picking.id)
+        # Last and once per status: what follows a status (delivery_state's
+        # fields, see its glue) is then worked out for all of them at once.
+        for state, ids in statuses.items():
+            pickings.browse(ids).write({"shipment_state": state})
+        if fnames:
+            described = pickings.fields_get(
+                fnames, attributes=("string", "type", "selection", "currency_field")
+            )
+        bodies, tracking = {}, {}
+        for picking in pickings:
+            note = updates[picking.id][1]
+            values = (
+                picking._mail_track(described, initial[picking.id])[1] if fnames else []
+            )
+            if note or values:
+                bodies[picking.id] = note or ""
+                tracking[picking.id] = values
+        if not bodies:
+            return
+        messages = self.browse(list(bodies))._message_log_batch(bodies)
+        self.env["mail.tracking.value"].sudo().create(
+            [
+                dict(command[2], mail_message_id=message.id)
+                for message in messages
+                for command in tracking[message.res_id]
+            ]
+        )
+
     def _shipment_on_status(self, state, monitor=False):
-        """Queue the customer update a status calls for, and let the incident
-        monitor react at once (always when ``monitor``)."""
-        self.ensure_one()
+        """Queue the customer update ``state`` calls for on these deliveries
+        (which just took it), and let the incident monitor react at once
+        (always on ``monitor``: those of them with incident news, or all of
+        them when True)."""
         # sudo: the update queue is system-maintained.
         Notification = self.env["shipment.tracking.notification"].sudo()
         if state in ("out_for_delivery", "available_for_pickup", "delivered"):
-            Notification._enqueue(self, state, f"state:{state}")
-        if monitor or state in (
+            for picking in self:
+                Notification._enqueue(picking, state, f"state:{state}")
+        if monitor is True or state in (
             "exception",
             "returned",
             "delivered",
             "in_transit",
             "available_for_pickup",
         ):
-            self.env["shipment.tracking.incident"]._monitor(self, fields.Datetime.now())
+            monitor = self
+        if monitor:
+            Incident = self.env["shipment.tracking.incident"]
+            now = fields.Datetime.now()
+            for picking in monitor:
+                Incident._monitor(picking, now)
         self._shipment_trigger_notification_cron()
 
     # ------------------------------------------------------------------
@@ -1056,23 +1127,32 @@ class StockPicking(models.Model):
     def _shipment_expire_if_silent(self, now):
         """No news from the carrier for its ``shipment_expire_days``: the
         shipment is expired and no longer polled."""
-        self.ensure_one()
-        days = self.carrier_id.shipment_expire_days
-        last = self.shipment_last_event_date or self.shipment_date
-        if not days or not last or self.shipment_state in CLOSED_SHIPMENT_STATES:
-            return
-        if last <= fields.Datetime.subtract(now, days=days):
-            self.with_context(shipment_tracking_force_state=True).write(
-                {"shipment_state": "expired"}
+
+        def silent(picking):
+            days = picking.carrier_id.shipment_expire_days
+            last = picking.shipment_last_event_date or picking.shipment_date
+            return bool(
+                days
+                and last
+                and picking.shipment_state not in CLOSED_SHIPMENT_STATES
+                and last <= fields.Datetime.subtract(now, days=days)
             )
-            self.message_post(
-                body=_(
-                    "No news from the carrier for %(days)s days: the shipment is "
-                    "marked expired and no longer polled.",
-                    days=days,
-                ),
-                subtype_xmlid="mail.mt_note",
-            )
+
+        expired = self.filtered(silent)
+        # One chatter entry each: the note with the status change.
+        self._shipment_write_carrier_updates(
+            {
+                picking.id: (
+                    {"shipment_state": "expired"},
+                    _(
+                        "No news from the carrier for %(days)s days: the shipment "
+                        "is marked expired and no longer polled.",
+                        days=picking.carrier_id.shipment_expire_days,
+                    ),
+                )
+                for picking in expired
+            }
+        )
 
     @api.model
     def _shipment_plain_note(self, text):

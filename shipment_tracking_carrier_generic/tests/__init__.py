@@ -3,6 +3,7 @@ from . import test_carrier_answers
 from . import test_http_client
 from . import test_monitoring
 from . import test_polling
+from . import test_poll_cost
 from . import test_security
 from . import test_status_map
 from . import test_webhook
