@@ -1,4 +1,5 @@
 from . import delivery_carrier
+from . import ir_qweb
 from . import mail_mail
 from . import res_company
 from . import res_config_settings

@@ -3,6 +3,7 @@
 import functools
 import logging
 from collections import defaultdict
+from datetime import timedelta
 
 from markupsafe import Markup, escape
 
@@ -20,6 +21,7 @@ from ..const import (
     OUTBOX_STATES,
 )
 from ..tools import create_unique
+from .ir_qweb import COMPILE_ONCE
 
 _logger = logging.getLogger(__name__)
 
@@ -33,12 +35,15 @@ def _trigger_after_commit(registry, due):
     queued messages for (see ``_shipment_wake_after_commit``)."""
     if not due:
         return
-    with registry.cursor() as cr:
-        env = api.Environment(cr, SUPERUSER_ID, {})
-        cron = env.ref(CRON_XMLID, raise_if_not_found=False)
-        if cron:
-            now = fields.Datetime.now()
-            cron._trigger(sorted({at or now for at in due}))
+    try:
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            cron = env.ref(CRON_XMLID, raise_if_not_found=False)
+            if cron:
+                now = fields.Datetime.now()
+                cron._trigger(sorted({at or now for at in due}))
+    except Exception:  # noqa: BLE001 - the work is committed; the cron's schedule sends
+        _logger.warning("could not wake the notification cron", exc_info=True)
 
 
 # kind -> (company setting that enables it, mail template xmlid)
@@ -524,7 +529,15 @@ class ShipmentTrackingNotification(models.Model):
                 }
             )
         )
-        values = composer._prepare_mail_values(pickings.ids)
+        # The body is compiled once for the batch, not once per delivery.
+        memo_key = f"{COMPILE_ONCE}:{template.id}"
+        try:
+            values = composer.with_context(
+                **{COMPILE_ONCE: memo_key}
+            )._prepare_mail_values(pickings.ids)
+        finally:
+            self.env.cr.cache.pop(memo_key, None)
+        self._set_authors(values)
         messages = self._post_batch(pickings.with_context(**context), values)
         mails = {
             mail.mail_message_id.id: mail
@@ -546,6 +559,24 @@ class ShipmentTrackingNotification(models.Model):
                 }
             )
         self.filtered(lambda row: row.kind == "dispatched")._log_dispatch_on_order()
+
+    @api.model
+    def _set_authors(self, values):
+        """The author of each email: the partner of its rendered sender
+        address, else the current user, as the composer sets it for one
+        delivery (for a batch, it takes the current user)."""
+        Thread = self.env["mail.thread"].with_context(active_test=False)
+        authors = {}
+        for post in values.values():
+            email_from = post.get("email_from")
+            if email_from not in authors:
+                author_id = None
+                if email_from:
+                    author_id, _email = Thread._message_compute_author(
+                        None, email_from, raise_on_email=False
+                    )
+                authors[email_from] = author_id or self.env.user.partner_id.id
+            post["author_id"] = authors[email_from]
 
     @api.model
     def _post_batch(self, records, values, notify=True):
@@ -615,7 +646,8 @@ class ShipmentTrackingNotification(models.Model):
                 {k: v for k, v in kwargs.items() if k not in msg_values}
             )
             msg_values.setdefault("email_add_signature", True)
-            msg_values.setdefault("record_name", record.sudo().display_name)
+            if not msg_values.get("record_name"):
+                msg_values["record_name"] = record.sudo().display_name
             msg_values.setdefault("record_alias_domain_id", alias_domains[record.id].id)
             msg_values.setdefault("record_company_id", companies[record.id].id)
             msg_values.update(
@@ -949,7 +981,11 @@ class ShipmentTrackingNotification(models.Model):
         commit leaves one trigger per distinct time, however many messages
         it queued."""
         due = self._shipment_wake_after_commit()
-        due.add(at.replace(second=0, microsecond=0) if at else False)
+        if at:
+            # To the next whole minute (the cron's precision): never before
+            # the message is due, one trigger for the retries of a minute.
+            at = (at + timedelta(seconds=59)).replace(second=0, microsecond=0)
+        due.add(at or False)
 
     @api.model
     def _shipment_wake_after_commit(self):
