@@ -502,7 +502,6 @@ class ShipmentTrackingNotification(models.Model):
         """Render ``template_xmlid`` for these rows (one per delivery) in the
         customer's language, post it on each delivery for the customer only,
         into Odoo's mail queue."""
-        pickings = self.picking_id
         context = {
             "mail_notify_force_send": False,
             "shipment_tracking_customer_only": True,
@@ -510,6 +509,37 @@ class ShipmentTrackingNotification(models.Model):
             "shipment_tracking_absolute_dates": True,
         }
         template = self.env.ref(template_xmlid)
+        one_by_one = self._email_post_one_by_one()
+        for row in one_by_one:
+            row._email_post_with_source(template, context)
+        rows = self - one_by_one
+        if rows:
+            rows._email_post_batch(template, context)
+
+    def _email_post_one_by_one(self):
+        """The rows whose email goes through the delivery's
+        ``message_post_with_source``, one at a time: add-ons that send
+        another email in its place override that method."""
+        return self.browse()
+
+    def _email_post_with_source(self, template, context):
+        self.ensure_one()
+        picking = self.picking_id
+        partner = picking._get_shipment_notification_partner()
+        message = picking.with_context(**context).message_post_with_source(
+            template,
+            email_layout_xmlid="mail.mail_notification_layout",
+            subtype_xmlid="mail.mt_comment",
+            message_type="comment",
+            partner_ids=partner.ids,
+        )[:1]
+        mail = self.env["mail.mail"].search(
+            [("mail_message_id", "=", message.id)], limit=1
+        )
+        self._email_posted({picking.id: message}, {message.id: mail})
+
+    def _email_post_batch(self, template, context):
+        pickings = self.picking_id
         composer = (
             self.env["mail.compose.message"]
             .with_context(
@@ -545,6 +575,11 @@ class ShipmentTrackingNotification(models.Model):
                 [("mail_message_id", "in", [m.id for m in messages.values()])]
             )
         }
+        self._email_posted(messages, mails)
+
+    def _email_posted(self, messages, mails):
+        """Record the emails posted for these rows: ``messages`` by delivery
+        id, ``mails`` (the queued mail.mail) by message id."""
         for row in self:
             message = messages[row.picking_id.id]
             mail = mails.get(message.id, self.env["mail.mail"])
