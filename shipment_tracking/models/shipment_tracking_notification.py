@@ -1,10 +1,13 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import functools
 import logging
+from collections import defaultdict
+from datetime import timedelta
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
@@ -18,8 +21,30 @@ from ..const import (
     OUTBOX_STATES,
 )
 from ..tools import create_unique
+from .ir_qweb import COMPILE_ONCE
 
 _logger = logging.getLogger(__name__)
+
+# cr.postcommit.data key: when this transaction wants the cron woken up.
+TRIGGER_KEY = "shipment_tracking.notification_due"
+CRON_XMLID = "shipment_tracking.ir_cron_shipment_notification"
+
+
+def _trigger_after_commit(registry, due):
+    """Post-commit hook: one trigger per time the committed transaction
+    queued messages for (see ``_shipment_wake_after_commit``)."""
+    if not due:
+        return
+    try:
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            cron = env.ref(CRON_XMLID, raise_if_not_found=False)
+            if cron:
+                now = fields.Datetime.now()
+                cron._trigger(sorted({at or now for at in due}))
+    except Exception:  # noqa: BLE001 - the work is committed; the cron's schedule sends
+        _logger.warning("could not wake the notification cron", exc_info=True)
+
 
 # kind -> (company setting that enables it, mail template xmlid)
 NOTIFICATION_KINDS = {
@@ -200,7 +225,20 @@ class ShipmentTrackingNotification(models.Model):
         setting, _template = NOTIFICATION_KINDS[kind]
         if not picking.company_id[setting]:
             return self.browse()
-        return create_unique(self, self._prepare_values(picking, kind, key, incident))
+        row = create_unique(self, self._prepare_values(picking, kind, key, incident))
+        if row:
+            self._shipment_mark_due()
+        return row
+
+    def write(self, vals):
+        res = super().write(vals)
+        # A channel put back in the queue (a retry, a resend): the cron must
+        # run, at once or when the retry is due.
+        for channel in self._channels():
+            if vals.get(f"{channel}_state") == "pending":
+                at = vals.get(f"{channel}_next_attempt")
+                self._shipment_mark_due(fields.Datetime.to_datetime(at) if at else None)
+        return res
 
     @api.model
     def _prepare_values(self, picking, kind, key, incident=None):
@@ -300,29 +338,80 @@ class ShipmentTrackingNotification(models.Model):
         return self.browse(row[0] for row in rows)
 
     def _process(self):
-        """Send each due channel of each message in a savepoint of its own:
-        a message that fails to render or send is marked failed with the
-        reason, and the others go on. Concurrency errors are not absorbed:
-        the transaction is lost with them and the rows stay due."""
+        """Send the due channels of these messages, channel by channel, in
+        batches: one savepoint per channel for the whole batch, templates
+        rendered for all its rows at once. Should anything in the batch fail,
+        the batch is rolled back and its rows are sent again one at a time,
+        each in a savepoint of its own: a message that fails to render or send
+        is marked failed with the reason, and the others go on. Concurrency
+        errors are not absorbed: the transaction is lost with them and the
+        rows stay due."""
         now = fields.Datetime.now()
+        for channel in self._channels():
+            due = self.filtered(
+                lambda row, channel=channel: row._channel_due(channel, now)
+            )
+            if due:
+                due._process_channel(channel)
+
+    def _channel_due(self, channel, now):
+        self.ensure_one()
+        due = self[f"{channel}_next_attempt"]
+        return self[f"{channel}_state"] == "pending" and not (due and due > now)
+
+    def _process_channel(self, channel):
+        if len(self) > 1:
+            try:
+                with self.env.cr.savepoint():
+                    getattr(self, f"_send_{channel}_batch")()
+                return
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                raise
+            except Exception:  # noqa: BLE001 - found below, row by row
+                _logger.info(
+                    "shipment messages %s: %s batch failed, sending one by one",
+                    self.ids,
+                    channel,
+                    exc_info=True,
+                )
         for row in self:
-            for channel in self._channels():
-                due = row[f"{channel}_next_attempt"]
-                if row[f"{channel}_state"] != "pending" or (due and due > now):
-                    continue
-                try:
-                    with self.env.cr.savepoint():
-                        getattr(row, f"_send_{channel}")()
-                except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                    raise
-                except Exception as error:  # noqa: BLE001 - one message, not the queue
-                    _logger.exception(
-                        "shipment message %s (%s): %s failed", row.id, row.kind, channel
-                    )
-                    row._channel_failed_safely(
-                        channel,
-                        _("could not be prepared: %(error)s", error=str(error)[:300]),
-                    )
+            try:
+                with self.env.cr.savepoint():
+                    getattr(row, f"_send_{channel}")()
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                raise
+            except Exception as error:  # noqa: BLE001 - one message, not the queue
+                _logger.exception(
+                    "shipment message %s (%s): %s failed", row.id, row.kind, channel
+                )
+                row._channel_failed_safely(
+                    channel,
+                    _("could not be prepared: %(error)s", error=str(error)[:300]),
+                )
+
+    def _fresh_for(self, channel):
+        """The rows whose ``channel`` was never rendered (no message yet):
+        the batch renders them; a retry re-queues what exists, row by row."""
+        ref, message = {"email": ("mail_ref", "mail_message_id")}.get(
+            channel, (f"{channel}_ref", f"{channel}_message_id")
+        )
+        return self.filtered(lambda row: not row[ref] and not row[message])
+
+    def _by_template(self, templates):
+        """``(template xmlid, rows)`` for these rows, at most one row per
+        delivery in each (a composer renders a delivery once)."""
+        groups = []
+        for kind, rows in self.grouped("kind").items():
+            left = rows
+            while left:
+                chunk, seen = self.browse(), set()
+                for row in left:
+                    if row.picking_id.id not in seen:
+                        seen.add(row.picking_id.id)
+                        chunk |= row
+                groups.append((templates[kind], chunk))
+                left -= chunk
+        return groups
 
     def _channel_failed_safely(self, channel, reason):
         """Mark ``channel`` failed after an error; should telling the chatter
@@ -382,22 +471,65 @@ class ShipmentTrackingNotification(models.Model):
             return
         state, reason = self._email_skip_state()
         if state:
-            self.write({"email_state": state, "email_error": reason})
-            if self.kind == "dispatched":
-                self.picking_id.message_post(
-                    body=_("No dispatch email was sent: %(reason)s.", reason=reason),
-                    subtype_xmlid="mail.mt_note",
-                )
+            self._email_skipped(state, reason)
             return
+        self._email_post(NOTIFICATION_KINDS[self.kind][1])
+
+    def _send_email_batch(self):
+        """``_send_email`` for many rows: those never rendered are rendered
+        and posted together, per template; retries one by one."""
+        fresh = self._fresh_for("email")
+        for row in self - fresh:
+            row._send_email()
+        to_post = self.browse()
+        for row in fresh:
+            state, reason = row._email_skip_state()
+            if state:
+                row._email_skipped(state, reason)
+            else:
+                to_post |= row
+        templates = {kind: xmlid for kind, (_s, xmlid) in NOTIFICATION_KINDS.items()}
+        for xmlid, rows in to_post._by_template(templates):
+            rows._email_post(xmlid)
+
+    def _email_skipped(self, state, reason):
+        self.ensure_one()
+        self.write({"email_state": state, "email_error": reason})
+        if self.kind == "dispatched":
+            self.picking_id.message_post(
+                body=_("No dispatch email was sent: %(reason)s.", reason=reason),
+                subtype_xmlid="mail.mt_note",
+            )
+
+    def _email_post(self, template_xmlid):
+        """Render ``template_xmlid`` for these rows (one per delivery) in the
+        customer's language, post it on each delivery for the customer only,
+        into Odoo's mail queue."""
+        context = {
+            "mail_notify_force_send": False,
+            "shipment_tracking_customer_only": True,
+            # Read later than sent: never "today" or "tomorrow".
+            "shipment_tracking_absolute_dates": True,
+        }
+        template = self.env.ref(template_xmlid)
+        one_by_one = self._email_post_one_by_one()
+        for row in one_by_one:
+            row._email_post_with_source(template, context)
+        rows = self - one_by_one
+        if rows:
+            rows._email_post_batch(template, context)
+
+    def _email_post_one_by_one(self):
+        """The rows whose email goes through the delivery's
+        ``message_post_with_source``, one at a time: add-ons that send
+        another email in its place override that method."""
+        return self.browse()
+
+    def _email_post_with_source(self, template, context):
+        self.ensure_one()
         picking = self.picking_id
         partner = picking._get_shipment_notification_partner()
-        template = self.env.ref(NOTIFICATION_KINDS[self.kind][1])
-        message = picking.with_context(
-            mail_notify_force_send=False,
-            shipment_tracking_customer_only=True,
-            # Read later than sent: never "today" or "tomorrow".
-            shipment_tracking_absolute_dates=True,
-        ).message_post_with_source(
+        message = picking.with_context(**context).message_post_with_source(
             template,
             email_layout_xmlid="mail.mail_notification_layout",
             subtype_xmlid="mail.mt_comment",
@@ -407,18 +539,237 @@ class ShipmentTrackingNotification(models.Model):
         mail = self.env["mail.mail"].search(
             [("mail_message_id", "=", message.id)], limit=1
         )
-        self.write(
-            {
-                # No email when the customer reads Odoo's inbox (a user).
-                "email_state": "outgoing" if mail else "sent",
-                "email_attempts": self.email_attempts + 1,
-                "email_error": False,
-                "mail_message_id": message.id,
-                "mail_ref": mail.id,
-            }
+        self._email_posted({picking.id: message}, {message.id: mail})
+
+    def _email_post_batch(self, template, context):
+        pickings = self.picking_id
+        composer = (
+            self.env["mail.compose.message"]
+            .with_context(
+                default_composition_mode="comment",
+                default_model=pickings._name,
+                default_res_ids=pickings.ids,
+                default_template_id=template.id,
+                **context,
+            )
+            .create(
+                {
+                    "message_type": "comment",
+                    "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id(
+                        "mail.mt_comment"
+                    ),
+                    "email_layout_xmlid": "mail.mail_notification_layout",
+                }
+            )
         )
-        if self.kind == "dispatched":
-            self._log_dispatch_on_order(partner)
+        # The body is compiled once for the batch, not once per delivery.
+        memo_key = f"{COMPILE_ONCE}:{template.id}"
+        try:
+            values = composer.with_context(
+                **{COMPILE_ONCE: memo_key}
+            )._prepare_mail_values(pickings.ids)
+        finally:
+            self.env.cr.cache.pop(memo_key, None)
+        self._set_authors(values)
+        messages = self._post_batch(pickings.with_context(**context), values)
+        mails = {
+            mail.mail_message_id.id: mail
+            for mail in self.env["mail.mail"].search(
+                [("mail_message_id", "in", [m.id for m in messages.values()])]
+            )
+        }
+        self._email_posted(messages, mails)
+
+    def _email_posted(self, messages, mails):
+        """Record the emails posted for these rows: ``messages`` by delivery
+        id, ``mails`` (the queued mail.mail) by message id."""
+        for row in self:
+            message = messages[row.picking_id.id]
+            mail = mails.get(message.id, self.env["mail.mail"])
+            row.write(
+                {
+                    # No email when the customer reads Odoo's inbox (a user).
+                    "email_state": "outgoing" if mail else "sent",
+                    "email_attempts": row.email_attempts + 1,
+                    "email_error": False,
+                    "mail_message_id": message.id,
+                    "mail_ref": mail.id,
+                }
+            )
+        self.filtered(lambda row: row.kind == "dispatched")._log_dispatch_on_order()
+
+    @api.model
+    def _set_authors(self, values):
+        """The author of each email: the partner of its rendered sender
+        address, else the current user, as the composer sets it for one
+        delivery (for a batch, it takes the current user)."""
+        Thread = self.env["mail.thread"].with_context(active_test=False)
+        authors = {}
+        for post in values.values():
+            email_from = post.get("email_from")
+            if email_from not in authors:
+                author_id = None
+                if email_from:
+                    author_id, _email = Thread._message_compute_author(
+                        None, email_from, raise_on_email=False
+                    )
+                authors[email_from] = author_id or self.env.user.partner_id.id
+            post["author_id"] = authors[email_from]
+
+    @api.model
+    def _post_batch(self, records, values, notify=True):
+        """``records.message_post(**values[record.id])`` for each record, with
+        what message_post computes per record (reply-to, alias domain, thread
+        parent, author subscription) computed for all at once and the
+        messages created in one go; each message is then notified as
+        message_post does (``_notify_thread``), unless ``notify`` is False
+        (the caller notifies them). Returns {record id: message}.
+        A record whose values carry attachments is posted by message_post."""
+        posted = {}
+        plain = records.browse()
+        for record in records:
+            if values[record.id].get("attachment_ids") or values[record.id].get(
+                "attachments"
+            ):
+                posted[record.id] = record.message_post(**values[record.id])
+            else:
+                plain |= record
+        if not plain:
+            return posted
+        plain = plain._fallback_lang()
+        msg_values_list, notif_kwargs_list = self._post_batch_values(plain, values)
+        messages = plain._message_create(msg_values_list)
+        self._post_batch_subscribe(plain, msg_values_list)
+        for record, message, msg_values, notif_kwargs in zip(
+            plain, messages, msg_values_list, notif_kwargs_list, strict=True
+        ):
+            record._message_post_after_hook(message, msg_values)
+            if notify:
+                record._notify_thread(message, msg_values, **notif_kwargs)
+            posted[record.id] = message
+        return posted
+
+    @api.model
+    def _post_batch_values(self, records, values):
+        """The message values and notification parameters message_post
+        computes for each record (see ``_post_batch``)."""
+        Message = self.env["mail.message"]
+        IrModelData = self.env["ir.model.data"]
+        # sudo: ids only, as message_post reads them.
+        alias_domains = records.sudo()._mail_get_alias_domains(
+            default_company=self.env.company
+        )
+        companies = records._mail_get_companies(default=self.env.company)
+        parents = self._post_batch_parents(records)
+        msg_values_list, notif_kwargs_list = [], []
+        for record in records:
+            kwargs = dict(values[record.id])
+            body = kwargs.pop("body", "")
+            subtype_id = kwargs.pop("subtype_id", False)
+            if kwargs.get("subtype_xmlid"):
+                subtype_id = IrModelData._xmlid_to_res_id(kwargs["subtype_xmlid"])
+            kwargs.pop("subtype_xmlid", None)
+            author_id, email_from = record._message_compute_author(
+                kwargs.pop("author_id", None),
+                kwargs.pop("email_from", None),
+                raise_on_email=True,
+            )
+            message_type = kwargs.pop("message_type", "notification")
+            parent_id = kwargs.pop("parent_id", False) or parents.get(record.id, False)
+            partner_ids = list(kwargs.pop("partner_ids", None) or [])
+            kwargs.pop("attachment_ids", None)
+            kwargs.pop("attachments", None)
+            msg_values = {k: v for k, v in kwargs.items() if k in Message._fields}
+            notif_kwargs_list.append(
+                {k: v for k, v in kwargs.items() if k not in msg_values}
+            )
+            msg_values.setdefault("email_add_signature", True)
+            if not msg_values.get("record_name"):
+                msg_values["record_name"] = record.sudo().display_name
+            msg_values.setdefault("record_alias_domain_id", alias_domains[record.id].id)
+            msg_values.setdefault("record_company_id", companies[record.id].id)
+            msg_values.update(
+                {
+                    "author_id": author_id,
+                    "author_guest_id": False,
+                    "email_from": email_from,
+                    "model": record._name,
+                    "res_id": record.id,
+                    "body": escape(body),
+                    "message_type": message_type,
+                    "parent_id": parent_id,
+                    "subject": msg_values.get("subject") or False,
+                    "subtype_id": subtype_id
+                    or IrModelData._xmlid_to_res_id("mail.mt_note"),
+                    "partner_ids": partner_ids,
+                    "attachment_ids": [],
+                    # Posted, not written: no tracking values (spares the
+                    # notification a search for them, per message).
+                    "tracking_value_ids": [],
+                }
+            )
+            msg_values_list.append(msg_values)
+        self._post_batch_reply_to(records, msg_values_list)
+        return msg_values_list, notif_kwargs_list
+
+    @api.model
+    def _post_batch_parents(self, records):
+        """{record id: its first message}: the parent message_post gives a
+        new message on a flat thread, for all records in one query."""
+        if not records._mail_flat_thread:
+            return {}
+        # sudo: ids only, as message_post searches them.
+        return dict(
+            self.env["mail.message"]
+            .sudo()
+            ._read_group(
+                [
+                    ("model", "=", records._name),
+                    ("res_id", "in", records.ids),
+                    ("message_type", "!=", "user_notification"),
+                ],
+                ["res_id"],
+                ["id:min"],
+            )
+        )
+
+    @api.model
+    def _post_batch_reply_to(self, records, msg_values_list):
+        """Reply-to addresses by sender, for all records at once."""
+        by_sender = defaultdict(list)
+        for record, msg_values in zip(records, msg_values_list, strict=True):
+            if "reply_to" not in msg_values:
+                by_sender[msg_values["email_from"]].append((record.id, msg_values))
+        for email_from, pairs in by_sender.items():
+            reply_tos = records.browse([rid for rid, _v in pairs])._notify_get_reply_to(
+                default=email_from
+            )
+            for record_id, msg_values in pairs:
+                msg_values["reply_to"] = reply_tos[record_id]
+
+    @api.model
+    def _post_batch_subscribe(self, records, msg_values_list):
+        """message_post subscribes the author of a message that is not a
+        notification (unless told not to): here grouped by author."""
+        if self.env.context.get("mail_create_nosubscribe"):
+            return
+        by_author = defaultdict(list)
+        for record, msg_values in zip(records, msg_values_list, strict=True):
+            if msg_values["message_type"] != "notification":
+                author = self._real_author(msg_values["author_id"])
+                if author:
+                    by_author[author].append(record.id)
+        for author, ids in by_author.items():
+            records.browse(ids)._message_subscribe(partner_ids=[author])
+
+    @api.model
+    def _real_author(self, author_id):
+        """The partner message_post subscribes as the author."""
+        if self.env.user.active:
+            return self.env.user.partner_id.id
+        if author_id and self.env["res.partner"].browse(author_id).active:
+            return author_id
+        return False
 
     def _email_notification_status(self):
         """What Odoo's notifications of this message's email say: 'sent' when
@@ -436,30 +787,39 @@ class ShipmentTrackingNotification(models.Model):
                 return status
         return False
 
-    def _log_dispatch_on_order(self, partner):
-        """The sales order's chatter says what the customer was told."""
+    def _log_dispatch_on_order(self):
+        """The sales orders' chatter says what the customer was told: a note
+        on each order, logged for all of them at once."""
+        pending = self.filtered("picking_id.sale_id")
+        SaleOrder = self.env["sale.order"]
+        while pending:
+            bodies, done = {}, self.browse()
+            for row in pending:
+                order = row.picking_id.sale_id
+                if order.id not in bodies:
+                    bodies[order.id] = row._dispatch_note()
+                    done |= row
+            SaleOrder.browse(list(bodies))._message_log_batch(bodies)
+            pending -= done
+
+    def _dispatch_note(self):
+        self.ensure_one()
         picking = self.picking_id
-        if not picking.sale_id:
-            return
-        picking.sale_id.message_post(
-            body=Markup(
-                "<p>%s</p>"
-                '<p><a href="#" data-oe-model="stock.picking" '
-                'data-oe-id="%s">%s</a></p>'
-            )
-            % (
-                _(
-                    "Dispatch notification queued for %(email)s: %(carrier)s, "
-                    "tracking number %(ref)s, estimated delivery %(edd)s.",
-                    email=partner.email,
-                    carrier=picking.carrier_id.name or "",
-                    ref=picking.carrier_tracking_ref,
-                    edd=picking.expected_delivery_date or _("unknown"),
-                ),
-                picking.id,
-                picking.name,
+        return Markup(
+            "<p>%s</p>"
+            '<p><a href="#" data-oe-model="stock.picking" '
+            'data-oe-id="%s">%s</a></p>'
+        ) % (
+            _(
+                "Dispatch notification queued for %(email)s: %(carrier)s, "
+                "tracking number %(ref)s, estimated delivery %(edd)s.",
+                email=picking._get_shipment_notification_partner().email,
+                carrier=picking.carrier_id.name or "",
+                ref=picking.carrier_tracking_ref,
+                edd=picking.expected_delivery_date or _("unknown"),
             ),
-            subtype_xmlid="mail.mt_note",
+            picking.id,
+            picking.name,
         )
 
     @api.model
@@ -490,7 +850,8 @@ class ShipmentTrackingNotification(models.Model):
                 records.ids,
                 exc_info=True,
             )
-            self._shipment_trigger_cron()
+            # Nothing was queued, but the cron has an outcome to reconcile.
+            self._shipment_mark_due()
 
     @api.model
     def _reconcile(self, limit):
@@ -513,10 +874,31 @@ class ShipmentTrackingNotification(models.Model):
 
     @api.model
     def _reconcile_rows_email(self, limit):
-        outgoing = self.search([("email_state", "=", "outgoing")])
-        mails = self.env["mail.mail"].browse(outgoing.mapped("mail_ref")).exists()
-        waiting = {mail.id for mail in mails if mail.state == "outgoing"}
-        return outgoing.filtered(lambda row: row.mail_ref not in waiting)[:limit]
+        return self._reconcile_rows(
+            "email", "mail_ref", "mail.mail", ("outgoing",), limit
+        )
+
+    @api.model
+    def _reconcile_rows(self, channel, ref, model, waiting_states, limit):
+        """Up to ``limit`` rows whose ``channel`` is in the queue while its
+        message (``ref``, an id of ``model``) is not waiting there any more:
+        one query, however many rows are in the queue."""
+        self.env[model].flush_model(["state"])
+        table = self.env[model]._table
+        query = self._search(
+            [(f"{channel}_state", "=", "outgoing")], order="id", limit=limit
+        )
+        query.add_where(
+            SQL(
+                "NOT EXISTS (SELECT 1 FROM %s WHERE %s.id = %s AND %s.state IN %s)",
+                SQL.identifier(table),
+                SQL.identifier(table),
+                SQL.identifier(self._table, ref),
+                SQL.identifier(table),
+                waiting_states,
+            )
+        )
+        return self.browse(row[0] for row in self.env.execute_query(query.select()))
 
     def _reconcile_email(self):
         self.ensure_one()
@@ -583,7 +965,6 @@ class ShipmentTrackingNotification(models.Model):
                 ),
             }
         )
-        self._shipment_trigger_cron(self[f"{channel}_next_attempt"])
 
     def _channel_max_attempts(self, channel):
         """How many times ``channel`` is tried before it is marked failed."""
@@ -623,12 +1004,45 @@ class ShipmentTrackingNotification(models.Model):
 
     @api.model
     def _shipment_trigger_cron(self, at=None):
-        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
-            "shipment_tracking.ir_cron_shipment_notification"
-        )
-        # browse, not env.ref(): the xmlid lookup is cached, the existence
-        # check would cost a query in the worker's click.
-        self.env["ir.cron"].browse(cron_id).sudo()._trigger(at)
+        """Wake the notification cron after this transaction commits, once,
+        if it queued or re-queued a message (see ``_shipment_mark_due``), or
+        at ``at`` (a retry's time). Callers may call it after any change:
+        nothing queued, no trigger."""
+        if at:
+            self._shipment_mark_due(at)
+        else:
+            self._shipment_wake_after_commit()
+
+    @api.model
+    def _shipment_mark_due(self, at=None):
+        """Note that a message is due (now, or at ``at``): the transaction's
+        commit leaves one trigger per distinct time, however many messages
+        it queued."""
+        due = self._shipment_wake_after_commit()
+        if at:
+            # To the next whole minute (the cron's precision): never before
+            # the message is due, one trigger for the retries of a minute.
+            at = (at + timedelta(seconds=59)).replace(second=0, microsecond=0)
+        due.add(at or False)
+
+    @api.model
+    def _shipment_wake_after_commit(self):
+        """The set of times this transaction wants the cron woken at (False:
+        at once), with the post-commit hook that creates the triggers.
+
+        After the commit, not before: a savepoint rolled back (a shipment
+        that failed in a batch) cannot take the trigger of the others with
+        it, and the worker's transaction never writes ``ir_cron_trigger``.
+        Should the process stop in between, the cron's own schedule sends."""
+        data = self.env.cr.postcommit.data
+        if TRIGGER_KEY not in data:
+            data[TRIGGER_KEY] = set()
+            self.env.cr.postcommit.add(
+                functools.partial(
+                    _trigger_after_commit, self.env.registry, data[TRIGGER_KEY]
+                )
+            )
+        return data[TRIGGER_KEY]
 
     def _check_retry_access(self):
         if not (
@@ -662,8 +1076,8 @@ class ShipmentTrackingNotification(models.Model):
             for channel in self._channels():
                 if row._channel_retryable(channel):
                     vals.update(row._prepare_channel_reset(channel))
+            # The write wakes the cron (see write()).
             row.write(vals)
-        self._shipment_trigger_cron()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -30,11 +30,8 @@ class TestDispatchNotification(ShipmentTrackingCase):
         self._validate(picking)
         return picking
 
-    def test_validation_only_queues_the_notification(self):
-        picking = self._dispatched()
-        self.assertEqual(picking.shipment_notification_state, "to_send")
-        self.assertFalse(self._notification_mails(picking))
-        trigger = self.env["ir.cron.trigger"].search(
+    def _cron_triggers(self):
+        return self.env["ir.cron.trigger"].search_count(
             [
                 (
                     "cron_id",
@@ -43,7 +40,46 @@ class TestDispatchNotification(ShipmentTrackingCase):
                 )
             ]
         )
-        self.assertTrue(trigger, "validation wakes the notification cron up")
+
+    def _commit_hooks(self):
+        """What the commit of the transaction runs after it (the trigger, on
+        a cursor of its own: here the test's, as for HTTP tests)."""
+        self.env.flush_all()
+        self.registry.enter_test_mode(self.cr)
+        try:
+            self.env.cr.postcommit.run()
+        finally:
+            self.registry.leave_test_mode()
+
+    def test_validation_only_queues_the_notification(self):
+        before = self._cron_triggers()
+        picking = self._dispatched()
+        self.assertEqual(picking.shipment_notification_state, "to_send")
+        self.assertFalse(self._notification_mails(picking))
+        self._commit_hooks()
+        self.assertEqual(
+            self._cron_triggers(), before + 1, "validation wakes the cron up"
+        )
+
+    def test_one_trigger_per_transaction_and_only_when_queued(self):
+        before = self._cron_triggers()
+        Notification = self.env["shipment.tracking.notification"]
+        pickings = self._dispatched() | self._dispatched() | self._dispatched()
+        for _call in range(3):
+            Notification._shipment_trigger_cron()
+        self._commit_hooks()
+        self.assertEqual(self._cron_triggers(), before + 1, "one for three")
+        # A status change that queues nothing (no notification for it).
+        pickings[0]._shipment_trigger_notification_cron()
+        self._commit_hooks()
+        self.assertEqual(self._cron_triggers(), before + 1, "nothing queued")
+        # A re-queued message wakes it again.
+        self._run_notification_cron()
+        update = pickings[0]._get_shipment_dispatch_update()
+        update._channel_failed("email", "mailbox full")
+        update.with_user(self.user_cs).action_retry()
+        self._commit_hooks()
+        self.assertEqual(self._cron_triggers(), before + 2, "re-queued")
 
     def test_dispatch_email_holds_the_five_sop_details(self):
         picking = self._dispatched()

@@ -102,6 +102,36 @@ class TestOutbox(ShipmentTrackingCase):
             self.Notification.search_count(self.Notification._due_domain())
         )
 
+    def test_poison_row_in_a_batch_falls_back_to_one_by_one(self):
+        """A batch is sent in one savepoint; should one of its messages fail,
+        the batch is rolled back and its messages sent one by one: only the
+        poison one fails."""
+        template = self.env.ref("shipment_tracking.mail_template_shipment_exception")
+        template.body_html = '<p><t t-out="object.no_such_field.name"/></p>'
+        first, second, third = (self._dispatched() for _i in range(3))
+        self._run_notification_cron()
+        updates = (
+            self._update(first, "out_for_delivery")
+            | self._update(second, "exception")
+            | self._update(third, "out_for_delivery")
+        )
+        with mute_logger(
+            "odoo.addons.shipment_tracking.models.shipment_tracking_notification",
+            "odoo.addons.mail.models.mail_render_mixin",
+        ):
+            self.assertEqual(self._run_notification_cron(batch_size=10), 1)
+        self.assertRecordValues(
+            updates,
+            [
+                {"email_state": "outgoing", "email_attempts": 1},
+                {"email_state": "failed", "email_attempts": 1},
+                {"email_state": "outgoing", "email_attempts": 1},
+            ],
+        )
+        self.assertEqual(len(updates.mail_message_id), 2)
+        for picking in (first, third):
+            self.assertEqual(len(self._notification_mails(picking)), 2)
+
     def test_customer_service_retries_failed_messages(self):
         picking = self._dispatched()
         update = self._update(picking, "delivered")

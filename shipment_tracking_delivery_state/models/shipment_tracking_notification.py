@@ -19,3 +19,12 @@ class ShipmentTrackingNotification(models.Model):
         ):
             return create_unique(self, self._prepare_values(picking, kind, key))
         return super()._enqueue(picking, kind, key, incident=incident)
+
+    def _email_post_one_by_one(self):
+        """Our "delivered" email goes out as delivery_state's when its setting
+        is on: through the delivery's ``message_post_with_source``, which
+        sends delivery_state's email in its place."""
+        return super()._email_post_one_by_one() | self.filtered(
+            lambda row: row.kind == "delivered"
+            and row.picking_id._delivery_state_email_wins()
+        )

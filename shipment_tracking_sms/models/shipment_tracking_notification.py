@@ -1,6 +1,9 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, api, fields, models
+from markupsafe import escape
+
+from odoo import Command, _, api, fields, models
+from odoo.tools import html2plaintext
 
 from odoo.addons.shipment_tracking.const import OUTBOX_CHANNEL_STATES
 
@@ -94,19 +97,24 @@ class ShipmentTrackingNotification(models.Model):
     # ------------------------------------------------------------------
     # SMS
     # ------------------------------------------------------------------
-    def _sms_skip_state(self):
+    def _sms_skip_state(self, recipient=None, blacklist=None):
         """``(state, reason, logged)`` when this message must not be texted:
-        ``logged`` says the delivery's chatter tells why."""
+        ``logged`` says the delivery's chatter tells why. A batch passes the
+        delivery's ``recipient`` and the blacklisted numbers it looked up."""
         self.ensure_one()
         picking = self.picking_id
         if not picking.company_id.shipment_notify_sms:
             return "disabled", _("SMS disabled for the company"), False
         if not picking._shipment_wants("sms"):
             return "opted_out", _("customer prefers no SMS"), False
-        _partner, number, reason = picking._get_shipment_sms_recipient()
+        _partner, number, reason = recipient or picking._get_shipment_sms_recipient()
         if not number:
             return "no_address", reason, True
-        if picking._shipment_sms_blacklisted(number):
+        if (
+            number in blacklist
+            if blacklist is not None
+            else picking._shipment_sms_blacklisted(number)
+        ):
             return (
                 "opted_out",
                 _("%(number)s is on the SMS blacklist", number=number),
@@ -128,45 +136,152 @@ class ShipmentTrackingNotification(models.Model):
             sms.action_set_outgoing()
             self.write({"sms_state": "outgoing", "sms_attempts": self.sms_attempts + 1})
             return
-        picking = self.picking_id
-        template = self.env.ref(SMS_TEMPLATES[self.kind])
         state, reason, logged = self._sms_skip_state()
         if state:
-            self.write({"sms_state": state, "sms_error": reason})
-            if logged:
-                picking.message_post(
-                    body=_(
-                        "No SMS was sent (%(template)s): %(reason)s.",
-                        template=template.name,
-                        reason=reason,
-                    ),
-                    subtype_xmlid="mail.mt_note",
-                )
+            self._sms_skipped(state, reason, logged)
             return
-        partner, number, _reason = picking._get_shipment_sms_recipient()
-        body = template._render_field("body", picking.ids, compute_lang=True)[
-            picking.id
-        ]
-        message = picking.with_context(
-            shipment_tracking_customer_only=True
-        )._message_sms(
-            body,
-            partner_ids=partner.ids,
-            sms_pid_to_number={partner.id: number},
-            put_in_queue=True,
+        self._sms_post(SMS_TEMPLATES[self.kind])
+
+    def _send_sms_batch(self):
+        """``_send_sms`` for many rows: those never rendered are rendered and
+        posted together, per template; retries one by one."""
+        fresh = self._fresh_for("sms")
+        for row in self - fresh:
+            row._send_sms()
+        recipients = {
+            picking.id: picking._get_shipment_sms_recipient()
+            for picking in fresh.picking_id
+        }
+        numbers = {number for _p, number, _r in recipients.values() if number}
+        # sudo: the blacklist is marketing data; only its verdict is used.
+        blacklist = set(
+            self.env["phone.blacklist"]
+            .sudo()
+            .search([("number", "in", list(numbers))])
+            .mapped("number")
+            if numbers
+            else ()
         )
-        sms = self.env["sms.sms"].search(
-            [("mail_message_id", "=", message.id)], limit=1
-        )
-        self.write(
-            {
-                "sms_state": "outgoing" if sms else "sent",
-                "sms_attempts": self.sms_attempts + 1,
-                "sms_error": False,
-                "sms_message_id": message.id,
-                "sms_ref": sms.id,
+        to_post = self.browse()
+        for row in fresh:
+            state, reason, logged = row._sms_skip_state(
+                recipients[row.picking_id.id], blacklist
+            )
+            if state:
+                row._sms_skipped(state, reason, logged)
+            else:
+                to_post |= row
+        for xmlid, rows in to_post._by_template(SMS_TEMPLATES):
+            rows._sms_post(xmlid, recipients)
+
+    def _sms_skipped(self, state, reason, logged):
+        self.ensure_one()
+        self.write({"sms_state": state, "sms_error": reason})
+        if logged:
+            template = self.env.ref(SMS_TEMPLATES[self.kind])
+            self.picking_id.message_post(
+                body=_(
+                    "No SMS was sent (%(template)s): %(reason)s.",
+                    template=template.name,
+                    reason=reason,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+
+    def _sms_post(self, template_xmlid, recipients=None):
+        """Render ``template_xmlid`` for these rows (one per delivery) in the
+        customer's language and post it as an SMS on each delivery, for the
+        customer only, into Odoo's SMS queue."""
+        pickings = self.picking_id
+        template = self.env.ref(template_xmlid)
+        bodies = template._render_field("body", pickings.ids, compute_lang=True)
+        note = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
+        values = {}
+        recipients = recipients or {}
+        for picking in pickings:
+            partner, number, _reason = (
+                recipients.get(picking.id) or picking._get_shipment_sms_recipient()
+            )
+            # What _message_sms hands to message_post.
+            values[picking.id] = {
+                "body": bodies[picking.id],
+                "partner_ids": partner.ids,
+                "message_type": "sms",
+                "subtype_id": note,
+                "sms_numbers": None,
+                "sms_pid_to_number": {partner.id: number},
+                "put_in_queue": True,
             }
+        pickings = pickings.with_context(shipment_tracking_customer_only=True)
+        Partner = self.env["res.partner"]
+        # The customer's SMS queued for all messages at once (_sms_queue);
+        # through core's notification, one message at a time, should the
+        # customer be archived (core decides what then).
+        direct = self.filtered(
+            lambda row: Partner.browse(values[row.picking_id.id]["partner_ids"]).active
         )
+        messages = self._post_batch(direct.picking_id, values, notify=False)
+        messages.update(self._post_batch((pickings - direct.picking_id), values))
+        queued = direct._sms_queue(messages, values)
+        others = [m.id for pid, m in messages.items() if pid not in queued]
+        for sms in self.env["sms.sms"].search([("mail_message_id", "in", others)]):
+            queued[sms.mail_message_id.res_id] = sms
+        for row in self:
+            message = messages[row.picking_id.id]
+            sms = queued.get(row.picking_id.id, self.env["sms.sms"])
+            row.write(
+                {
+                    "sms_state": "outgoing" if sms else "sent",
+                    "sms_attempts": row.sms_attempts + 1,
+                    "sms_error": False,
+                    "sms_message_id": message.id,
+                    "sms_ref": sms.id,
+                }
+            )
+
+    def _sms_queue(self, messages, values):
+        """Queue the SMS of ``messages`` (by delivery id) and their
+        notifications, as ``_notify_thread_by_sms`` does for one message with
+        ``put_in_queue``: one create of each for the whole batch. Returns
+        {delivery id: sms.sms}."""
+        sms_vals, rows = [], []
+        for row in self:
+            picking = row.picking_id
+            message = messages[picking.id]
+            post = values[picking.id]
+            (partner_id,) = post["partner_ids"]
+            partner = self.env["res.partner"].browse(partner_id)
+            number = post["sms_pid_to_number"].get(partner_id)
+            sms_vals.append(
+                {
+                    "body": html2plaintext(escape(post["body"])),
+                    "mail_message_id": message.id,
+                    "state": "outgoing",
+                    "partner_id": partner_id,
+                    "number": partner._phone_format(number=number) or number,
+                }
+            )
+            rows.append(picking.id)
+        # sudo: as core queues SMS, a system job.
+        sms_all = self.env["sms.sms"].sudo().create(sms_vals)
+        self.env["mail.notification"].sudo().create(
+            [
+                {
+                    "author_id": messages[picking_id].author_id.id,
+                    "mail_message_id": sms.mail_message_id.id,
+                    "res_partner_id": sms.partner_id.id,
+                    "sms_number": sms.number,
+                    "notification_type": "sms",
+                    "sms_id_int": sms.id,
+                    "sms_tracker_ids": [Command.create({"sms_uuid": sms.uuid})],
+                    "is_read": True,  # no Inbox notification
+                    "notification_status": "ready",
+                    "failure_type": "",
+                }
+                for picking_id, sms in zip(rows, sms_all, strict=True)
+            ]
+        )
+        return dict(zip(rows, self.env["sms.sms"].browse(sms_all.ids), strict=True))
 
     def _sms_notification_status(self):
         """'sent' when Odoo's SMS notification of this message says the
@@ -188,10 +303,9 @@ class ShipmentTrackingNotification(models.Model):
 
     @api.model
     def _reconcile_rows_sms(self, limit):
-        outgoing = self.search([("sms_state", "=", "outgoing")])
-        queued = self.env["sms.sms"].browse(outgoing.mapped("sms_ref")).exists()
-        waiting = {sms.id for sms in queued if sms.state in ("outgoing", "process")}
-        return outgoing.filtered(lambda row: row.sms_ref not in waiting)[:limit]
+        return self._reconcile_rows(
+            "sms", "sms_ref", "sms.sms", ("outgoing", "process"), limit
+        )
 
     def _reconcile_sms(self):
         self.ensure_one()

@@ -1,0 +1,91 @@
+# Copyright 2026 Shipment Tracking Contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
+from odoo.tests import tagged
+
+from .test_shipment_sms import ShipmentSmsCase
+
+_logger = logging.getLogger(__name__)
+
+# Queries of one notification cron call, dispatch notices with an email and an
+# SMS each (bench/notify.py measures the same on 1,000 shipments). Measured on
+# Odoo 18.0 on 2026-11-30, all four add-ons installed: before the batches
+# (issue 12) a call cost about 58 queries per message; now 7 per message (the
+# email: Odoo's notification of each message, i.e. its recipient, reply
+# references, web push devices, the mail, its recipient and notification; the
+# SMS are queued for all messages at once) and 76 per call (5 messages: 111,
+# 20: 216). The budgets are those plus a margin of 3 per call. Change them on
+# purpose only.
+PER_MESSAGE = 7
+PER_CALL = 79
+
+
+@tagged("post_install", "-at_install")
+class TestNotificationQueries(ShipmentSmsCase):
+    """The notification cron renders and queues a batch of messages in a
+    fixed number of queries plus a small, pinned cost per message."""
+
+    def _queue_dispatches(self, count):
+        """``count`` validated deliveries with a tracking number: each queues
+        its dispatch notice (email and SMS)."""
+        orders = self.env["sale.order"].create(
+            [
+                {
+                    "partner_id": self.customer.id,
+                    "carrier_id": self.carrier.id,
+                    "order_line": [
+                        (
+                            0,
+                            0,
+                            {"product_id": self.products[0].id, "product_uom_qty": 1},
+                        )
+                    ],
+                }
+                for _i in range(count)
+            ]
+        )
+        orders.action_confirm()
+        pickings = orders.picking_ids
+        for picking in pickings:
+            picking.carrier_tracking_ref = f"Q{picking.id}"
+        pickings.button_validate()
+        rows = pickings.shipment_update_ids
+        self.assertEqual(len(rows), count)
+        self.assertEqual(set(rows.mapped("state")), {"queued"})
+        return rows
+
+    def _cron_queries(self, count):
+        rows = self._queue_dispatches(count)
+        Notification = self.env["shipment.tracking.notification"]
+        self.env.flush_all()
+        self.env.invalidate_all()
+        before = self.cr.sql_log_count
+        self.assertEqual(Notification._cron_send(batch_size=50), count)
+        self.env.flush_all()
+        queries = self.cr.sql_log_count - before
+        self.assertRecordValues(
+            rows, [{"email_state": "outgoing", "sms_state": "outgoing"}] * count
+        )
+        self.assertEqual(len(rows.mail_message_id), count)
+        self.assertEqual(len(rows.sms_message_id), count)
+        return queries
+
+    def test_cron_queries_per_message_are_pinned(self):
+        # Warm up what every call shares (templates, QWeb, the cron).
+        self._cron_queries(1)
+        few = self._cron_queries(5)
+        many = self._cron_queries(20)
+        per_message = (many - few) / 15
+        _logger.info(
+            "notification cron: 5 messages %s queries, 20 messages %s: %.2f per "
+            "message, %.1f per call",
+            few,
+            many,
+            per_message,
+            few - 5 * per_message,
+        )
+        self.assertLessEqual(per_message, PER_MESSAGE, f"5: {few}, 20: {many}")
+        self.assertLessEqual(few - 5 * per_message, PER_CALL, f"5: {few}")
+        # An email and an SMS each: at most 8 queries per channel message.
+        self.assertLessEqual(per_message / 2, 8)
