@@ -744,6 +744,22 @@ def main():
         )
         floor_phase(server, url, "one event, re-sent (duplicate)", singles[:20])
         floor_phase(
+            server,
+            url,
+            "one new scan, no status change",
+            [
+                [
+                    event(
+                        tracking_number(index),
+                        "in_transit",
+                        base + timedelta(seconds=3000),
+                        f"f-{index}",
+                    )
+                ]
+                for index in range(20)
+            ],
+        )
+        floor_phase(
             server, url, f"{opts.batch_size} events, re-sent (duplicates)", batches[:5]
         )
         errors, retries = server.log_errors(0)
@@ -754,6 +770,7 @@ def main():
         for line in errors[:5]:
             print(f"    {line[:200]}")
         sent = {e["id"] for push in singles + batches for e in push}
+        sent |= {f"f-{index}" for index in range(20)}
         lost, duplicated, extra, rows = count_rows(db, sent)
         ok = report_targets(single, batch, lost, duplicated, extra, rows, sent)
         ok = ok and not errors
