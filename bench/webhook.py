@@ -220,15 +220,19 @@ class OdooServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 sys.exit(f"the server stopped at start (see {self.logfile})")
-            try:
-                if requests.get(f"{self.url}/web/health", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
+            if self._healthy():
+                break
             time.sleep(0.5)
         else:
             self.stop()
             sys.exit(f"the server did not answer in 120 s (see {self.logfile})")
+
+    def _healthy(self):
+        try:
+            return requests.get(f"{self.url}/web/health", timeout=2).ok
+        except requests.RequestException as error:
+            _logger.debug("not up yet: %s", error)
+            return False
 
     def log_position(self):
         return os.path.getsize(self.logfile)
