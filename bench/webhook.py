@@ -466,17 +466,42 @@ def signed_headers(body):
     }
 
 
+def scan_status(scan, scans):
+    """A parcel's journey in ``scans`` scans: picked up (dispatched -> in
+    transit), scans in transit, out for delivery, delivered: three status
+    changes, the other scans news without one."""
+    if scan == 0:
+        return "picked_up"
+    if scan == scans - 1 and scans >= 3:
+        return "delivered"
+    if scan == scans - 2 and scans >= 3:
+        return "out_for_delivery"
+    return "in_transit"
+
+
+def single_shipments(opts):
+    """How many shipments the one-event pushes follow (``--scans`` each)."""
+    return min(opts.shipments, -(-opts.pushes // opts.scans))
+
+
 def single_pushes(opts, base):
-    """One event each, round-robin over the shipments: push i is scan
-    i // M of shipment i % M (concurrent pushes hit different shipments, as
-    a carrier's stream of scans does)."""
+    """One event each, round-robin over the first shipments: push i is scan
+    i // S of shipment i % S, in time order (concurrent pushes hit different
+    shipments, as a carrier's stream of scans does)."""
+    used = single_shipments(opts)
     pushes = []
     for i in range(opts.pushes):
-        index, scan = i % opts.shipments, i // opts.shipments
-        status = "picked_up" if scan == 0 else "in_transit"
+        index, scan = i % used, i // used
         when = base + timedelta(seconds=10 * scan)
         pushes.append(
-            [event(tracking_number(index), status, when, f"s-{index}-{scan}")]
+            [
+                event(
+                    tracking_number(index),
+                    scan_status(scan, opts.scans),
+                    when,
+                    f"s-{index}-{scan}",
+                )
+            ]
         )
     return pushes
 
@@ -485,8 +510,10 @@ def batch_pushes(opts, base):
     """``opts.batch_size`` events each, on as many shipments, consecutive
     pushes on disjoint shipments."""
     pushes = []
-    cursor = 0
-    for j in range(opts.batch_pushes):
+    # From the shipments the one-event pushes left alone: the first scan of
+    # a shipment is a status change, the next ones news.
+    cursor = single_shipments(opts)
+    for _j in range(opts.batch_pushes):
         events = []
         for _k in range(opts.batch_size):
             index = cursor % opts.shipments
@@ -497,7 +524,6 @@ def batch_pushes(opts, base):
             )
             cursor += 1
         pushes.append(events)
-        del j
     return pushes
 
 
@@ -626,6 +652,7 @@ def parse_args():
     add = parser.add_argument
     add("--shipments", type=int, default=1000, help="dispatched shipments (M)")
     add("--pushes", type=int, default=2000, help="one-event pushes")
+    add("--scans", type=int, default=10, help="one-event pushes per shipment")
     add("--connections", type=int, default=8, help="client connections (C)")
     add("--batch-pushes", type=int, default=50, help="pushes of --batch-size")
     add("--batch-size", type=int, default=100, help="events per batch push")
@@ -747,6 +774,8 @@ def main():
             [[event("BWH-NONE", "in_transit", base, f"u-{i}")] for i in range(20)],
         )
         floor_phase(server, url, "one event, re-sent (duplicate)", singles[:20])
+        # Shipments in transit (the batch pushes' last ones): a scan is news.
+        floor_indexes = [(opts.shipments - 1 - k) % opts.shipments for k in range(20)]
         floor_phase(
             server,
             url,
@@ -760,7 +789,7 @@ def main():
                         f"f-{index}",
                     )
                 ]
-                for index in range(20)
+                for index in floor_indexes
             ],
         )
         floor_phase(
@@ -774,7 +803,7 @@ def main():
         for line in errors[:5]:
             print(f"    {line[:200]}")
         sent = {e["id"] for push in singles + batches for e in push}
-        sent |= {f"f-{index}" for index in range(20)}
+        sent |= {f"f-{index}" for index in floor_indexes}
         lost, duplicated, extra, rows = count_rows(db, sent)
         ok = report_targets(single, batch, lost, duplicated, extra, rows, sent)
         ok = ok and not errors
