@@ -507,22 +507,33 @@ def single_pushes(opts, base):
 
 
 def batch_pushes(opts, base):
-    """``opts.batch_size`` events each, on as many shipments, consecutive
-    pushes on disjoint shipments."""
+    """``opts.batch_size`` events each, as an aggregator batches them: blocks
+    of shipments the one-event pushes left alone, half of their journey per
+    push (``--scans`` scans a journey: scans 0-4 of 20 shipments, and later
+    scans 5-9 of the same ones), so that every push carries the same mix of
+    status changes and news. Pushes in flight together touch different
+    shipments."""
+    half = max(opts.scans // 2, 1)
+    per_push = max(opts.batch_size // half, 1)
+    first = single_shipments(opts)
+    blocks = -(-opts.batch_pushes // 2)
+    if first + blocks * per_push > opts.shipments:
+        sys.exit("--shipments too small for the batch pushes")
     pushes = []
-    # From the shipments the one-event pushes left alone: the first scan of
-    # a shipment is a status change, the next ones news.
-    cursor = single_shipments(opts)
-    for _j in range(opts.batch_pushes):
+    for j in range(opts.batch_pushes):
+        block, later = j % blocks, j // blocks
         events = []
-        for _k in range(opts.batch_size):
-            index = cursor % opts.shipments
-            rnd = cursor // opts.shipments
-            when = base + timedelta(seconds=1000 + 10 * rnd)
-            events.append(
-                event(tracking_number(index), "in_transit", when, f"b-{index}-{rnd}")
-            )
-            cursor += 1
+        for k in range(per_push):
+            index = first + block * per_push + k
+            for scan in range(later * half, (later + 1) * half):
+                events.append(
+                    event(
+                        tracking_number(index),
+                        scan_status(scan, opts.scans),
+                        base + timedelta(seconds=1000 + 10 * scan),
+                        f"b-{index}-{scan}",
+                    )
+                )
         pushes.append(events)
     return pushes
 
@@ -774,8 +785,9 @@ def main():
             [[event("BWH-NONE", "in_transit", base, f"u-{i}")] for i in range(20)],
         )
         floor_phase(server, url, "one event, re-sent (duplicate)", singles[:20])
-        # Shipments in transit (the batch pushes' last ones): a scan is news.
-        floor_indexes = [(opts.shipments - 1 - k) % opts.shipments for k in range(20)]
+        # Shipments no push reached yet, still dispatched: "label_created"
+        # maps to that status, so the scan is news without a status change.
+        floor_indexes = [opts.shipments - 1 - k for k in range(20)]
         floor_phase(
             server,
             url,
@@ -784,7 +796,7 @@ def main():
                 [
                     event(
                         tracking_number(index),
-                        "in_transit",
+                        "label_created",
                         base + timedelta(seconds=3000),
                         f"f-{index}",
                     )
