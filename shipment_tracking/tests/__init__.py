@@ -4,6 +4,7 @@ from . import test_dispatch
 from . import test_notification
 from . import test_performance
 from . import test_portal
+from . import test_portal_queries
 from . import test_shipment_details
 from . import test_tracking_events
 from . import test_monitoring

@@ -8,4 +8,5 @@ from . import test_security
 from . import test_status_map
 from . import test_webhook
 from . import test_webhook_hostile
+from . import test_webhook_queries
 from . import test_vendor_fidelity
