@@ -1295,11 +1295,15 @@ class StockPicking(models.Model):
                 pattern = short
         return babel_format_date(day, format=pattern, locale=locale)
 
-    def _shipment_format_time(self, value):
-        """The time of a UTC datetime in the customer's time zone, without
-        seconds, with plain spaces ("2:32 PM", "14:32")."""
+    def _shipment_format_time(self, value, tz=None):
+        """The time of a UTC datetime in the customer's time zone (``tz``
+        when the caller has it), without seconds, with plain spaces
+        ("2:32 PM", "14:32")."""
         time = format_time(
-            self.env, value, tz=self._get_shipment_customer_tz(), time_format="short"
+            self.env,
+            value,
+            tz=tz or self._get_shipment_customer_tz(),
+            time_format="short",
         )
         return " ".join(time.split())
 
@@ -1610,12 +1614,15 @@ class StockPicking(models.Model):
             ._description_selection(self.env)
         )
         groups = []
+        # The time zone once per page, not per event (a long timeline).
+        tz = self._get_shipment_customer_tz()
+        local = self.with_context(tz=tz)
         # sudo: events are internal records; only the carrier's public words,
         # time, place and status are handed over.
         for event in self.sudo().tracking_event_ids.sorted(
             lambda e: (e.event_time, e.id), reverse=True
         ):
-            day = self._shipment_local(event.event_time).date()
+            day = fields.Datetime.context_timestamp(local, event.event_time).date()
             if not groups or groups[-1]["day"] != day:
                 groups.append(
                     {
@@ -1628,7 +1635,7 @@ class StockPicking(models.Model):
             title = state_labels.get(event.state) or carrier_words or ""
             groups[-1]["events"].append(
                 {
-                    "time": self._shipment_format_time(event.event_time),
+                    "time": self._shipment_format_time(event.event_time, tz=tz),
                     "title": title,
                     "text": carrier_words if carrier_words != title else "",
                     "location": event.location or "",
