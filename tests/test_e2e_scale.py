@@ -9,20 +9,23 @@ sandbox's clock (never the server's), and starts each round by making every
 tracking number due again (``next_poll_date`` emptied in the database, as
 time would). In each round the three crons are made due again and again
 (``ir.cron.trigger`` rows and the NOTIFY Odoo's ``_trigger`` sends) while
-two administrators keep starting the monitor and notification crons by hand;
+an administrator keeps starting the monitor and notification crons by hand;
 in two of the rounds the carrier's webhooks push the same events meanwhile.
 
 Checked once everything settled:
 - no tracking number asked twice in a round (the sandbox counts, per round,
-  how often each number is asked), and every open one asked;
+  how often each number is asked), unless a poll run of that round was
+  rolled back by a concurrency error (its answers were not kept: the next
+  run asks again); every open one asked;
 - every shipment at the end of its story (its state, its incidents: one per
   problem, however often the monitor ran);
 - every outbox row sent, each email received once (by Message-Id) and each
   SMS once (by text);
-- no cron run lost for good: the server log holds no traceback other than
-  the concurrency errors the engine's next run makes good.
+- no cron run lost for good: the server log holds no error other than the
+  concurrency errors the engine's next run makes good, and the three crons
+  are active with no failure counted.
 
-Size: E2E_SCALE_SHIPMENTS (default 240)."""
+Size: E2E_SCALE_SHIPMENTS (default 120; 48 runs on a busy machine)."""
 
 import email
 import email.policy
@@ -38,6 +41,7 @@ from http import HTTPStatus
 
 import psycopg2
 import pytest
+import requests
 from conftest import (
     ADMIN,
     MOBILE_E164,
@@ -54,7 +58,7 @@ from conftest import (
 from sandbox import SandboxCarrier
 from test_e2e_carrier import create_sandbox_carrier
 
-SHIPMENTS = int(os.environ.get("E2E_SCALE_SHIPMENTS", "240"))
+SHIPMENTS = int(os.environ.get("E2E_SCALE_SHIPMENTS", "120"))
 # Deliveries per validation call. One call at a time: validations of one
 # product conflict on its valuation layers (serialization failures, retried).
 VALIDATE_CHUNK = 8
@@ -72,7 +76,9 @@ ROUND_TIMEOUT = 240
 SETTLE_TIMEOUT = 300
 # How often the crons are made due again while a round runs.
 TRIGGER_EVERY = 1
-# Pause of each administrator between two manual runs.
+# Administrators starting crons by hand (each takes an HTTP worker while its
+# run lasts; the server has two), and their pause between two runs.
+RACERS = 1
 RACE_EVERY = 1
 POLL_CRON = "shipment_tracking.ir_cron_shipment_poll"
 # How Odoo's cron runner logs a run that raised (it was rolled back).
@@ -288,7 +294,7 @@ def cron_busy(admin, xmlid):
 
 class Background:
     """Threads doing what a busy deployment does while a round runs: one
-    making the three crons due again every TRIGGER_EVERY seconds, two
+    making the three crons due again every TRIGGER_EVERY seconds, RACERS
     administrators starting the monitor and notification crons by hand
     (refused while a cron worker runs them: counted)."""
 
@@ -308,7 +314,7 @@ class Background:
             threading.Thread(target=self._trigger_loop, daemon=True, name="trigger")
         ] + [
             threading.Thread(target=self._race, daemon=True, name=f"racer-{n}")
-            for n in range(2)
+            for n in range(RACERS)
         ]
 
     def __enter__(self):
@@ -342,6 +348,9 @@ class Background:
                     break
                 try:
                     admin.call("ir.cron", "method_direct_trigger", [cron_id])
+                except requests.RequestException:
+                    with self._lock:
+                        self.failures[xmlid, "no answer in time"] += 1
                 except RPCError as error:
                     with self._lock:
                         if "currently being executed" in error.message:
@@ -509,9 +518,12 @@ def play_round(admin, sandbox, background, poll, carrier, picking_ids, hours, ho
     finally:
         background.active.clear()
     if hooks:
+        # None: the sandbox stopped waiting (a busy server answers late; the
+        # events are kept, the final checks tell). Any HTTP error fails.
         answers = Counter(entry["status"] for entry in sandbox.webhook_log())
         assert set(answers) <= {
-            HTTPStatus.OK
+            HTTPStatus.OK,
+            None,
         }, f"webhook answers {answers}; Odoo log tail:\n{log_tail(poll.log)}"
     return open_numbers
 
@@ -586,7 +598,9 @@ def test_crons_at_scale_do_everything_once(
                 ]
                 make_late(login, shop, lost, LATE_DAYS)
             log_start = log_size(odoo_server["log"])
-            polled_open[sandbox.round + 1] = play_round(
+            # (the round number before the call: play_round moves it on)
+            round_ = sandbox.round + 1
+            polled_open[round_] = play_round(
                 admin,
                 sandbox,
                 background,
@@ -596,7 +610,7 @@ def test_crons_at_scale_do_everything_once(
                 hours,
                 hooks,
             )
-            failed_polls[sandbox.round] = failed_poll_runs(
+            failed_polls[round_] = failed_poll_runs(
                 odoo_server["log"], log_start, log_size(odoo_server["log"])
             )
     rounds_done = time.monotonic()
@@ -734,6 +748,7 @@ def test_crons_at_scale_do_everything_once(
         f"tracking calls per round {dict(sandbox.calls)}, poll runs rolled back "
         f"per round {failed_polls}, numbers asked again {doubles}, numbers "
         f"asked per round { {r: sum(c.values()) for r, c in sandbox.asked.items()} }; "
+        f"webhook pushes {dict(Counter(e['status'] for e in sandbox.webhook_log()))}; "
         f"{len(rows)} messages {dict(Counter(r['kind'] for r in rows))}, "
         f"{sum(received_mail.values())} emails, "
         f"{sum(sum(c.values()) for c in sms_by_order.values())} SMS; "
