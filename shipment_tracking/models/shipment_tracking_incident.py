@@ -1,6 +1,6 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 
 from ..const import CLOSED_SHIPMENT_STATES, DELAY_KINDS, INCIDENT_KINDS
 from ..tools import create_unique
@@ -247,7 +247,11 @@ class ShipmentTrackingIncident(models.Model):
         handler, else the order's salesperson, else the delivery's
         responsible, else the administrator."""
         self.ensure_one()
-        picking = self.picking_id
+        # As the system, whoever's transaction found the incident: a carrier's
+        # webhook runs as the public user, who has no email address to send the
+        # assignee's "assigned to you" email from (it failed in the mail queue).
+        # Safe: only the to-do on this delivery is written, as the cron would.
+        picking = self.picking_id.with_user(SUPERUSER_ID)
         user = (
             picking.company_id.shipment_incident_user_id
             or picking.sale_id.user_id
