@@ -225,10 +225,16 @@ class ShipmentTrackingNotification(models.Model):
         setting, _template = NOTIFICATION_KINDS[kind]
         if not picking.company_id[setting]:
             return self.browse()
-        row = create_unique(self, self._prepare_values(picking, kind, key, incident))
-        if row:
+        return create_unique(self, self._prepare_values(picking, kind, key, incident))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        rows = super().create(vals_list)
+        # A message queued by any path (a dispatch, an update): the cron
+        # must run once this transaction commits.
+        if any(rows.mapped("is_pending")):
             self._shipment_mark_due()
-        return row
+        return rows
 
     def write(self, vals):
         res = super().write(vals)
