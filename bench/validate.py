@@ -608,7 +608,9 @@ def print_table(scenarios):
         med_q = statistics.median(sc.queries)
         med_all = statistics.median(sc.all_queries)
         ratio = med / statistics.median(base.times) if base else float("nan")
-        extra = med_q - statistics.median(base.queries) if base else float("nan")
+        # Every statement of the process counts (other cursors' too, e.g. a
+        # post-commit hook), not only the validation cursor's.
+        extra = med_all - statistics.median(base.all_queries) if base else float("nan")
         results[key] = (med, med_q, ratio, extra)
         print(
             f"({key}) {SCENARIOS[key]:<24} {len(sc.times):>4} {med:>10.1f} "
@@ -624,7 +626,8 @@ def print_table(scenarios):
             f"{'PASS' if ok_time else 'FAIL'}"
         )
         print(
-            f"Target (c) median queries <= (a) + {TARGET_EXTRA_QUERIES}: {extra:+.0f}  "
+            f"Target (c) median queries (all q) <= (a) + {TARGET_EXTRA_QUERIES}: "
+            f"{extra:+.0f}  "
             f"{'PASS' if ok_q else 'FAIL'}"
         )
         return ok_time and ok_q

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from markupsafe import Markup, escape
 
-from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
@@ -25,25 +25,24 @@ from .ir_qweb import COMPILE_ONCE
 
 _logger = logging.getLogger(__name__)
 
-# cr.postcommit.data key: when this transaction wants the cron woken up.
+# cr.precommit.data key: when this transaction wants the cron woken up.
 TRIGGER_KEY = "shipment_tracking.notification_due"
 CRON_XMLID = "shipment_tracking.ir_cron_shipment_notification"
 
 
-def _trigger_after_commit(registry, due):
-    """Post-commit hook: one trigger per time the committed transaction
-    queued messages for (see ``_shipment_wake_after_commit``)."""
+def _trigger_before_commit(env, due):
+    """Pre-commit hook: one trigger per time the transaction queued messages
+    for (see ``_shipment_wake_after_commit``), written by the committing
+    transaction itself, after every savepoint is settled: a shipment rolled
+    back in a batch cannot take the others' trigger with it, and the
+    trigger exists exactly when the messages do."""
     if not due:
         return
-    try:
-        with registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            cron = env.ref(CRON_XMLID, raise_if_not_found=False)
-            if cron:
-                now = fields.Datetime.now()
-                cron._trigger(sorted({at or now for at in due}))
-    except Exception:  # noqa: BLE001 - the work is committed; the cron's schedule sends
-        _logger.warning("could not wake the notification cron", exc_info=True)
+    # sudo: waking a system job; no record of the user's is read or written.
+    cron = env.ref(CRON_XMLID, raise_if_not_found=False)
+    if cron:
+        now = fields.Datetime.now()
+        cron.sudo()._trigger(sorted({at or now for at in due}))
 
 
 # kind -> (company setting that enables it, mail template xmlid)
@@ -1034,19 +1033,13 @@ class ShipmentTrackingNotification(models.Model):
     @api.model
     def _shipment_wake_after_commit(self):
         """The set of times this transaction wants the cron woken at (False:
-        at once), with the post-commit hook that creates the triggers.
-
-        After the commit, not before: a savepoint rolled back (a shipment
-        that failed in a batch) cannot take the trigger of the others with
-        it, and the worker's transaction never writes ``ir_cron_trigger``.
-        Should the process stop in between, the cron's own schedule sends."""
-        data = self.env.cr.postcommit.data
+        at once), with the pre-commit hook that creates the triggers (one
+        per distinct time, however many messages were queued)."""
+        data = self.env.cr.precommit.data
         if TRIGGER_KEY not in data:
             data[TRIGGER_KEY] = set()
-            self.env.cr.postcommit.add(
-                functools.partial(
-                    _trigger_after_commit, self.env.registry, data[TRIGGER_KEY]
-                )
+            self.env.cr.precommit.add(
+                functools.partial(_trigger_before_commit, self.env, data[TRIGGER_KEY])
             )
         return data[TRIGGER_KEY]
 

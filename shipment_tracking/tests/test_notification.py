@@ -42,14 +42,9 @@ class TestDispatchNotification(ShipmentTrackingCase):
         )
 
     def _commit_hooks(self):
-        """What the commit of the transaction runs after it (the trigger, on
-        a cursor of its own: here the test's, as for HTTP tests)."""
+        """What the commit of the transaction runs before it (the trigger)."""
         self.env.flush_all()
-        self.registry.enter_test_mode(self.cr)
-        try:
-            self.env.cr.postcommit.run()
-        finally:
-            self.registry.leave_test_mode()
+        self.env.cr.precommit.run()
 
     def test_validation_only_queues_the_notification(self):
         before = self._cron_triggers()
