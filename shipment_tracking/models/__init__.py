@@ -5,6 +5,8 @@ from . import mail_mail
 from . import res_company
 from . import res_config_settings
 from . import resource_calendar
+from . import resource_calendar_attendance
+from . import resource_calendar_leaves
 from . import shipment_parcel_mixin
 from . import shipment_tracking_event
 from . import shipment_tracking_incident

@@ -13,7 +13,14 @@ class IrSequence(models.Model):
     _inherit = "ir.sequence"
 
     def _shipment_clear_cache(self):
-        if any(sequence.code == SEQUENCE_CODE for sequence in self):
+        """Clear when one of these is a company's shipment ID sequence (by
+        its code, or by the company's setting should the code be renamed)."""
+        # sudo: only whether a company uses the sequence is read.
+        if any(sequence.code == SEQUENCE_CODE for sequence in self) or self.env[
+            "res.company"
+        ].sudo().with_context(active_test=False).search_count(
+            [("shipment_sequence_id", "in", self.ids)], limit=1
+        ):
             self.env.registry.clear_cache()
 
     def write(self, vals):
