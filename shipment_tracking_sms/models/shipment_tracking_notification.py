@@ -1,11 +1,10 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from markupsafe import escape
-
 from odoo import Command, _, api, fields, models
 from odoo.tools import html2plaintext
 
 from odoo.addons.shipment_tracking.const import OUTBOX_CHANNEL_STATES
+from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
 
 SMS_TEMPLATES = {
     kind: f"shipment_tracking_sms.sms_template_shipment_{kind}"
@@ -191,7 +190,16 @@ class ShipmentTrackingNotification(models.Model):
     def _sms_post(self, template_xmlid, recipients=None):
         """Render ``template_xmlid`` for these rows (one per delivery) in the
         customer's language and post it as an SMS on each delivery, for the
-        customer only, into Odoo's SMS queue."""
+        customer only, into Odoo's SMS queue.
+
+        Mirrors, in a batch, what Odoo 18.0 does for one record (keep in step;
+        ``TestSmsCoreParity`` compares both):
+        ``odoo/addons/sms/models/mail_thread.py``: ``_message_sms`` (the
+        values), ``message_post`` (the SMS text kept as ``sms_content``, the
+        chatter body rendered by ``sms_content_to_rendered_html``) and
+        ``_notify_thread_by_sms`` with ``put_in_queue`` (see ``_sms_queue``);
+        the message itself as ``mail.thread.message_post`` in
+        ``odoo/addons/mail/models/mail_thread.py`` (see ``_post_batch``)."""
         pickings = self.picking_id
         template = self.env.ref(template_xmlid)
         bodies = template._render_field("body", pickings.ids, compute_lang=True)
@@ -202,9 +210,12 @@ class ShipmentTrackingNotification(models.Model):
             partner, number, _reason = (
                 recipients.get(picking.id) or picking._get_shipment_sms_recipient()
             )
-            # What _message_sms hands to message_post.
+            # What _message_sms hands to message_post, after the sms module's
+            # message_post override: the SMS text as is, and for the chatter
+            # that text as HTML (line breaks kept, links clickable).
             values[picking.id] = {
-                "body": bodies[picking.id],
+                "body": sms_content_to_rendered_html(bodies[picking.id]),
+                "sms_content": bodies[picking.id],
                 "partner_ids": partner.ids,
                 "message_type": "sms",
                 "subtype_id": note,
@@ -242,7 +253,9 @@ class ShipmentTrackingNotification(models.Model):
     def _sms_queue(self, messages, values):
         """Queue the SMS of ``messages`` (by delivery id) and their
         notifications, as ``_notify_thread_by_sms`` does for one message with
-        ``put_in_queue``: one create of each for the whole batch. Returns
+        ``put_in_queue``: one create of each for the whole batch (Odoo 18.0,
+        ``odoo/addons/sms/models/mail_thread.py``, ``_notify_thread_by_sms``:
+        its SMS and notification values, kept identical). Returns
         {delivery id: sms.sms}."""
         sms_vals, rows = [], []
         for row in self:
@@ -254,7 +267,7 @@ class ShipmentTrackingNotification(models.Model):
             number = post["sms_pid_to_number"].get(partner_id)
             sms_vals.append(
                 {
-                    "body": html2plaintext(escape(post["body"])),
+                    "body": post.get("sms_content") or html2plaintext(post["body"]),
                     "mail_message_id": message.id,
                     "state": "outgoing",
                     "partner_id": partner_id,

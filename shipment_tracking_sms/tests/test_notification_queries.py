@@ -87,5 +87,3 @@ class TestNotificationQueries(ShipmentSmsCase):
         )
         self.assertLessEqual(per_message, PER_MESSAGE, f"5: {few}, 20: {many}")
         self.assertLessEqual(few - 5 * per_message, PER_CALL, f"5: {few}")
-        # An email and an SMS each: at most 8 queries per channel message.
-        self.assertLessEqual(per_message / 2, 8)
