@@ -5,6 +5,7 @@ import logging
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tools import SQL
 
 from ..const import (
     CLOSED_SHIPMENT_STATES,
@@ -254,7 +255,13 @@ class ShipmentTrackingNumber(models.Model):
     def _cron_poll(self):
         """Refresh every open shipment's due numbers from their carrier, by
         carrier and in batches that commit their progress: a crash loses one
-        batch at most and the next run resumes with what is still due."""
+        batch at most and the next run resumes with what is still due.
+
+        Each batch is claimed before its carrier is asked (``_poll_claim``):
+        two runs at once (a cron worker and *Run Manually*, say) never ask
+        for the same number. A carrier that cannot be reached ends its turn
+        in this run (its other numbers wait for the next one), so that its
+        retries do not eat the time of the carriers after it."""
         # sudo: a system job working for every company's shipments.
         self = self.sudo()  # noqa: PLW0642
         carriers = (
@@ -267,17 +274,48 @@ class ShipmentTrackingNumber(models.Model):
         todo = self.search(
             self._poll_domain(carriers), order="next_poll_date asc nulls first, id"
         )
+        # A fresh snapshot for the claims: what another run committed since
+        # is seen (and skipped), not a serialization failure.
+        self.env.cr.commit()  # pylint: disable=invalid-commit
         done = 0
         cron = self.env["ir.cron"]
         for carrier in carriers:
             size = carrier._shipment_poll_batch_size()
             numbers = todo.filtered(lambda n, c=carrier: n.carrier_id == c)
             for start in range(0, len(numbers), size):
-                chunk = numbers[start : start + size]
-                chunk._poll_batch(carrier)
-                done += len(chunk)
+                chunk = numbers[start : start + size]._poll_claim()
+                reached = chunk._poll_batch(carrier) if chunk else True
+                done += min(size, len(numbers) - start)
+                if not reached:
+                    done += max(0, len(numbers) - start - size)
                 cron._notify_progress(done=done, remaining=len(todo) - done)
                 self.env.cr.commit()  # pylint: disable=invalid-commit
+                if not reached:
+                    break
+
+    def _poll_claim(self):
+        """These numbers, less those another transaction holds (a run polling
+        them, a carrier event being recorded) or has polled since they were
+        listed (no longer due), locked until this transaction ends."""
+        if not self:
+            return self
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT id FROM shipment_tracking_number
+                 WHERE id IN %s
+                   AND (next_poll_date IS NULL OR next_poll_date <= %s)
+                 ORDER BY id
+                   FOR NO KEY UPDATE SKIP LOCKED
+                """,
+                tuple(self.ids),
+                fields.Datetime.now(),
+            )
+        )
+        claimed = self.browse(row[0] for row in rows)
+        # What another run wrote to them is read afresh.
+        claimed.invalidate_recordset(self._poll_fields())
+        return claimed
 
     def _poll_batch(self, carrier):
         """Poll one batch in a savepoint: whatever fails in it (an answer the
@@ -285,10 +323,12 @@ class ShipmentTrackingNumber(models.Model):
         half-written, is recorded on the carrier and the batch's numbers,
         and the other batches go on. Concurrency errors are not absorbed: the
         transaction is lost with them, the cron run stops there and the next
-        run resumes with what is still due (committed batches are kept)."""
+        run resumes with what is still due (committed batches are kept).
+
+        :return: False when the carrier could not be reached."""
         try:
             with self.env.cr.savepoint():
-                self._poll(carrier)
+                return self._poll(carrier)
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
             raise
         except Exception as error:  # noqa: BLE001 - contained per batch
@@ -296,6 +336,7 @@ class ShipmentTrackingNumber(models.Model):
                 "polling %s failed for %s tracking number(s)", carrier.name, len(self)
             )
             self._poll_failed(carrier, _("Polling failed: %s", error))
+            return True
 
     def _poll_failed(self, carrier, message):
         now = fields.Datetime.now()
@@ -305,13 +346,15 @@ class ShipmentTrackingNumber(models.Model):
     def _poll(self, carrier):
         """Poll one batch of numbers of ``carrier``: a number with news is
         asked again after the base interval, one without backs off on its
-        own; then shipments silent for too long expire."""
+        own; then shipments silent for too long expire.
+
+        :return: whether the carrier answered."""
         now = fields.Datetime.now()
         try:
             result = carrier._shipment_fetch_tracking(self.mapped("name"))
         except UserError as error:
             self._poll_failed(carrier, str(error))
-            return
+            return False
         carrier.write({"shipment_poll_error": False, "shipment_last_poll_date": now})
         pickings = self.picking_id
         applied = pickings._shipment_apply_carrier_events(
@@ -342,6 +385,7 @@ class ShipmentTrackingNumber(models.Model):
         for error, ids in idle.items():
             self.browse(ids)._poll_backoff(now, error=error)
         pickings._shipment_expire_if_silent(now)
+        return True
 
     def _poll_backoff(self, now, error=False):
         """No news: wait twice as long before asking again, up to a day
