@@ -7,7 +7,7 @@ from urllib.parse import quote
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from .generic_rate_limiter import GenericRateLimiter, create_table
+from .generic_rate_limiter import MAX_RATE, MIN_RATE, GenericRateLimiter, create_table
 from .generic_request import GenericCarrierClient, GenericCarrierError
 from .tracking_formats import PayloadError, default_status_rows, tracking_batch
 
@@ -69,7 +69,8 @@ class DeliveryCarrier(models.Model):
     generic_rate_limit = fields.Float(
         string="Requests per Second",
         default=5.0,
-        help="The carrier's rate limit; 0 for none.",
+        help="The carrier's rate limit: 0 for none, else from 0.0167 (one "
+        "request a minute) to 1000.",
     )
     generic_status_map_ids = fields.One2many(
         "shipment.tracking.status.map", "carrier_id", string="Status Mapping"
@@ -145,11 +146,17 @@ class DeliveryCarrier(models.Model):
                         max=int(GENERIC_MAX_BACKOFF),
                     )
                 )
-            if carrier.generic_rate_limit < 0:
+            rate = carrier.generic_rate_limit
+            # Within a float's rounding of 1/60, as typed (0.0167) or stored.
+            if rate and not MIN_RATE - 1e-9 <= rate <= MAX_RATE:
                 raise ValidationError(
                     _(
-                        "%(carrier)s: the rate limit cannot be negative (0: " "none).",
+                        "%(carrier)s: the rate limit must be 0 (no limit) or "
+                        "between %(low)s (one request a minute) and %(high)s "
+                        "requests per second.",
                         carrier=carrier.name,
+                        low=f"{MIN_RATE:.4f}",
+                        high=int(MAX_RATE),
                     )
                 )
 

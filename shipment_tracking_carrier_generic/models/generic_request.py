@@ -196,6 +196,16 @@ class CarrierRetry(Retry):
         super().__init__(*args, **kwargs)
         self.throttle = throttle
 
+    def is_retry(self, method, status_code, has_retry_after=False):
+        """Only the configured statuses: urllib3 would also retry a 413 (and
+        any of its RETRY_AFTER_STATUS_CODES) that carries a Retry-After,
+        whatever the method."""
+        return bool(
+            self._is_method_retryable(method)
+            and self.status_forcelist
+            and status_code in self.status_forcelist
+        )
+
     def new(self, **kwargs):
         retry = super().new(**kwargs)
         retry.throttle = self.throttle
@@ -242,7 +252,9 @@ class _SessionCache:
     """Process-wide HTTP sessions by what they depend on, least recently used
     dropped beyond ``size``. Sessions are made before being shared and never
     changed after, so threads may use one together (urllib3's pool is
-    thread-safe)."""
+    thread-safe). A dropped session is not closed: another thread may be
+    in a call on it (a closed pool fails that call); its connections close
+    when the last user lets go of it (garbage collection)."""
 
     def __init__(self, size):
         self.size = size
@@ -258,20 +270,14 @@ class _SessionCache:
         with self._lock:
             session = self._sessions.pop(key, None) or build()
             self._sessions[key] = session
-            evicted = [
-                self._sessions.popitem(last=False)[1]
-                for _i in range(len(self._sessions) - self.size)
-            ]
-        for old in evicted:
-            # Idle connections close now; one in use closes when released.
-            old.close()
+            while len(self._sessions) > self.size:
+                self._sessions.popitem(last=False)
         return session
 
     def clear(self):
+        """Forget every session (not closed, as when dropped)."""
         with self._lock:
-            sessions, self._sessions = list(self._sessions.values()), OrderedDict()
-        for session in sessions:
-            session.close()
+            self._sessions = OrderedDict()
 
     def __len__(self):
         return len(self._sessions)

@@ -14,10 +14,16 @@ from unittest.mock import patch
 from freezegun import freeze_time
 
 from odoo import sql_db
+from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, tagged
 
 from ..models import generic_rate_limiter
-from ..models.generic_rate_limiter import TABLE, GenericRateLimiter, reserve_slot
+from ..models.generic_rate_limiter import (
+    MAX_RATE_WAIT,
+    TABLE,
+    GenericRateLimiter,
+    reserve_slot,
+)
 from ..models.generic_request import (
     MAX_RETRY_AFTER,
     MAX_SESSIONS,
@@ -101,6 +107,37 @@ class TestCarrierSession(SandboxCarrierMixin, TransactionCase):
         for index in range(MAX_SESSIONS + 5):
             carrier_session(f"http://127.0.0.1:9/{index}", "bounded-key")
         self.assertLessEqual(len(SESSIONS), MAX_SESSIONS)
+
+    def test_an_evicted_session_is_not_closed(self):
+        """Another thread may be in a call on a session the cache drops: its
+        connection pool stays open (a closed one fails that call)."""
+        session = carrier_session("http://127.0.0.1:9/evicted", "evicted-key")
+        pool = session.get_adapter("http://127.0.0.1:9").poolmanager
+        pool = pool.connection_from_url("http://127.0.0.1:9/evicted")
+        for index in range(MAX_SESSIONS + 1):
+            carrier_session(f"http://127.0.0.1:9/evict-{index}", "evicted-key")
+        self.assertIsNot(
+            carrier_session("http://127.0.0.1:9/evicted", "evicted-key"), session
+        )
+        self.assertIsNotNone(pool.pool)
+        self.assertIs(
+            session.get_adapter("http://127.0.0.1:9").poolmanager.connection_from_url(
+                "http://127.0.0.1:9/evicted"
+            ),
+            pool,
+        )
+
+    def test_rate_limit_bounds(self):
+        carrier = self.generic.with_user(self.user_logistics)
+        for rate in (1e-15, 1e-13, 0.0166, 1000.5, 1e9):
+            with (
+                self.subTest(rate=rate),
+                self.assertRaisesRegex(ValidationError, "rate limit"),
+            ):
+                carrier.write({"generic_rate_limit": rate})
+        for rate in (0, 1 / 60, 0.0167, 1, 1000):
+            carrier.write({"generic_rate_limit": rate})
+            self.assertEqual(carrier.generic_rate_limit, rate)
 
     def test_booking_retried_after_a_lost_answer_books_once(self):
         """The protocol makes booking idempotent on its reference: the
@@ -198,6 +235,20 @@ class TestCarrierRetry(TransactionCase):
                 with self.assertRaises(GenericCarrierError):
                     self._client().create_shipment({"reference": "R"})
                 self.assertEqual(len(self.hostile.paths), 1)
+
+    def test_only_the_configured_statuses_are_retried(self):
+        """urllib3 retries a 413 with a Retry-After (for POST too): not
+        here, only 429 and 5xx are."""
+        for status in (413, 429, 503):
+            retry = self._client().session.get_adapter(self.hostile.url).max_retries
+            self.assertEqual(
+                retry.is_retry("POST", status, has_retry_after=True), status != 413
+            )
+        self.hostile.queue(_json(413, {}, {"Retry-After": "1"}), _json(200, {}))
+        with RecordedWaits() as waits, self.assertRaises(GenericCarrierError):
+            self._client().create_shipment({"reference": "R"})
+        self.assertEqual(len(self.hostile.paths), 1)
+        self.assertEqual(waits, [])
 
     def test_other_methods_are_not_retried(self):
         """Only the protocol's methods (GET, POST: reads or idempotent) are
@@ -323,6 +374,57 @@ class TestRateLimiter(TransactionCase):
         cr.rollback()
         cr.execute(f"SELECT next_slot FROM {TABLE} WHERE key = %s", [self.key])
         self.assertEqual(cr.fetchone()[0], self.NOW + timedelta(seconds=70))
+
+    def _set_row(self, next_slot):
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            cr.execute(
+                f"INSERT INTO {TABLE} (key, next_slot) VALUES (%s, %s)"
+                " ON CONFLICT (key) DO UPDATE SET next_slot = excluded.next_slot",
+                [self.key, next_slot],
+            )
+
+    def test_rates_out_of_bounds_are_clamped(self):
+        """A rate below one a minute is one a minute (a tinier one would
+        overflow timestamps), above 1000/s is 1000/s: no other error than
+        GenericCarrierError."""
+        cr = self._cursor()
+        minute = timedelta(seconds=60)
+        self.assertEqual(self._reserve(cr, rate=1e-15), (self.NOW, 0.0))
+        self.assertEqual(self._reserve(cr, rate=1e-13), (self.NOW + minute, 60.0))
+        with self.assertRaisesRegex(GenericCarrierError, "rate limit"):
+            self._reserve(cr, rate=1e-300)
+        cr.rollback()
+        self._drop_key()
+        slots = [self._reserve(cr, rate=1e9)[0] for _i in range(2)]
+        self.assertEqual(slots, [self.NOW, self.NOW + timedelta(milliseconds=1)])
+        limiter = GenericRateLimiter.for_database(self.env.cr.dbname)
+        for rate in (float("nan"), "fast"):
+            with self.subTest(rate=rate), self.assertRaises(GenericCarrierError):
+                limiter(self.key, rate)
+
+    def test_clock_stepped_back_restarts_from_now(self):
+        """A row further ahead than a reservation can leave it (max_wait +
+        one step, plus a margin of max_wait) was left by a clock since
+        stepped back: it restarts from now instead of refusing every
+        request until real time catches up."""
+        cr = self._cursor()
+        self._set_row(self.NOW + timedelta(days=1))
+        self.assertEqual(self._reserve(cr, rate=5), (self.NOW, 0.0))
+        self.assertEqual(
+            self._reserve(cr, rate=5), (self.NOW + timedelta(seconds=0.2), 0.2)
+        )
+        # Queued past the longest wait, as many workers at once can leave
+        # it: still refused.
+        self._set_row(self.NOW + timedelta(seconds=MAX_RATE_WAIT + 1))
+        with self.assertRaisesRegex(GenericCarrierError, "rate limit"):
+            self._reserve(cr, rate=5)
+        cr.rollback()
+        self._set_row(self.NOW + timedelta(seconds=2 * MAX_RATE_WAIT + 0.1))
+        with self.assertRaisesRegex(GenericCarrierError, "rate limit"):
+            self._reserve(cr, rate=5)
+        cr.rollback()
+        self._set_row(self.NOW + timedelta(seconds=2 * MAX_RATE_WAIT + 0.3))
+        self.assertEqual(self._reserve(cr, rate=5), (self.NOW, 0.0))
 
     def test_every_request_of_a_carrier_takes_a_slot(self):
         sandbox = HostileCarrier()
