@@ -310,6 +310,7 @@ class ShipmentTrackingNumber(models.Model):
                 """,
                 tuple(self.ids),
                 fields.Datetime.now(),
+                to_flush=self._fields["next_poll_date"],
             )
         )
         claimed = self.browse(row[0] for row in rows)

@@ -96,7 +96,8 @@ class TestPolling(SandboxCarrierMixin, TransactionCase):
             type(self.generic), "_shipment_poll_batch_size", lambda self: 2
         ):
             commits = self._poll()
-        self.assertEqual(commits, 2)
+        # One after listing what is due (a fresh snapshot), one per batch.
+        self.assertEqual(commits, 3)
         pickings[0].with_context(
             shipment_tracking_force_state=True
         ).shipment_state = "delivered"
@@ -104,6 +105,32 @@ class TestPolling(SandboxCarrierMixin, TransactionCase):
         self._poll()
         self.assertFalse(pickings[0].shipment_poll_error)
         self.assertTrue(pickings[1].shipment_poll_error)
+
+    def test_unreachable_carrier_ends_its_turn(self):
+        pickings = self._booked() | self._booked() | self._booked() | self._booked()
+        self.generic.generic_max_retries = 0
+        self.sandbox.configure(fail_next=100)
+        with patch.object(
+            type(self.generic), "_shipment_poll_batch_size", lambda self: 2
+        ):
+            self._poll()
+        # The first batch failed and is shown; the second was not asked for
+        # (still due, no error): its turn comes in the next run.
+        self.assertEqual(
+            [bool(p.shipment_poll_error) for p in pickings], [True, True, False, False]
+        )
+        self.assertFalse(pickings[2:].tracking_number_ids.mapped("next_poll_date")[0])
+
+    def test_a_number_polled_meanwhile_is_not_claimed(self):
+        first, second = self._booked(), self._booked()
+        # sudo: the polling bookkeeping is the system's.
+        numbers = (first | second).tracking_number_ids.sudo()
+        numbers.write({"next_poll_date": False})
+        # Another run polled the second one after this run listed it.
+        second.tracking_number_ids.sudo().write(
+            {"next_poll_date": fields.Datetime.add(fields.Datetime.now(), hours=1)}
+        )
+        self.assertEqual(numbers._poll_claim(), first.tracking_number_ids)
 
     def test_failing_carrier_is_visible_and_backs_off(self):
         picking = self._booked()
