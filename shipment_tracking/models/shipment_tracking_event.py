@@ -71,6 +71,25 @@ LEGACY_EVENT_KEY_VALUES = (
 )
 
 
+# What a shipment follows of its events (``_follow_pickings``): fetched with
+# the search, in one statement.
+FOLLOW_FIELDS = (
+    "picking_id",
+    "event_time",
+    "state",
+    "carrier_status_text",
+    "location",
+    "tracking_ref",
+    "incident_kind",
+    "expected_delivery_date",
+    "pickup_location",
+    "pickup_deadline",
+    "pod_signed_by",
+    "pod_signature_url",
+    "pod_photo_url",
+)
+
+
 class ShipmentTrackingEvent(models.Model):
     """A carrier scan or status change of a shipment, whatever carrier or
     channel (webhook, polling, manual) it came from."""
@@ -312,6 +331,9 @@ class ShipmentTrackingEvent(models.Model):
                     vals,
                     picking_id=number.picking_id.id,
                     package_id=number.package_id.id,
+                    # The stored related field, given: no UPDATE after the
+                    # INSERT to compute it.
+                    company_id=number.picking_id.company_id.id,
                     source=source,
                 )
             )
@@ -350,8 +372,10 @@ class ShipmentTrackingEvent(models.Model):
         (customer updates, incident monitor) are grouped, so that the number
         of SQL statements does not grow with the number of shipments."""
         # sudo: the shipment follows its carrier's events, whoever triggers it.
-        events = self.sudo().search(
-            [("picking_id", "in", pickings.ids)], order="event_time desc, id desc"
+        events = self.sudo().search_fetch(
+            [("picking_id", "in", pickings.ids)],
+            FOLLOW_FIELDS,
+            order="event_time desc, id desc",
         )
         by_picking = events.grouped("picking_id")
         states = dict(self._fields["state"]._description_selection(self.env))
