@@ -149,13 +149,14 @@ class DeliveryCarrier(models.Model):
             rate = carrier.generic_rate_limit
             # Within a float's rounding of 1/60, as typed (0.0167) or stored.
             if rate and not MIN_RATE - 1e-9 <= rate <= MAX_RATE:
+                low = f"{MIN_RATE:.4f}"
                 raise ValidationError(
                     _(
                         "%(carrier)s: the rate limit must be 0 (no limit) or "
                         "between %(low)s (one request a minute) and %(high)s "
                         "requests per second.",
                         carrier=carrier.name,
-                        low=f"{MIN_RATE:.4f}",
+                        low=low,
                         high=int(MAX_RATE),
                     )
                 )
