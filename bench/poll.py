@@ -564,6 +564,11 @@ def child_b(env, opts):
 
     def commit():
         real_commit()
+        if progress["done"] == progress.get("reported", 0):
+            # Not a batch: the commit after listing what is due (a fresh
+            # snapshot for the batches' claims).
+            return
+        progress["reported"] = progress["done"]
         commits.append(1)
         rss, _hwm = proc_status()
         emit(
