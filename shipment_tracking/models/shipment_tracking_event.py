@@ -400,6 +400,7 @@ class ShipmentTrackingEvent(models.Model):
             # without a new status: the monitor opens or closes it now.
             if not closed and mine[0]._is_incident_news(picking):
                 monitor.add(picking.id)
+        # sudo: the shipment follows its carrier's events, whoever triggers it.
         Picking = self.env["stock.picking"].sudo()
         Picking._shipment_write_carrier_updates(updates)
         for state, ids in statuses.items():

@@ -1088,6 +1088,8 @@ class StockPicking(models.Model):
         if not bodies:
             return
         messages = self.browse(list(bodies))._message_log_batch(bodies)
+        # sudo: tracking values are system records (as mail.thread writes them
+        # for tracked fields); they belong to the messages just logged.
         self.env["mail.tracking.value"].sudo().create(
             [
                 dict(command[2], mail_message_id=message.id)
