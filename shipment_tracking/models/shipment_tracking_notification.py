@@ -38,9 +38,15 @@ def _trigger_before_commit(env, due):
     trigger exists exactly when the messages do."""
     if not due:
         return
+    # The id from the registry's cache of XML ids (no query, unlike env.ref).
     # sudo: waking a system job; no record of the user's is read or written.
-    cron = env.ref(CRON_XMLID, raise_if_not_found=False)
-    if cron:
+    cron_id = (
+        env["ir.model.data"]
+        .sudo()
+        ._xmlid_to_res_id(CRON_XMLID, raise_if_not_found=False)
+    )
+    cron = env["ir.cron"].browse(cron_id)
+    if cron_id:
         now = fields.Datetime.now()
         cron.sudo()._trigger(sorted({at or now for at in due}))
 
