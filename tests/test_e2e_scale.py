@@ -242,10 +242,14 @@ def scale_carrier(admin, shop, sandbox, odoo_server):
 # ----------------------------------------------------------------------------
 # Crons
 # ----------------------------------------------------------------------------
-def cron_id_of(admin, xmlid, _cache={}):  # noqa: B006 - a per-run memo
-    if xmlid not in _cache:
-        _cache[xmlid] = admin.ref(xmlid)
-    return _cache[xmlid]
+CRON_IDS = {}
+
+
+def cron_id_of(admin, xmlid):
+    """The cron's id, asked once per run."""
+    if xmlid not in CRON_IDS:
+        CRON_IDS[xmlid] = admin.ref(xmlid)
+    return CRON_IDS[xmlid]
 
 
 def trigger(pg, cron_ids, db):
