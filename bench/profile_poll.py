@@ -198,7 +198,7 @@ TIMED = [
     ("stock.picking", "_shipment_expire_if_silent"),
     ("shipment.tracking.incident", "_monitor"),
     ("shipment.tracking.notification", "_enqueue"),
-    ("shipment.tracking.notification", "_shipment_trigger_cron"),
+    ("shipment.tracking.notification", "_shipment_mark_due"),
 ]
 
 

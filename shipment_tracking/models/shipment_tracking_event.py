@@ -415,7 +415,6 @@ class ShipmentTrackingEvent(models.Model):
             now = fields.Datetime.now()
             for picking in quiet:
                 Incident._monitor(picking, now)
-            quiet._shipment_trigger_notification_cron()
 
     def _is_incident_news(self, picking):
         """Whether this (newest) event of ``picking`` opens or may close an

@@ -192,7 +192,6 @@ class ShipmentTrackingIncident(models.Model):
                 done=start + len(batch), remaining=len(todo) - start - len(batch)
             )
             self.env.cr.commit()  # pylint: disable=invalid-commit
-        Picking._shipment_trigger_notification_cron()
 
     @api.model
     def _monitor(self, picking, now):

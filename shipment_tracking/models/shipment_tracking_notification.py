@@ -32,7 +32,7 @@ CRON_XMLID = "shipment_tracking.ir_cron_shipment_notification"
 
 def _trigger_before_commit(env, due):
     """Pre-commit hook: one trigger per time the transaction queued messages
-    for (see ``_shipment_wake_after_commit``), written by the committing
+    for (see ``_shipment_due_times``), written by the committing
     transaction itself, after every savepoint is settled: a shipment rolled
     back in a batch cannot take the others' trigger with it, and the
     trigger exists exactly when the messages do."""
@@ -1014,22 +1014,11 @@ class ShipmentTrackingNotification(models.Model):
             mail.cancel()
 
     @api.model
-    def _shipment_trigger_cron(self, at=None):
-        """Wake the notification cron after this transaction commits, once,
-        if it queued or re-queued a message (see ``_shipment_mark_due``), or
-        at ``at`` (a retry's time). Callers may call it after any change:
-        nothing queued, no trigger."""
-        if at:
-            self._shipment_mark_due(at)
-        else:
-            self._shipment_wake_after_commit()
-
-    @api.model
     def _shipment_mark_due(self, at=None):
         """Note that a message is due (now, or at ``at``): the transaction's
         commit leaves one trigger per distinct time, however many messages
         it queued."""
-        due = self._shipment_wake_after_commit()
+        due = self._shipment_due_times()
         if at:
             # To the next whole minute (the cron's precision): never before
             # the message is due, one trigger for the retries of a minute.
@@ -1037,7 +1026,7 @@ class ShipmentTrackingNotification(models.Model):
         due.add(at or False)
 
     @api.model
-    def _shipment_wake_after_commit(self):
+    def _shipment_due_times(self):
         """The set of times this transaction wants the cron woken at (False:
         at once), with the pre-commit hook that creates the triggers (one
         per distinct time, however many messages were queued)."""

@@ -848,8 +848,8 @@ class StockPicking(models.Model):
             # sudo: system transition on the validating user's behalf; the user's
             # rights were checked by the validation itself.
             picking.sudo().write(vals)
-        if ready._shipment_queue_dispatch():
-            self._shipment_trigger_notification_cron()
+        # The new rows wake the notification cron when this transaction commits.
+        ready._shipment_queue_dispatch()
 
     def _shipment_queue_dispatch(self):
         """Queue the dispatch message of these deliveries, once each; return
@@ -899,9 +899,6 @@ class StockPicking(models.Model):
                 if picking.id not in told
             ]
         )
-
-    def _shipment_trigger_notification_cron(self):
-        self.env["shipment.tracking.notification"]._shipment_trigger_cron()
 
     def _compute_shipment_edd(self, shipment_date):
         """Shipment date plus the carrier's transit days, in working days of the
@@ -1121,7 +1118,6 @@ class StockPicking(models.Model):
             now = fields.Datetime.now()
             for picking in monitor:
                 Incident._monitor(picking, now)
-        self._shipment_trigger_notification_cron()
 
     # ------------------------------------------------------------------
     # Expiry (the tracking numbers poll, see shipment.tracking.number)
@@ -1704,7 +1700,6 @@ class StockPicking(models.Model):
                     }
                 )
                 create_unique(Notification, vals)
-        self._shipment_trigger_notification_cron()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -60,12 +60,13 @@ class TestDispatchNotification(ShipmentTrackingCase):
         before = self._cron_triggers()
         Notification = self.env["shipment.tracking.notification"]
         pickings = self._dispatched() | self._dispatched() | self._dispatched()
-        for _call in range(3):
-            Notification._shipment_trigger_cron()
+        self.assertEqual(
+            len(Notification.search([("picking_id", "in", pickings.ids)])), 3
+        )
         self._commit_hooks()
         self.assertEqual(self._cron_triggers(), before + 1, "one for three")
         # A status change that queues nothing (no notification for it).
-        pickings[0]._shipment_trigger_notification_cron()
+        pickings[0]._shipment_on_status("in_transit")
         self._commit_hooks()
         self.assertEqual(self._cron_triggers(), before + 1, "nothing queued")
         # A re-queued message wakes it again.

@@ -91,3 +91,14 @@ class TestPollCost(SandboxCarrierMixin, TransactionCase):
         seen = picking.message_ids
         self._poll(picking)
         self.assertFalse(picking.message_ids - seen)
+
+    def test_carrier_updates_need_no_tracking_subtype_or_template(self):
+        """The batch logs the tracked values itself (one entry, no one
+        notified, no template sent): that is what mail.thread would do only
+        while stock.picking tracks these fields without a subtype or a
+        template. Should a module give them one, the batch must follow it."""
+        picking = self._dispatched(1)
+        fields_changed = {"shipment_state", "expected_delivery_date"}
+        init_values = {fname: picking[fname] for fname in fields_changed}
+        self.assertFalse(picking._track_subtype(init_values))
+        self.assertFalse(picking._track_template(fields_changed))

@@ -175,8 +175,6 @@ class StockPicking(models.Model):
         if self.env.context.get("shipment_tracking_delivery_state_sync"):
             for picking in mine:
                 Notification._enqueue(picking, "delivered", DELIVERED_KEY)
-            if mine:
-                mine._shipment_trigger_notification_cron()
             return super(
                 StockPicking, self - mine
             )._send_delivery_state_delivered_email()
