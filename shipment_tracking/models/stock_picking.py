@@ -1691,7 +1691,7 @@ class StockPicking(models.Model):
                 # Queued before the company turned dispatch emails on, or
                 # never: queue the email now (whatever the setting: a person
                 # asked), and only the email.
-                vals = Notification._prepare_values(picking, "dispatched", "dispatched")
+                vals = Notification._prepare_values(picking, "dispatched", DISPATCH_KEY)
                 vals.update(
                     {
                         f"{channel}_state": "disabled"
