@@ -1,6 +1,8 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+import random
+import time
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -11,6 +13,8 @@ from ..const import (
     CLOSED_SHIPMENT_STATES,
     FINAL_SHIPMENT_STATES,
     MAX_HANDOVER_REFS,
+    POLL_CONCURRENCY_RETRIES,
+    POLL_CRON_XMLID,
     POLL_INTERVAL_MINUTES,
     POLL_MAX_INTERVAL_MINUTES,
 )
@@ -278,20 +282,59 @@ class ShipmentTrackingNumber(models.Model):
         # is seen (and skipped), not a serialization failure.
         self.env.cr.commit()  # pylint: disable=invalid-commit
         done = 0
-        cron = self.env["ir.cron"]
         for carrier in carriers:
             size = carrier._shipment_poll_batch_size()
             numbers = todo.filtered(lambda n, c=carrier: n.carrier_id == c)
             for start in range(0, len(numbers), size):
-                chunk = numbers[start : start + size]._poll_claim()
-                reached = chunk._poll_batch(carrier) if chunk else True
-                done += min(size, len(numbers) - start)
-                if not reached:
-                    done += max(0, len(numbers) - start - size)
-                cron._notify_progress(done=done, remaining=len(todo) - done)
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+                batch = numbers[start : start + size]
+                # An unreachable carrier's other numbers count as done: they
+                # wait for the next run, not for a re-run of this one.
+                rest = len(numbers) - start - len(batch)
+                progress = (done + len(batch), done + len(batch) + rest)
+                reached = batch._poll_commit(carrier, len(todo), progress)
+                done = progress[0] if reached else progress[1]
                 if not reached:
                     break
+
+    def _poll_commit(self, carrier, total, progress):
+        """Claim and poll this batch, report the run's progress (``progress``:
+        numbers done if the carrier answered, if it did not; of ``total``)
+        and commit.
+
+        A concurrent transaction winning (a serialization failure, a
+        deadlock: a webhook or the monitor writing the same shipment) costs
+        this batch only: it is claimed and asked again in a fresh
+        transaction, up to POLL_CONCURRENCY_RETRIES times, as Odoo retries an
+        RPC call. Past that the cron is made due again, so the batch is not
+        left for the next scheduled call, and the error ends the run.
+
+        :return: False when the carrier could not be reached."""
+        for attempt in range(POLL_CONCURRENCY_RETRIES + 1):
+            try:
+                claimed = self._poll_claim()
+                reached = claimed._poll_batch(carrier) if claimed else True
+                done = progress[0] if reached else progress[1]
+                self.env["ir.cron"]._notify_progress(done=done, remaining=total - done)
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+                return reached
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+                self.env.cr.rollback()
+                if attempt == POLL_CONCURRENCY_RETRIES:
+                    cron = self.env.ref(POLL_CRON_XMLID, raise_if_not_found=False)
+                    if cron:
+                        cron._trigger()
+                        self.env.cr.commit()  # pylint: disable=invalid-commit
+                    raise
+                _logger.warning(
+                    "polling %s: batch of %s number(s) lost to a concurrent"
+                    " transaction (%s), asking again",
+                    carrier.name,
+                    len(self),
+                    error.pgcode,
+                )
+                # Odoo's own retry pause (odoo.service.model.retrying).
+                time.sleep(random.uniform(0.0, 2**attempt))  # noqa: S311
+        return True
 
     def _poll_claim(self):
         """These numbers, less those another transaction holds (a run polling
