@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import functools
 import logging
+import os
 from collections import defaultdict
 from datetime import timedelta
 
@@ -28,6 +29,9 @@ _logger = logging.getLogger(__name__)
 # cr.precommit.data key: when this transaction wants the cron woken up.
 TRIGGER_KEY = "shipment_tracking.notification_due"
 CRON_XMLID = "shipment_tracking.ir_cron_shipment_notification"
+# Odoo's switch (ir.cron._trigger_list): wake the cron workers up on every
+# trigger, even one due later.
+NOTIFY_CRON_ENV = "ODOO_NOTIFY_CRON_CHANGES"
 
 
 def _trigger_before_commit(env, due):
@@ -35,7 +39,13 @@ def _trigger_before_commit(env, due):
     for (see ``_shipment_due_times``), written by the committing
     transaction itself, after every savepoint is settled: a shipment rolled
     back in a batch cannot take the others' trigger with it, and the
-    trigger exists exactly when the messages do."""
+    trigger exists exactly when the messages do.
+
+    What ``ir.cron._trigger()`` does, in one statement where it takes two
+    (the job's ``active`` flag, then the trigger rows): every validation
+    commits through here. As Odoo does, an inactive job gets no trigger due
+    now (it would be ignored), and the cron workers are woken up after the
+    commit when one is due now."""
     if not due:
         return
     # The id from the registry's cache of XML ids (no query, unlike env.ref).
@@ -45,10 +55,29 @@ def _trigger_before_commit(env, due):
         .sudo()
         ._xmlid_to_res_id(CRON_XMLID, raise_if_not_found=False)
     )
-    cron = env["ir.cron"].browse(cron_id)
-    if cron_id:
-        now = fields.Datetime.now()
-        cron.sudo()._trigger(sorted({at or now for at in due}))
+    if not cron_id:
+        return
+    now = fields.Datetime.now()
+    at_list = sorted({at or now for at in due})
+    rows = env.execute_query(
+        SQL(
+            """
+            INSERT INTO ir_cron_trigger
+                   (cron_id, call_at, create_uid, create_date, write_uid, write_date)
+            SELECT cron.id, at, %(uid)s, %(stamp)s, %(uid)s, %(stamp)s
+              FROM ir_cron cron, unnest(%(at_list)s::timestamp[]) AS at
+             WHERE cron.id = %(cron_id)s AND (cron.active OR at > %(now)s)
+            RETURNING call_at
+            """,
+            uid=env.uid,
+            stamp=env.cr.now(),
+            at_list=at_list,
+            cron_id=cron_id,
+            now=now,
+        )
+    )
+    if rows and (min(row[0] for row in rows) <= now or os.getenv(NOTIFY_CRON_ENV)):
+        env.cr.postcommit.add(env["ir.cron"].browse(cron_id).sudo()._notifydb)
 
 
 # kind -> (company setting that enables it, mail template xmlid)
