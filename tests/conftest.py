@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections import deque
+from collections import Counter, deque
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from http import HTTPStatus
@@ -431,6 +431,130 @@ def running_odoo(db, data_dir, smtp_port, log, *options):
         yield base_url
     finally:
         _stop(proc)
+
+
+@contextlib.contextmanager
+def prefork_odoo(e2e_db, smtp_sink, tmp_path_factory, name, notify_cron_changes=False):
+    """A prefork server on the test database: two HTTP workers, two cron
+    workers; yields what the ``odoo_server`` fixture does. With
+    ``notify_cron_changes``, every cron change NOTIFYs the cron workers
+    (ODOO_NOTIFY_CRON_CHANGES, Odoo's own switch), so that a cron made due
+    wakes them at once."""
+    db, data_dir = e2e_db
+    log = tmp_path_factory.mktemp(name) / "odoo.log"
+    options = (
+        "--workers",
+        "2",
+        "--max-cron-threads",
+        "2",
+        "--gevent-port",
+        str(free_port()),
+    )
+    before = os.environ.get("ODOO_NOTIFY_CRON_CHANGES")
+    if notify_cron_changes:
+        os.environ["ODOO_NOTIFY_CRON_CHANGES"] = "1"
+    try:
+        with running_odoo(db, data_dir, smtp_sink.port, log, *options) as base_url:
+            yield {"url": base_url, "db": db, "log": log}
+    finally:
+        if before is None:
+            os.environ.pop("ODOO_NOTIFY_CRON_CHANGES", None)
+        else:
+            os.environ["ODOO_NOTIFY_CRON_CHANGES"] = before
+
+
+@contextlib.contextmanager
+def company_settings(admin, company_id, values):
+    """The company's ``values`` written for the test, put back as they were
+    afterwards."""
+    before = admin.read_one("res.company", company_id, list(values))
+    admin.call("res.company", "write", [company_id], values)
+    try:
+        yield
+    finally:
+        admin.call(
+            "res.company",
+            "write",
+            [company_id],
+            {field: before[field] for field in values},
+        )
+
+
+class CronRacers:
+    """Threads, each with its own administrator session, starting ``crons``
+    by hand in a loop (as from the cron's form), ``pause`` seconds between
+    two loops, while ``gate`` (a threading.Event, if given) is set, until
+    stopped. A cron a worker is running answers "currently being executed";
+    a run may also fail on a concurrent update (Odoo's mail queue does) or
+    answer too late on a busy machine: all are counted and reported, and the
+    racing goes on, as an administrator would retry. Whether anything was
+    done twice is for the test to judge."""
+
+    def __init__(self, odoo_server, crons, count=2, pause=0.2, gate=None):
+        self.odoo_server = odoo_server
+        self.crons = crons
+        self.count = count
+        self.pause = pause
+        self.gate = gate
+        self.stopping = threading.Event()
+        self.runs = Counter()
+        self.busy = 0
+        self.failures = Counter()
+        self._lock = threading.Lock()
+        self._threads = []
+
+    def __enter__(self):
+        for number in range(self.count):
+            thread = threading.Thread(
+                target=self._race, name=f"cron-racer-{number}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def _open(self):
+        return self.gate is None or self.gate.is_set()
+
+    def _race(self):
+        admin = OdooClient(self.odoo_server["url"], self.odoo_server["db"], *ADMIN)
+        cron_ids = {xmlid: admin.ref(xmlid) for xmlid in self.crons}
+        while not self.stopping.is_set():
+            if self.gate is not None:
+                self.gate.wait()
+            for xmlid, cron_id in cron_ids.items():
+                if self.stopping.is_set() or not self._open():
+                    break
+                self._run(admin, xmlid, cron_id)
+            # Pacing only: proves nothing, leaves the workers some room.
+            self.stopping.wait(self.pause)
+
+    def _run(self, admin, xmlid, cron_id):
+        try:
+            admin.call("ir.cron", "method_direct_trigger", [cron_id])
+        except requests.RequestException:
+            with self._lock:
+                self.failures[xmlid, "no answer in time"] += 1
+        except RPCError as error:
+            with self._lock:
+                if "currently being executed" in error.message:
+                    self.busy += 1
+                else:
+                    self.failures[xmlid, error.name] += 1
+        else:
+            with self._lock:
+                self.runs[xmlid] += 1
+
+    def stop(self):
+        self.stopping.set()
+        if self.gate is not None:
+            self.gate.set()
+        for thread in self._threads:
+            thread.join(timeout=120)
+        alive = [thread.name for thread in self._threads if thread.is_alive()]
+        assert not alive, f"cron racers still running: {alive}"
 
 
 @pytest.fixture(scope="module")

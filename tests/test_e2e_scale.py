@@ -42,19 +42,16 @@ from http import HTTPStatus
 
 import psycopg2
 import pytest
-import requests
 from conftest import (
-    ADMIN,
     MOBILE_E164,
     PG,
     SANDBOX_API_KEY,
     SANDBOX_WEBHOOK_SECRET,
-    OdooClient,
-    RPCError,
-    free_port,
+    CronRacers,
+    company_settings,
     log_tail,
+    prefork_odoo,
     run_cron,
-    running_odoo,
 )
 from sandbox import SandboxCarrier
 from test_e2e_carrier import create_sandbox_carrier
@@ -183,28 +180,11 @@ def sandbox():
 @pytest.fixture(scope="module")
 def odoo_server(e2e_db, smtp_sink, tmp_path_factory):
     """Prefork, two HTTP workers, two cron workers; cron changes NOTIFY the
-    cron workers (ODOO_NOTIFY_CRON_CHANGES, Odoo's own switch) so that a
-    cron made due wakes them at once."""
-    db, data_dir = e2e_db
-    log = tmp_path_factory.mktemp("odoo-scale") / "odoo.log"
-    options = (
-        "--workers",
-        "2",
-        "--max-cron-threads",
-        "2",
-        "--gevent-port",
-        str(free_port()),
-    )
-    before = os.environ.get("ODOO_NOTIFY_CRON_CHANGES")
-    os.environ["ODOO_NOTIFY_CRON_CHANGES"] = "1"
-    try:
-        with running_odoo(db, data_dir, smtp_sink.port, log, *options) as base_url:
-            yield {"url": base_url, "db": db, "log": log}
-    finally:
-        if before is None:
-            os.environ.pop("ODOO_NOTIFY_CRON_CHANGES", None)
-        else:
-            os.environ["ODOO_NOTIFY_CRON_CHANGES"] = before
+    cron workers so that a cron made due wakes them at once."""
+    with prefork_odoo(
+        e2e_db, smtp_sink, tmp_path_factory, "odoo-scale", notify_cron_changes=True
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -220,17 +200,8 @@ def pg(odoo_server):
 @pytest.fixture(scope="module")
 def all_notified(admin, shop):
     """Every customer update on (put back as it was afterwards)."""
-    before = admin.read_one("res.company", shop.company_id, NOTIFY_SETTINGS)
-    admin.call(
-        "res.company", "write", [shop.company_id], dict.fromkeys(NOTIFY_SETTINGS, True)
-    )
-    yield
-    admin.call(
-        "res.company",
-        "write",
-        [shop.company_id],
-        {field: before[field] for field in NOTIFY_SETTINGS},
-    )
+    with company_settings(admin, shop.company_id, dict.fromkeys(NOTIFY_SETTINGS, True)):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -301,42 +272,37 @@ def cron_busy(admin, xmlid):
 
 
 class Background:
-    """Threads doing what a busy deployment does while a round runs: one
-    making the three crons due again every TRIGGER_EVERY seconds, RACERS
-    administrators starting the monitor and notification crons by hand
-    (refused while a cron worker runs them: counted)."""
+    """Threads doing what a busy deployment does while a round runs (while
+    ``active`` is set): one making the three crons due again every
+    TRIGGER_EVERY seconds, and RACERS administrators starting the monitor
+    and notification crons by hand (``racers``: refused while a cron worker
+    runs them, counted)."""
 
     def __init__(self, odoo_server, pg, admin):
         self.odoo_server = odoo_server
         self.pg = pg
         self.cron_ids = [cron_id_of(admin, xmlid) for xmlid in TRIGGERED_CRONS]
-        self.raced = {xmlid: cron_id_of(admin, xmlid) for xmlid in RACED_CRONS}
         self.active = threading.Event()
         self.stopping = threading.Event()
         self.triggers = 0
-        self.runs = Counter()
-        self.busy = 0
-        self.failures = Counter()
-        self._lock = threading.Lock()
-        self._threads = [
-            threading.Thread(target=self._trigger_loop, daemon=True, name="trigger")
-        ] + [
-            threading.Thread(target=self._race, daemon=True, name=f"racer-{n}")
-            for n in range(RACERS)
-        ]
+        self.racers = CronRacers(
+            odoo_server, RACED_CRONS, count=RACERS, pause=RACE_EVERY, gate=self.active
+        )
+        self._thread = threading.Thread(
+            target=self._trigger_loop, daemon=True, name="trigger"
+        )
 
     def __enter__(self):
-        for thread in self._threads:
-            thread.start()
+        self._thread.start()
+        self.racers.__enter__()
         return self
 
     def __exit__(self, *exc_info):
         self.stopping.set()
         self.active.set()
-        for thread in self._threads:
-            thread.join(timeout=120)
-        alive = [t.name for t in self._threads if t.is_alive()]
-        assert not alive, f"background threads still running: {alive}"
+        self.racers.stop()
+        self._thread.join(timeout=120)
+        assert not self._thread.is_alive(), "trigger thread still running"
 
     def _trigger_loop(self):
         while not self.stopping.is_set():
@@ -346,29 +312,6 @@ class Background:
             trigger(self.pg, self.cron_ids, self.odoo_server["db"])
             self.triggers += 1
             self.stopping.wait(TRIGGER_EVERY)
-
-    def _race(self):
-        admin = OdooClient(self.odoo_server["url"], self.odoo_server["db"], *ADMIN)
-        while not self.stopping.is_set():
-            self.active.wait()
-            for xmlid, cron_id in self.raced.items():
-                if self.stopping.is_set() or not self.active.is_set():
-                    break
-                try:
-                    admin.call("ir.cron", "method_direct_trigger", [cron_id])
-                except requests.RequestException:
-                    with self._lock:
-                        self.failures[xmlid, "no answer in time"] += 1
-                except RPCError as error:
-                    with self._lock:
-                        if "currently being executed" in error.message:
-                            self.busy += 1
-                        else:
-                            self.failures[xmlid, error.name] += 1
-                else:
-                    with self._lock:
-                        self.runs[xmlid] += 1
-            self.stopping.wait(RACE_EVERY)
 
 
 # ----------------------------------------------------------------------------
@@ -768,8 +711,9 @@ def test_crons_at_scale_do_everything_once(
         f"{len(rows)} messages {dict(Counter(r['kind'] for r in rows))}, "
         f"{sum(received_mail.values())} emails, "
         f"{sum(sum(c.values()) for c in sms_by_order.values())} SMS; "
-        f"triggers {background.triggers}, manual runs {dict(background.runs)}, "
-        f"{background.busy} refused as running, failed {dict(background.failures)}; "
+        f"triggers {background.triggers}, manual runs "
+        f"{dict(background.racers.runs)}, {background.racers.busy} refused as "
+        f"running, failed {dict(background.racers.failures)}; "
         f"concurrency errors in the log {len(concurrency)}, cron workers killed "
         f"{kills}; stalled queues run by "
         f"hand {nudges}"

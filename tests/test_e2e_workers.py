@@ -18,7 +18,6 @@ import email
 import email.policy
 import re
 import sys
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -26,15 +25,13 @@ from http import HTTPStatus
 
 import pytest
 from conftest import (
-    ADMIN,
     MOBILE_E164,
-    OdooClient,
-    RPCError,
+    CronRacers,
     Shop,
-    free_port,
+    company_settings,
     log_tail,
+    prefork_odoo,
     run_cron,
-    running_odoo,
     validate_as_warehouse,
 )
 from test_e2e_carrier import create_sandbox_carrier
@@ -64,18 +61,8 @@ NOTIFY_SETTINGS = ["shipment_notify_out_for_delivery", "shipment_notify_delivere
 def odoo_server(e2e_db, smtp_sink, tmp_path_factory):
     """This module's server (conftest's is threaded): prefork, two HTTP
     workers, two cron workers."""
-    db, data_dir = e2e_db
-    log = tmp_path_factory.mktemp("odoo-prefork") / "odoo.log"
-    options = (
-        "--workers",
-        "2",
-        "--max-cron-threads",
-        "2",
-        "--gevent-port",
-        str(free_port()),
-    )
-    with running_odoo(db, data_dir, smtp_sink.port, log, *options) as base_url:
-        yield {"url": base_url, "db": db, "log": log}
+    with prefork_odoo(e2e_db, smtp_sink, tmp_path_factory, "odoo-prefork") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -89,20 +76,8 @@ def workers_carrier(admin, shop, sandbox, odoo_server):
 def updates_notified(admin, shop):
     """The company tells the customer of out for delivery and delivered (put
     back as it was afterwards)."""
-    before = admin.read_one("res.company", shop.company_id, NOTIFY_SETTINGS)
-    admin.call(
-        "res.company",
-        "write",
-        [shop.company_id],
-        dict.fromkeys(NOTIFY_SETTINGS, True),
-    )
-    yield
-    admin.call(
-        "res.company",
-        "write",
-        [shop.company_id],
-        {field: before[field] for field in NOTIFY_SETTINGS},
-    )
+    with company_settings(admin, shop.company_id, dict.fromkeys(NOTIFY_SETTINGS, True)):
+        yield
 
 
 # Started by hand while the cron workers run them: our outbox (claims rows
@@ -111,64 +86,6 @@ RACED_CRONS = (
     "shipment_tracking.ir_cron_shipment_notification",
     "sms.ir_cron_sms_scheduler_action",
 )
-
-
-class CronRacers:
-    """Threads, each with its own administrator session, starting the sending
-    crons by hand in a loop (as from the cron's form) until stopped. A cron
-    a worker is running answers "currently being executed"; a run may also
-    fail on a concurrent update (Odoo's mail queue does): both are counted
-    and reported, and the racing goes on, as an administrator would retry.
-    Whether anything was sent twice is for the test to judge."""
-
-    def __init__(self, odoo_server, crons, count=2):
-        self.odoo_server = odoo_server
-        self.crons = crons
-        self.count = count
-        self.stopping = threading.Event()
-        self.runs = Counter()
-        self.busy = 0
-        self.failures = Counter()
-        self._lock = threading.Lock()
-        self._threads = []
-
-    def __enter__(self):
-        for number in range(self.count):
-            thread = threading.Thread(
-                target=self._race, name=f"cron-racer-{number}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
-        return self
-
-    def __exit__(self, *exc_info):
-        self.stop()
-
-    def _race(self):
-        admin = OdooClient(self.odoo_server["url"], self.odoo_server["db"], *ADMIN)
-        cron_ids = {xmlid: admin.ref(xmlid) for xmlid in self.crons}
-        while not self.stopping.is_set():
-            for xmlid, cron_id in cron_ids.items():
-                try:
-                    admin.call("ir.cron", "method_direct_trigger", [cron_id])
-                except RPCError as error:
-                    with self._lock:
-                        if "currently being executed" in error.message:
-                            self.busy += 1
-                        else:
-                            self.failures[xmlid, error.name] += 1
-                else:
-                    with self._lock:
-                        self.runs[xmlid] += 1
-            # Pacing only: proves nothing, leaves the workers some room.
-            self.stopping.wait(0.2)
-
-    def stop(self):
-        self.stopping.set()
-        for thread in self._threads:
-            thread.join(timeout=120)
-        alive = [thread.name for thread in self._threads if thread.is_alive()]
-        assert not alive, f"cron racers still running: {alive}"
 
 
 def kind_of(text):
