@@ -22,6 +22,7 @@ from ..const import (
 )
 from ..tools import create_unique
 from .ir_qweb import COMPILE_ONCE
+from .res_partner import SIGNUP_ONCE
 
 _logger = logging.getLogger(__name__)
 
@@ -878,12 +879,49 @@ class ShipmentTrackingNotification(models.Model):
         all messages at once."""
         env = emails[0][0].env
         base_values = self._notify_batch_base_mail_values(emails)
-        self._notify_batch_prefetch(emails)
         gen_batch_size = (
             int(env["ir.config_parameter"].sudo().get_param("mail.batch_size")) or 50
         )
+        records = emails[0][0].browse([record.id for record, *_rest in emails])
+        memo_key = f"{SIGNUP_ONCE}:{records._name}:{records.ids}"
+        env.cr.cache[memo_key] = self._notify_batch_signup(records)
+        try:
+            mail_values, owners = self._notify_batch_mail_values(
+                emails, base_values, gen_batch_size, memo_key
+            )
+        finally:
+            env.cr.cache.pop(memo_key, None)
+        # As Odoo's notification: the context without its default_* keys (a
+        # default meant for another model must not shape the mails); sudo: a
+        # system job creating what it sends.
+        clean_env = env(context=clean_context(env.context), su=True)
+        mails = clean_env["mail.mail"].create(mail_values)
+        clean_env["mail.notification"].create(
+            [
+                {
+                    "author_id": message.author_id.id,
+                    "is_read": True,  # no Inbox notification
+                    "mail_mail_id": mail.id,
+                    "mail_message_id": message.id,
+                    "notification_status": "ready",
+                    "notification_type": "email",
+                    "res_partner_id": recipient_id,
+                }
+                for mail, (message, chunk) in zip(mails, owners, strict=True)
+                for recipient_id in chunk
+            ]
+        )
+
+    @api.model
+    def _notify_batch_mail_values(self, emails, base_values, gen_batch_size, memo_key):
+        """The ``mail.mail`` values of ``emails`` and, for each, its message
+        and recipients: each layout rendered by Odoo's methods for its
+        recipients' groups (portal links with the signup parameters prepared
+        for the batch, under ``memo_key``)."""
+        memo_env = emails[0][0].with_context(**{SIGNUP_ONCE: memo_key}).env
         mail_values, owners = [], []
-        for record, message, msg_vals, kwargs, data in emails:
+        for posted_on, message, msg_vals, kwargs, data in emails:
+            record = posted_on.with_env(memo_env)
             iterator = record._notify_get_classified_recipients_iterator(
                 message,
                 data,
@@ -907,26 +945,7 @@ class ShipmentTrackingNotification(models.Model):
                         )
                     )
                     owners.append((message, chunk))
-        # As Odoo's notification: the context without its default_* keys (a
-        # default meant for another model must not shape the mails); sudo: a
-        # system job creating what it sends.
-        clean_env = env(context=clean_context(env.context), su=True)
-        mails = clean_env["mail.mail"].create(mail_values)
-        clean_env["mail.notification"].create(
-            [
-                {
-                    "author_id": message.author_id.id,
-                    "is_read": True,  # no Inbox notification
-                    "mail_mail_id": mail.id,
-                    "mail_message_id": message.id,
-                    "notification_status": "ready",
-                    "notification_type": "email",
-                    "res_partner_id": recipient_id,
-                }
-                for mail, (message, chunk) in zip(mails, owners, strict=True)
-                for recipient_id in chunk
-            ]
-        )
+        return mail_values, owners
 
     @api.model
     def _notify_batch_base_mail_values(self, emails):
@@ -1042,15 +1061,28 @@ class ShipmentTrackingNotification(models.Model):
         return result
 
     @api.model
-    def _notify_batch_prefetch(self, emails):
-        """What Odoo's recipient groups read per message, read for all: the
-        documents' customers' users (portal links) and their contacts
-        (written when a signup token is prepared)."""
-        records = emails[0][0].browse([record.id for record, *_rest in emails])
+    def _notify_batch_signup(self, records):
+        """{partner id: ``signup_get_auth_param``} for the customers of
+        ``records`` (Odoo's portal links add them to each email), with one
+        write for all where Odoo writes each customer once per email
+        (``auth_signup/models/res_partner.py``, kept identical)."""
         customers = records._mail_get_partners(introspect_fields=False)
-        partners = self.env["res.partner"].union(*customers.values())
-        # sudo: read as Odoo's portal groups read them (sudo).
-        partners.sudo().fetch(["user_ids", "child_ids", "signup_type"])
+        # sudo: as Odoo's portal groups, which prepare the tokens as sudo.
+        partners = self.env["res.partner"].union(*customers.values()).sudo()
+        partners.fetch(["user_ids", "signup_type"])
+        allow_signup = self.env["res.users"]._get_signup_invitation_scope() == "b2c"
+        if allow_signup:
+            partners.filtered(lambda partner: not partner.user_ids).signup_prepare()
+        params = {}
+        for partner in partners:
+            params[partner.id] = {}
+            if allow_signup and not partner.user_ids:
+                params[partner.id]["auth_signup_token"] = (
+                    partner._generate_signup_token()
+                )
+            elif partner.user_ids:
+                params[partner.id]["auth_login"] = partner.user_ids[0].login
+        return params
 
     @api.model
     def _notify_batch_by_web_push(self, emails):
