@@ -825,6 +825,8 @@ class ShipmentTrackingNotification(models.Model):
         return bool(
             context.get("shipment_tracking_customer_only")
             and not context.get("mail_notify_author")
+            # Unknown parameters: Odoo refuses them, let it say so.
+            and set(kwargs) <= record._get_notify_valid_parameters()
             and not any(
                 value for key, value in kwargs.items() if key not in NOTIFY_BATCH_PARAMS
             )

@@ -196,3 +196,36 @@ class TestEmailCoreParity(ShipmentTrackingCase):
         self.assertIn("BBB222", second.body_html)
         self.assertEqual(first.res_id, pickings[0].id)
         self.assertEqual(second.res_id, pickings[1].id)
+
+    def test_inbox_customer_in_a_batch_is_notified_by_odoo(self):
+        """A customer who reads Odoo's inbox (an internal user) is notified
+        by Odoo's own ``_notify_thread`` (an inbox notification, no email);
+        the others of the batch get their emails."""
+        internal = new_test_user(
+            self.env,
+            "st_inbox_parity",
+            groups="base.group_user",
+            name="Ivy Inbox",
+            email="ivy@inbox.example",
+            notification_type="inbox",
+        )
+        pickings = self._dispatched(self.customer, "CCC333") | self._dispatched(
+            internal.partner_id, "DDD444"
+        )
+        rows = pickings.shipment_update_ids.sudo()
+        rows._email_post_batch(self.template, CONTEXT)
+        self.env.flush_all()
+        emailed, inbox = (picking.shipment_update_ids for picking in pickings)
+        self.assertRecordValues(
+            emailed | inbox,
+            [
+                {"email_state": "outgoing", "mail_ref": emailed.mail_ref},
+                {"email_state": "sent", "mail_ref": 0},
+            ],
+        )
+        self.assertTrue(emailed.mail_ref)
+        notifications = inbox.mail_message_id.sudo().notification_ids
+        self.assertRecordValues(
+            notifications,
+            [{"notification_type": "inbox", "res_partner_id": internal.partner_id.id}],
+        )
