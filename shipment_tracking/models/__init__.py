@@ -14,3 +14,4 @@ from . import shipment_tracking_notification
 from . import shipment_tracking_number
 from . import stock_picking
 from . import stock_quant_package
+from . import res_partner

@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
-from odoo.tools import SQL
+from odoo.tools import SQL, clean_context, split_every
 from odoo.tools.sql import create_index
 
 from ..const import (
@@ -23,6 +23,7 @@ from ..const import (
 )
 from ..tools import create_unique
 from .ir_qweb import COMPILE_ONCE
+from .res_partner import SIGNUP_ONCE
 
 _logger = logging.getLogger(__name__)
 
@@ -118,6 +119,20 @@ RETRY_STATES = ("failed", "no_address")
 # after a backoff. Any other failure (a wrong address, an error after the
 # server may have taken the email) is shown failed, never resent by itself.
 TRANSIENT_MAIL_FAILURES = ("mail_smtp",)
+# Parameters of Odoo's _notify_thread that _notify_batch handles as it does;
+# a message posted with any other set (a scheduled date, resending, notifying
+# the author) is notified by Odoo.
+NOTIFY_BATCH_PARAMS = frozenset(
+    {
+        "force_email_company",
+        "force_email_lang",
+        "force_send",
+        "mail_auto_delete",
+        "model_description",
+        "send_after_commit",
+        "subtitles",
+    }
+)
 
 
 class ShipmentTrackingNotification(models.Model):
@@ -661,9 +676,9 @@ class ShipmentTrackingNotification(models.Model):
         """``records.message_post(**values[record.id])`` for each record, with
         what message_post computes per record (reply-to, alias domain, thread
         parent, author subscription) computed for all at once and the
-        messages created in one go; each message is then notified as
-        message_post does (``_notify_thread``), unless ``notify`` is False
-        (the caller notifies them). Returns {record id: message}.
+        messages created in one go; the messages are then notified as
+        message_post does (``_notify_thread``, see ``_notify_batch``), unless
+        ``notify`` is False (the caller notifies them). Returns {record id: message}.
         A record whose values carry attachments is posted by message_post."""
         posted = {}
         plain = records.browse()
@@ -680,13 +695,13 @@ class ShipmentTrackingNotification(models.Model):
         msg_values_list, notif_kwargs_list = self._post_batch_values(plain, values)
         messages = plain._message_create(msg_values_list)
         self._post_batch_subscribe(plain, msg_values_list)
-        for record, message, msg_values, notif_kwargs in zip(
-            plain, messages, msg_values_list, notif_kwargs_list, strict=True
+        for record, message, msg_values in zip(
+            plain, messages, msg_values_list, strict=True
         ):
             record._message_post_after_hook(message, msg_values)
-            if notify:
-                record._notify_thread(message, msg_values, **notif_kwargs)
             posted[record.id] = message
+        if notify:
+            self._notify_batch(plain, messages, msg_values_list, notif_kwargs_list)
         return posted
 
     @api.model
@@ -786,6 +801,344 @@ class ShipmentTrackingNotification(models.Model):
             )
             for record_id, msg_values in pairs:
                 msg_values["reply_to"] = reply_tos[record_id]
+
+    # ------------------------------------------------------------------
+    # Notifying posted messages in a batch
+    # ------------------------------------------------------------------
+    @api.model
+    def _notify_batch(self, records, messages, msg_values_list, kwargs_list):
+        """``record._notify_thread(message, msg_vals, **kwargs)`` for each
+        message, with what Odoo queries per message (recipients, reply
+        references, portal signup data, web push devices, the ``mail.mail``,
+        its recipients and ``mail.notification``) queried or inserted once
+        for the batch.
+
+        Mirrors Odoo 18.0 ``odoo/addons/mail/models/mail_thread.py``
+        (``_notify_thread``, ``_notify_get_recipients``,
+        ``_notify_thread_by_email``, ``_notify_by_email_get_base_mail_values``,
+        ``_notify_thread_by_web_push``) for what the notification cron posts:
+        emails to the customer only (context
+        ``shipment_tracking_customer_only``, see ``stock.picking.
+        _notify_get_recipients``), queued, not scheduled. The layout, the
+        recipients' groups and links are Odoo's own methods, per message.
+        Anything else (an inbox or SMS recipient, other parameters) is
+        notified by Odoo, one message at a time. Keep in step;
+        ``TestEmailCoreParity`` compares both ways."""
+        records = records._fallback_lang()
+        items = list(zip(records, messages, msg_values_list, kwargs_list, strict=True))
+        batch, slow = [], []
+        for item in items:
+            (batch if self._notify_batch_supported(*item) else slow).append(item)
+        recipients = self._notify_batch_recipients(batch)
+        emails = []
+        for item in batch:
+            data = recipients[item[1].id]
+            if any(pdata["notif"] != "email" for pdata in data):
+                slow.append(item)
+            elif data:
+                emails.append((*item, data))
+        for record, message, msg_vals, kwargs in slow:
+            record._notify_thread(message, msg_vals, **kwargs)
+        if emails:
+            self._notify_batch_by_email(emails)
+            self._notify_batch_by_web_push(emails)
+
+    @api.model
+    def _notify_batch_supported(self, record, message, msg_vals, kwargs):
+        """Whether ``_notify_batch`` notifies this message itself (else
+        Odoo's ``_notify_thread`` does)."""
+        context = record.env.context
+        force_send = context.get(
+            "mail_notify_force_send", kwargs.get("force_send", True)
+        )
+        return bool(
+            context.get("shipment_tracking_customer_only")
+            and not context.get("mail_notify_author")
+            # Unknown parameters: Odoo refuses them, let it say so.
+            and set(kwargs) <= record._get_notify_valid_parameters()
+            and not any(
+                value for key, value in kwargs.items() if key not in NOTIFY_BATCH_PARAMS
+            )
+            and msg_vals.get("message_type") in ("comment", "notification")
+            and not force_send
+        )
+
+    @api.model
+    def _notify_batch_recipients(self, batch):
+        """{message id: recipients data}, as ``_notify_get_recipients`` gives
+        them to a customer-only post: its own partners, never the author, no
+        archived partner; one query per kind of message."""
+        kinds = defaultdict(list)
+        for item in batch:
+            msg_vals = item[2]
+            kinds[(msg_vals["message_type"], msg_vals["subtype_id"])].append(item)
+        result = {}
+        user = self.env.user
+        for (message_type, subtype_id), items in kinds.items():
+            records = items[0][0].browse([record.id for record, *_rest in items])
+            pids = {
+                pid for _r, _m, msg_vals, _k in items for pid in msg_vals["partner_ids"]
+            }
+            data = self.env["mail.followers"]._get_recipient_data(
+                records, message_type, subtype_id, list(pids)
+            )
+            for record, message, msg_vals, _kwargs in items:
+                if user.active:
+                    author_id = user.partner_id.id
+                else:
+                    author_id = msg_vals.get("author_id") or message.author_id.id
+                own = set(msg_vals["partner_ids"])
+                result[message.id] = [
+                    pdata
+                    for pid, pdata in data[record.id].items()
+                    if pid in own and pid != author_id and pdata["active"] is not False
+                ]
+                # As _notify_thread: the users' partners known, not read again.
+                for pdata in result[message.id]:
+                    if pdata["uid"]:
+                        recipient = self.env["res.users"].browse(pdata["uid"])
+                        self.env.cache.insert_missing(
+                            recipient, recipient._fields["partner_id"], [pdata["id"]]
+                        )
+        return result
+
+    @api.model
+    def _notify_batch_by_email(self, emails):
+        """``_notify_thread_by_email`` for ``emails`` ((record, message,
+        msg_vals, kwargs, recipients data) tuples): the layout rendered per
+        message by Odoo's methods, the mails and notifications created for
+        all messages at once."""
+        env = emails[0][0].env
+        base_values = self._notify_batch_base_mail_values(emails)
+        gen_batch_size = (
+            int(env["ir.config_parameter"].sudo().get_param("mail.batch_size")) or 50
+        )
+        records = emails[0][0].browse([record.id for record, *_rest in emails])
+        memo_key = f"{SIGNUP_ONCE}:{records._name}:{records.ids}"
+        env.cr.cache[memo_key] = self._notify_batch_signup(records)
+        try:
+            mail_values, owners = self._notify_batch_mail_values(
+                emails, base_values, gen_batch_size, memo_key
+            )
+        finally:
+            env.cr.cache.pop(memo_key, None)
+        # As Odoo's notification: the context without its default_* keys (a
+        # default meant for another model must not shape the mails); sudo: a
+        # system job creating what it sends.
+        clean_env = env(context=clean_context(env.context), su=True)
+        mails = clean_env["mail.mail"].create(mail_values)
+        clean_env["mail.notification"].create(
+            [
+                {
+                    "author_id": message.author_id.id,
+                    "is_read": True,  # no Inbox notification
+                    "mail_mail_id": mail.id,
+                    "mail_message_id": message.id,
+                    "notification_status": "ready",
+                    "notification_type": "email",
+                    "res_partner_id": recipient_id,
+                }
+                for mail, (message, chunk) in zip(mails, owners, strict=True)
+                for recipient_id in chunk
+            ]
+        )
+
+    @api.model
+    def _notify_batch_mail_values(self, emails, base_values, gen_batch_size, memo_key):
+        """The ``mail.mail`` values of ``emails`` and, for each, its message
+        and recipients: each layout rendered by Odoo's methods for its
+        recipients' groups (portal links with the signup parameters prepared
+        for the batch, under ``memo_key``)."""
+        memo_env = emails[0][0].with_context(**{SIGNUP_ONCE: memo_key}).env
+        mail_values, owners = [], []
+        for posted_on, message, msg_vals, kwargs, data in emails:
+            record = posted_on.with_env(memo_env)
+            iterator = record._notify_get_classified_recipients_iterator(
+                message,
+                data,
+                msg_vals=msg_vals,
+                model_description=kwargs.get("model_description", False),
+                force_email_company=kwargs.get("force_email_company", False),
+                force_email_lang=kwargs.get("force_email_lang", False),
+                subtitles=kwargs.get("subtitles"),
+            )
+            for _lang, render_values, group in iterator:
+                body = record._notify_by_email_render_layout(
+                    message, group, msg_vals=msg_vals, render_values=render_values
+                )
+                recipient_ids = group.pop("recipients")
+                for chunk in split_every(gen_batch_size, recipient_ids):
+                    mail_values.append(
+                        record._notify_by_email_get_final_mail_values(
+                            chunk,
+                            base_values[message.id],
+                            additional_values={"body_html": body},
+                        )
+                    )
+                    owners.append((message, chunk))
+        return mail_values, owners
+
+    @api.model
+    def _notify_batch_base_mail_values(self, emails):
+        """{message id: ``_notify_by_email_get_base_mail_values``}: subject,
+        references (the thread's last public messages, for all threads in one
+        query) and headers."""
+        references = self._notify_batch_references(
+            [message for _r, message, *_x in emails]
+        )
+        result = {}
+        for record, message, _msg_vals, kwargs, _data in emails:
+            mail_subject = message.subject
+            if not mail_subject and hasattr(record, "_message_compute_subject"):
+                mail_subject = record._message_compute_subject()
+            if not mail_subject:
+                mail_subject = message.record_name
+            if mail_subject:
+                mail_subject = " ".join(mail_subject.splitlines())
+            message_sudo = message.sudo()
+            values = {
+                "mail_message_id": message.id,
+                "references": references[message.id],
+            }
+            if mail_subject != message.subject:
+                values["subject"] = mail_subject
+            values["auto_delete"] = kwargs.get("mail_auto_delete", True)
+            headers = {}
+            if message_sudo.record_alias_domain_id.bounce_email:
+                headers["Return-Path"] = (
+                    message_sudo.record_alias_domain_id.bounce_email
+                )
+            headers = record._notify_by_email_get_headers(headers=headers)
+            if headers:
+                values["headers"] = repr(headers)
+            result[message.id] = values
+        return result
+
+    @api.model
+    def _notify_batch_references(self, messages):
+        """{message id: its references}, as Odoo's
+        ``_notify_by_email_get_base_mail_values`` computes them for each
+        message: among the 32 newest other messages of its thread with a
+        subtype and a Message-Id, the 3 that are public discussions first,
+        oldest first, then the message itself; for all messages in one
+        query."""
+        # sudo: as Odoo's notification, which reads the thread's messages.
+        Message = self.env["mail.message"].sudo()
+        outgoing_types = ("comment", "auto_comment", "email", "email_outgoing")
+        threads = defaultdict(list)
+        for message in messages:
+            threads[message.model].append(message)
+        result = {}
+        for model, thread_messages in threads.items():
+            query = Message._search(
+                [
+                    ("model", "=", model),
+                    ("res_id", "in", list({m.res_id for m in thread_messages})),
+                    ("id", "not in", [m.id for m in thread_messages]),
+                    ("subtype_id", "!=", False),
+                    ("message_id", "!=", False),
+                ]
+            )
+            table = query.table
+            ranked = query.select(
+                *(
+                    SQL.identifier(table, name)
+                    for name in (
+                        "id",
+                        "res_id",
+                        "is_internal",
+                        "message_type",
+                        "message_id",
+                        "subtype_id",
+                    )
+                ),
+                SQL(
+                    "row_number() OVER (PARTITION BY %s ORDER BY %s DESC) AS rank",
+                    SQL.identifier(table, "res_id"),
+                    SQL.identifier(table, "id"),
+                ),
+            )
+            rows = self.env.execute_query(
+                SQL(
+                    """SELECT ranked.id, ranked.res_id, ranked.is_internal,
+                              ranked.message_type, ranked.message_id,
+                              subtype.internal
+                         FROM (%s) AS ranked
+                         JOIN mail_message_subtype subtype
+                           ON subtype.id = ranked.subtype_id
+                        WHERE ranked.rank <= 32
+                     ORDER BY ranked.id DESC""",
+                    ranked,
+                )
+            )
+            by_res_id = defaultdict(list)
+            for row in rows:
+                by_res_id[row[1]].append(row)
+            for message in thread_messages:
+                # Newest first, then stable-sorted as Odoo sorts its search.
+                history = sorted(
+                    by_res_id[message.res_id],
+                    key=lambda row: (
+                        not row[2] and not row[5],
+                        row[3] in outgoing_types,
+                        row[3] != "user_notification",
+                    ),
+                    reverse=True,
+                )
+                result[message.id] = " ".join(
+                    [row[4] for row in sorted(history[:3])]
+                    + [message.sudo().message_id]
+                )
+        return result
+
+    @api.model
+    def _notify_batch_signup(self, records):
+        """{partner id: ``signup_get_auth_param``} for the customers of
+        ``records`` (Odoo's portal links add them to each email), with one
+        write for all where Odoo writes each customer once per email
+        (``auth_signup/models/res_partner.py``, kept identical)."""
+        customers = records._mail_get_partners(introspect_fields=False)
+        # sudo: as Odoo's portal groups, which prepare the tokens as sudo.
+        partners = self.env["res.partner"].union(*customers.values()).sudo()
+        partners.fetch(["user_ids", "signup_type"])
+        allow_signup = self.env["res.users"]._get_signup_invitation_scope() == "b2c"
+        if allow_signup:
+            partners.filtered(lambda partner: not partner.user_ids).signup_prepare()
+        params = {}
+        for partner in partners:
+            params[partner.id] = {}
+            if allow_signup and not partner.user_ids:
+                params[partner.id]["auth_signup_token"] = (
+                    partner._generate_signup_token()
+                )
+            elif partner.user_ids:
+                params[partner.id]["auth_login"] = partner.user_ids[0].login
+        return params
+
+    @api.model
+    def _notify_batch_by_web_push(self, emails):
+        """``_notify_thread_by_web_push``: the devices of every recipient
+        looked up at once; a message with a device is pushed by Odoo."""
+        pids = {
+            message.id: record._extract_partner_ids_for_notifications(
+                message, msg_vals, data
+            )
+            for record, message, msg_vals, _kwargs, data in emails
+        }
+        everyone = {pid for ids in pids.values() for pid in ids}
+        if not everyone:
+            return
+        # sudo: as Odoo's notification, which looks the devices up.
+        devices = (
+            self.env["mail.push.device"]
+            .sudo()
+            .search([("partner_id", "in", list(everyone))])
+        )
+        with_device = set(devices.partner_id.ids)
+        for record, message, msg_vals, kwargs, data in emails:
+            if with_device & set(pids[message.id]):
+                params = {k: v for k, v in kwargs.items() if k in NOTIFY_BATCH_PARAMS}
+                record._notify_thread_by_web_push(message, data, msg_vals, **params)
 
     @api.model
     def _post_batch_subscribe(self, records, msg_values_list):

@@ -14,3 +14,4 @@ from . import test_i18n
 from . import test_outbox
 from . import test_views
 from . import test_customer_page
+from . import test_email_core_parity
