@@ -2,8 +2,10 @@ from . import delivery_carrier
 from . import ir_qweb
 from . import ir_sequence
 from . import mail_mail
+from . import mail_thread
 from . import res_company
 from . import res_config_settings
+from . import res_partner
 from . import resource_calendar
 from . import resource_calendar_attendance
 from . import resource_calendar_leaves
@@ -14,4 +16,3 @@ from . import shipment_tracking_notification
 from . import shipment_tracking_number
 from . import stock_picking
 from . import stock_quant_package
-from . import res_partner

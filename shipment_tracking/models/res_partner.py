@@ -17,7 +17,7 @@ class ResPartner(models.Model):
         """Odoo's portal links call this once per email, and for a customer
         without a user it writes the customer each time (``signup_prepare``):
         the notification cron prepares its batch's customers at once
-        (``shipment.tracking.notification._notify_batch_signup``) and the
+        (``mail.thread._shipment_notify_batch_signup``) and the
         emails of the batch read what it prepared."""
         memo_key = self.env.context.get(SIGNUP_ONCE)
         memo = self.env.cr.cache.get(memo_key) if memo_key else None

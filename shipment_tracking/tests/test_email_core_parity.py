@@ -16,8 +16,8 @@ CONTEXT = {
 @tagged("post_install", "-at_install")
 class TestEmailCoreParity(ShipmentTrackingCase):
     """The notification cron posts its emails in a batch and notifies them in
-    a batch (``shipment.tracking.notification._post_batch`` and
-    ``_notify_batch``), mirroring Odoo 18.0's ``message_post`` and
+    a batch (``mail.thread._shipment_post_batch`` and
+    ``_shipment_notify_batch``), mirroring Odoo 18.0's ``message_post`` and
     ``_notify_thread`` (``odoo/addons/mail/models/mail_thread.py``). For the
     same deliveries, the way Odoo posts one delivery at a time
     (``message_post_with_source``, as ``_email_post_with_source`` does) and

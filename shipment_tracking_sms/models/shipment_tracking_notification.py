@@ -199,7 +199,8 @@ class ShipmentTrackingNotification(models.Model):
         chatter body rendered by ``sms_content_to_rendered_html``) and
         ``_notify_thread_by_sms`` with ``put_in_queue`` (see ``_sms_queue``);
         the message itself as ``mail.thread.message_post`` in
-        ``odoo/addons/mail/models/mail_thread.py`` (see ``_post_batch``)."""
+        ``odoo/addons/mail/models/mail_thread.py`` (see
+        ``mail.thread._shipment_post_batch``)."""
         pickings = self.picking_id
         template = self.env.ref(template_xmlid)
         bodies = template._render_field("body", pickings.ids, compute_lang=True)
@@ -231,8 +232,11 @@ class ShipmentTrackingNotification(models.Model):
         direct = self.filtered(
             lambda row: Partner.browse(values[row.picking_id.id]["partner_ids"]).active
         )
-        messages = self._post_batch(direct.picking_id, values, notify=False)
-        messages.update(self._post_batch((pickings - direct.picking_id), values))
+        Thread = self.env["mail.thread"]
+        messages = Thread._shipment_post_batch(direct.picking_id, values, notify=False)
+        messages.update(
+            Thread._shipment_post_batch((pickings - direct.picking_id), values)
+        )
         queued = direct._sms_queue(messages, values)
         others = [m.id for pid, m in messages.items() if pid not in queued]
         for sms in self.env["sms.sms"].search([("mail_message_id", "in", others)]):
