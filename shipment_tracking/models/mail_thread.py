@@ -24,6 +24,19 @@ NOTIFY_BATCH_PARAMS = frozenset(
     }
 )
 
+# Odoo's methods whose work the batch does itself instead of calling them, and
+# the add-ons whose versions it mirrors: where any other add-on overrides one
+# of them on the posting model, its messages take Odoo's own path, one at a
+# time. Our stock.picking override of _notify_get_recipients is required: the
+# batch's recipients are the customer only, as that override makes them.
+MIRRORED_METHODS = {
+    "message_post": {"mail", "sms"},
+    "_notify_thread": {"mail", "sms"},
+    "_notify_get_recipients": {"mail", "shipment_tracking"},
+    "_notify_thread_by_email": {"mail"},
+    "_notify_by_email_get_base_mail_values": {"mail"},
+}
+
 
 class MailThread(models.AbstractModel):
     """Posting chatter messages for many records at once, as ``message_post``
@@ -43,9 +56,12 @@ class MailThread(models.AbstractModel):
         A record whose values carry attachments is posted by message_post."""
         posted = {}
         plain = records.browse()
+        mirrored = self._shipment_batch_mirrors(records)
         for record in records:
-            if values[record.id].get("attachment_ids") or values[record.id].get(
-                "attachments"
+            if (
+                not mirrored
+                or values[record.id].get("attachment_ids")
+                or values[record.id].get("attachments")
             ):
                 posted[record.id] = record.message_post(**values[record.id])
             else:
@@ -105,6 +121,7 @@ class MailThread(models.AbstractModel):
             )
             msg_values.setdefault("email_add_signature", True)
             if not msg_values.get("record_name"):
+                # sudo: as message_post, which names the record for everyone.
                 msg_values["record_name"] = record.sudo().display_name
             msg_values.setdefault("record_alias_domain_id", alias_domains[record.id].id)
             msg_values.setdefault("record_company_id", companies[record.id].id)
@@ -171,6 +188,21 @@ class MailThread(models.AbstractModel):
     # Notifying posted messages in a batch
     # ------------------------------------------------------------------
     @api.model
+    def _shipment_batch_mirrors(self, records):
+        """Whether the methods the batch mirrors are, on ``records``' model,
+        exactly the versions it mirrors (``MIRRORED_METHODS``)."""
+        classes = type(records).__mro__
+        for name, addons in MIRRORED_METHODS.items():
+            defined = {
+                cls.__module__.split(".")[2]
+                for cls in classes
+                if name in vars(cls) and cls.__module__.startswith("odoo.addons.")
+            }
+            if defined != addons:
+                return False
+        return True
+
+    @api.model
     def _shipment_notify_batch(self, records, messages, msg_values_list, kwargs_list):
         """``record._notify_thread(message, msg_vals, **kwargs)`` for each
         message, with what Odoo queries per message (recipients, reply
@@ -192,10 +224,21 @@ class MailThread(models.AbstractModel):
         records = records._fallback_lang()
         items = list(zip(records, messages, msg_values_list, kwargs_list, strict=True))
         batch, slow = [], []
+        # The batch's references leave out the batch's messages: a second
+        # message on one thread (which would reference the first) is Odoo's.
+        threads = set()
+        mirrored = self._shipment_batch_mirrors(records)
         for item in items:
-            (batch if self._shipment_notify_batch_supported(*item) else slow).append(
-                item
-            )
+            thread = (item[1].model, item[1].res_id)
+            if (
+                mirrored
+                and thread not in threads
+                and self._shipment_notify_batch_supported(*item)
+            ):
+                batch.append(item)
+                threads.add(thread)
+            else:
+                slow.append(item)
         recipients = self._shipment_notify_batch_recipients(batch)
         emails = []
         for item in batch:
@@ -278,6 +321,7 @@ class MailThread(models.AbstractModel):
         env = emails[0][0].env
         base_values = self._shipment_notify_batch_base_mail_values(emails)
         gen_batch_size = (
+            # sudo: a system parameter Odoo's notification reads the same way.
             int(env["ir.config_parameter"].sudo().get_param("mail.batch_size")) or 50
         )
         records = emails[0][0].browse([record.id for record, *_rest in emails])
@@ -364,6 +408,7 @@ class MailThread(models.AbstractModel):
                 mail_subject = message.record_name
             if mail_subject:
                 mail_subject = " ".join(mail_subject.splitlines())
+            # sudo: the alias domain, as Odoo's notification reads it.
             message_sudo = message.sudo()
             values = {
                 "mail_message_id": message.id,
@@ -456,6 +501,7 @@ class MailThread(models.AbstractModel):
                 )
                 result[message.id] = " ".join(
                     [row[4] for row in sorted(history[:3])]
+                    # sudo: the message's own Message-Id, as Odoo reads it.
                     + [message.sudo().message_id]
                 )
         return result
@@ -466,6 +512,9 @@ class MailThread(models.AbstractModel):
         ``records`` (Odoo's portal links add them to each email), with one
         write for all where Odoo writes each customer once per email
         (``auth_signup/models/res_partner.py``, kept identical)."""
+        if not isinstance(records, self.env.registry["portal.mixin"]):
+            # Odoo's links carry signup data for portal documents only.
+            return {}
         customers = records._mail_get_partners(introspect_fields=False)
         # sudo: as Odoo's portal groups, which prepare the tokens as sudo.
         partners = self.env["res.partner"].union(*customers.values()).sudo()

@@ -20,7 +20,13 @@ class ResPartner(models.Model):
         (``mail.thread._shipment_notify_batch_signup``) and the
         emails of the batch read what it prepared."""
         memo_key = self.env.context.get(SIGNUP_ONCE)
-        memo = self.env.cr.cache.get(memo_key) if memo_key else None
+        # The context comes from the client over RPC: only our own memo's
+        # name is looked up (and the memo lives in the cron's cursor only).
+        memo = (
+            self.env.cr.cache.get(memo_key)
+            if isinstance(memo_key, str) and memo_key.startswith(f"{SIGNUP_ONCE}:")
+            else None
+        )
         if memo is None or not set(self.ids) <= memo.keys():
             return super().signup_get_auth_param()
         # Odoo's access rule.

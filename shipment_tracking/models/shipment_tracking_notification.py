@@ -34,17 +34,18 @@ NOTIFY_CRON_ENV = "ODOO_NOTIFY_CRON_CHANGES"
 
 
 def _trigger_before_commit(env, due):
-    """Pre-commit hook: one trigger per time the transaction queued messages
-    for (see ``_shipment_due_times``), written by the committing
-    transaction itself, after every savepoint is settled: a shipment rolled
-    back in a batch cannot take the others' trigger with it, and the
-    trigger exists exactly when the messages do.
+    """Pre-commit hook: one trigger per time messages were queued for (see
+    ``_shipment_due_times``) since the hooks last ran. Odoo runs them at each
+    flush (a commit, and a flushing savepoint's start and release), so the
+    trigger is written in the same transaction, in the savepoint of the
+    messages: a shipment rolled back in a batch takes its trigger with it,
+    and the trigger exists exactly when the messages do.
 
     What ``ir.cron._trigger()`` does, in one statement where it takes two
     (the job's ``active`` flag, then the trigger rows): every validation
     commits through here. As Odoo does, an inactive job gets no trigger due
     now (it would be ignored), and the cron workers are woken up after the
-    commit when one is due now."""
+    commit (once per transaction) when one is due now."""
     if not due:
         return
     # The id from the registry's cache of XML ids (no query, unlike env.ref).
@@ -75,7 +76,9 @@ def _trigger_before_commit(env, due):
             now=now,
         )
     )
-    if rows and (min(row[0] for row in rows) <= now or os.getenv(NOTIFY_CRON_ENV)):
+    wake = rows and (min(row[0] for row in rows) <= now or os.getenv(NOTIFY_CRON_ENV))
+    if wake and not env.cr.postcommit.data.get(TRIGGER_KEY):
+        env.cr.postcommit.data[TRIGGER_KEY] = True
         env.cr.postcommit.add(env["ir.cron"].browse(cron_id).sudo()._notifydb)
 
 

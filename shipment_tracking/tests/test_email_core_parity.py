@@ -174,6 +174,15 @@ class TestEmailCoreParity(ShipmentTrackingCase):
             ],
         )
 
+    def test_batch_only_where_it_mirrors_every_override(self):
+        """The batch does the work of Odoo's methods only on a model where
+        they are the versions it mirrors: deliveries here (the comparison
+        above runs the batch), not a model without our customer-only
+        recipients (contacts: their followers would be notified too)."""
+        Thread = self.env["mail.thread"]
+        self.assertTrue(Thread._shipment_batch_mirrors(self.env["stock.picking"]))
+        self.assertFalse(Thread._shipment_batch_mirrors(self.env["res.partner"]))
+
     def test_batch_of_one_thread_per_delivery(self):
         """Each email names its own delivery's thread, never another's."""
         pickings = self._dispatched(self.customer, "AAA111") | self._dispatched(

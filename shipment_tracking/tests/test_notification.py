@@ -77,6 +77,21 @@ class TestDispatchNotification(ShipmentTrackingCase):
         self._commit_hooks()
         self.assertEqual(self._cron_triggers(), before + 2, "re-queued")
 
+    def test_an_inactive_cron_gets_no_trigger_due_now(self):
+        """As ir.cron._trigger: a trigger an inactive job would ignore is not
+        written; the messages wait for the job to be switched on."""
+        cron = self.env.ref("shipment_tracking.ir_cron_shipment_notification")
+        before = self._cron_triggers()
+        cron.active = False
+        picking = self._dispatched()
+        self._commit_hooks()
+        self.assertEqual(picking.shipment_notification_state, "to_send")
+        self.assertEqual(self._cron_triggers(), before, "inactive: no trigger")
+        cron.active = True
+        self._dispatched()
+        self._commit_hooks()
+        self.assertEqual(self._cron_triggers(), before + 1, "active again")
+
     def test_dispatch_email_holds_the_five_sop_details(self):
         picking = self._dispatched()
         self._run_notification_cron()
