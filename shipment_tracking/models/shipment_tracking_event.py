@@ -264,12 +264,43 @@ class ShipmentTrackingEvent(models.Model):
         for vals in vals_list:
             vals["event_key"] = self._make_event_key(vals)
             rows.setdefault((vals["picking_id"], vals["event_key"]), vals)
+        if len(rows) > 1:
+            # A batch (a poll answer repeats each shipment's whole history)
+            # leaves out what is stored already in one query, rather than
+            # sending it to the INSERT to be skipped there.
+            for key in self._stored_keys(rows.values()):
+                rows.pop(key, None)
         if not rows:
             return self.browse()
         # One order for every transaction (a webhook and a poll covering the
         # same shipments): index entries taken in the same order cannot
         # deadlock.
         return self._insert_new([rows[key] for key in sorted(rows)])
+
+    @api.model
+    def _stored_keys(self, vals_list):
+        """The ``(picking id, event_key)`` of the events of ``vals_list``
+        stored already, under their key or their pre-18.0.1.2 key."""
+        legacy = {}
+        for vals in vals_list:
+            key = self._make_legacy_event_key(vals)
+            if key:
+                legacy[vals["picking_id"], key] = vals["event_key"]
+        keys = [vals["event_key"] for vals in vals_list]
+        stored = self.search_fetch(
+            [
+                ("picking_id", "in", list({vals["picking_id"] for vals in vals_list})),
+                ("event_key", "in", keys + [key for _p, key in legacy]),
+            ],
+            ["picking_id", "event_key"],
+        )
+        found = set()
+        for event in stored:
+            key = (event.picking_id.id, event.event_key)
+            found.add(key)
+            if key in legacy:
+                found.add((key[0], legacy[key]))
+        return found
 
     @api.model
     def _insert_new(self, vals_list):
@@ -315,8 +346,10 @@ class ShipmentTrackingEvent(models.Model):
         for vals in vals_list:
             params.extend(
                 field.convert_to_column_insert(
-                    field.convert_to_cache(vals.get(field.name), record), record, vals
+                    field.convert_to_cache(vals[field.name], record), record, vals
                 )
+                if vals.get(field.name) is not None
+                else None
                 for field in columns
             )
             params.append(self._make_legacy_event_key(vals) or None)
