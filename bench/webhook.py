@@ -137,7 +137,8 @@ def server_args(opts):
         os.environ.get("PGPORT", "5432"),
         "--db_user",
         os.environ.get("PGUSER", os.environ.get("USER", "root")),
-        f"--addons-path={os.path.join(ODOO_SRC, 'odoo', 'addons')},{REPO}",
+        f"--addons-path={os.path.join(ODOO_SRC, 'odoo', 'addons')},"
+        f"{getattr(opts, 'repo', None) or REPO}",
         f"--data-dir={opts.data_dir}",
         "--without-demo=all",
         f"--log-level={opts.log_level}",
@@ -361,6 +362,31 @@ def setup_data(db, opts):
         carrier_id = carrier.id
     Registry.delete(db)
     sql_db.close_db(db)
+    return carrier_id, first
+
+
+def copy_db(source, target):
+    """``target`` as a copy of ``source`` (no one connected to it)."""
+    from psycopg2 import sql
+
+    query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        sql.Identifier(target), sql.Identifier(source)
+    )
+    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
+        cr.execute(query)  # pylint: disable=sql-injection
+
+
+def bench_data(db, opts):
+    """(carrier id, earliest shipment date) of a database set up before."""
+    with contextlib.closing(pg_connect(db)) as conn, conn.cursor() as cr:
+        cr.execute(
+            "SELECT carrier_id, count(*), min(shipment_date) FROM stock_picking"
+            " WHERE shipment_state = 'dispatched' AND carrier_id IS NOT NULL"
+            " GROUP BY carrier_id"
+        )
+        carrier_id, count, first = cr.fetchone()
+    if count != opts.shipments:
+        sys.exit(f"--reuse-data: the copy has {count} shipments, not {opts.shipments}")
     return carrier_id, first
 
 
@@ -674,6 +700,17 @@ def parse_args():
     add("--db-prefix", default="bench_wh_", help="database name prefix")
     add("--keep", action="store_true", help="keep the database")
     add("--log-level", default="warn", help="Odoo log level")
+    add(
+        "--reuse-data",
+        action="store_true",
+        help="keep a pristine copy of the database and data (<prefix>tpl) and "
+        "start from it when it exists (A/B runs on the same data)",
+    )
+    add(
+        "--repo",
+        help="serve the add-ons of this checkout instead of this one's (A/B "
+        "against another branch; same data model)",
+    )
     opts = parser.parse_args()
     check_prefix(opts.db_prefix)
     if opts.batch_size > opts.shipments:
@@ -738,8 +775,15 @@ def main():
     server = None
     ok = False
     try:
-        odoo_bin(["-d", db, "-i", "shipment_tracking_carrier_generic"], opts)
-        carrier_id, first_shipped = setup_data(db, opts)
+        template = f"{opts.db_prefix}tpl"
+        if opts.reuse_data and db_exists(template):
+            copy_db(template, db)
+            carrier_id, first_shipped = bench_data(db, opts)
+        else:
+            odoo_bin(["-d", db, "-i", "shipment_tracking_carrier_generic"], opts)
+            carrier_id, first_shipped = setup_data(db, opts)
+            if opts.reuse_data:
+                copy_db(db, template)
         setup_time = time.perf_counter() - run_start
         server = OdooServer(db, opts, workers=opts.workers, name="webhook")
         url = f"{server.url}/shipment_tracking/webhook/{carrier_id}"

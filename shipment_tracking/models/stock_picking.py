@@ -1069,16 +1069,23 @@ class StockPicking(models.Model):
         # fields, see its glue) is then worked out for all of them at once.
         for state, ids in statuses.items():
             pickings.browse(ids).write({"shipment_state": state})
-        if fnames:
-            described = pickings.fields_get(
-                fnames, attributes=("string", "type", "selection", "currency_field")
-            )
+        described = None
         bodies, tracking = {}, {}
         for picking in pickings:
             note = updates[picking.id][1]
-            values = (
-                picking._mail_track(described, initial[picking.id])[1] if fnames else []
-            )
+            values = []
+            # Most updates change no tracked field (a scan in transit): no
+            # field descriptions to build for them.
+            if any(
+                picking[fname] != old and (picking[fname] or old)
+                for fname, old in initial[picking.id].items()
+            ):
+                if described is None:
+                    described = pickings.fields_get(
+                        fnames,
+                        attributes=("string", "type", "selection", "currency_field"),
+                    )
+                values = picking._mail_track(described, initial[picking.id])[1]
             if note or values:
                 bodies[picking.id] = note or ""
                 tracking[picking.id] = values
@@ -1087,11 +1094,13 @@ class StockPicking(models.Model):
         messages = self.browse(list(bodies))._message_log_batch(bodies)
         # sudo: tracking values are system records (as mail.thread writes them
         # for tracked fields); they belong to the messages just logged.
+        # The messages come in the order of the deliveries logged (reading
+        # their res_id would fetch them again).
         self.env["mail.tracking.value"].sudo().create(
             [
                 dict(command[2], mail_message_id=message.id)
-                for message in messages
-                for command in tracking[message.res_id]
+                for message, picking_id in zip(messages, bodies, strict=True)
+                for command in tracking[picking_id]
             ]
         )
 

@@ -225,6 +225,46 @@ class TestTrackingEvents(ShipmentTrackingCase):
         self.assertEqual(result["created"].picking_id, self.picking)
         self.assertFalse(newer.tracking_event_ids)
 
+    def test_a_late_scan_does_not_write_the_shipment(self):
+        """A scan older than the newest one is recorded, and the shipment,
+        which shows nothing new, is not written (not even its write date or
+        last writer)."""
+        self._apply(
+            {
+                "state": "in_transit",
+                "carrier_status_code": "IT",
+                "event_time": datetime(2026, 11, 21, 8, 0),
+            }
+        )
+        self.env.flush_all()
+        writer = self.picking.write_uid
+        # sudo: as the connectors apply events; another user, to see a write.
+        late = (
+            self.env["stock.picking"]
+            .with_user(self.user_warehouse)
+            .sudo()
+            ._shipment_apply_carrier_events(
+                [
+                    {
+                        "tracking_ref": "TRK-1",
+                        "state": "in_transit",
+                        "carrier_status_code": "IT",
+                        "event_time": datetime(2026, 11, 20, 8, 0),
+                    }
+                ],
+                "manual",
+            )
+        )
+        self.env.flush_all()
+        self.assertEqual(len(late["created"]), 1)
+        self.picking.invalidate_recordset()
+        self.assertNotEqual(writer, self.user_warehouse)
+        self.assertEqual(self.picking.write_uid, writer)
+        self.assertEqual(
+            self.picking.shipment_last_event_date, datetime(2026, 11, 21, 8, 0)
+        )
+        self.assertEqual(len(self.picking.tracking_event_ids), 2)
+
     def test_closed_shipment_is_history(self):
         """A late, replayed or recycled-number scan changes nothing on a
         delivered shipment: proof of delivery, last event date and estimate
