@@ -558,12 +558,29 @@ def child_b(env, opts):
 
     cr = env.cr
     real_commit = cr.commit
+    cr.execute("SELECT pg_backend_pid()")
+    backend = cr.fetchone()[0]
+    pg0, cpu0 = backend_cpu(backend), time.process_time()
     q0, t0 = sql_db.sql_counter, time.perf_counter()
     commits = []
     progress = {"done": 0}
+    # Wall time in the carrier calls (rate-limit wait, HTTP, the sandbox's
+    # latency and work) and in the commits (PostgreSQL's flush to disk).
+    waited = {"calls": 0.0, "commits": 0.0}
+    Carrier = type(env["delivery.carrier"])
+    real_fetch = Carrier._shipment_fetch_tracking
+
+    def fetch(self, numbers):
+        started = time.perf_counter()
+        try:
+            return real_fetch(self, numbers)
+        finally:
+            waited["calls"] += time.perf_counter() - started
 
     def commit():
+        started = time.perf_counter()
         real_commit()
+        waited["commits"] += time.perf_counter() - started
         if progress["done"] == progress.get("reported", 0):
             # Not a batch: the commit after listing what is due (a fresh
             # snapshot for the batches' claims).
@@ -589,13 +606,18 @@ def child_b(env, opts):
     # cron job): the bench reads how many numbers each batch held.
     cr.commit = commit
     try:
-        with patch.object(type(env["ir.cron"]), "_notify_progress", notify_progress):
+        with (
+            patch.object(type(env["ir.cron"]), "_notify_progress", notify_progress),
+            patch.object(Carrier, "_shipment_fetch_tracking", fetch),
+        ):
             env["shipment.tracking.number"]._cron_poll()
         env.flush_all()
         real_commit()
     finally:
         del cr.commit  # back to the class's method
     elapsed, queries = time.perf_counter() - t0, sql_db.sql_counter - q0
+    cpu, pg1 = time.process_time() - cpu0, backend_cpu(backend)
+    pg_cpu = None if pg0 is None or pg1 is None else pg1 - pg0
     cr.execute(
         "SELECT count(*) FILTER (WHERE next_poll_date IS NOT NULL), count(*)"
         " FROM shipment_tracking_number"
@@ -609,12 +631,30 @@ def child_b(env, opts):
         "shipments": numbers,
         "polled": polled,
         "elapsed": elapsed,
+        "cpu": cpu,
+        "pg_cpu": pg_cpu,
+        "calls_time": waited["calls"],
+        "commits_time": waited["commits"],
         "queries": queries,
         "commits": len(commits),
         "events": events,
         "updated": in_transit,
         "batch_size": batch_size,
     }
+
+
+def backend_cpu(pid):
+    """CPU seconds (user + system) the PostgreSQL backend ``pid`` has used,
+    from /proc: the server runs on this machine; None where it cannot be
+    read (another host, another OS)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # utime and stime, the 14th and 15th fields (the 12th and 13th after
+    # the command name).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_child(opts):
@@ -838,6 +878,22 @@ def report(sizes, runs, crash, opts):
             f"{res_b['commits']} batches, {res_b['events']} events recorded, "
             f"{res_b['updated']} in transit"
         )
+        if res_b.get("commits"):
+            # CPU rather than wall time: steadier when other jobs share the
+            # machine. The rate limiter's statements run on other connections.
+            batches = res_b["commits"]
+            pg_cpu = (
+                f"{res_b['pg_cpu'] * 1000 / batches:.0f} ms"
+                if res_b.get("pg_cpu") is not None
+                else "unknown"
+            )
+            print(
+                f"    (b) per batch: {res_b['elapsed'] * 1000 / batches:.0f} ms wall"
+                f" (carrier call {res_b['calls_time'] * 1000 / batches:.0f} ms,"
+                f" commit {res_b['commits_time'] * 1000 / batches:.0f} ms); CPU"
+                f" {res_b['cpu'] * 1000 / batches:.0f} ms in Odoo's process and"
+                f" {pg_cpu} in its PostgreSQL connection"
+            )
         if res_a.get("sample"):
             rate = res_a["shipments"] / res_a["elapsed"]
             seconds = res_a["selected"] / rate

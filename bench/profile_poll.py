@@ -13,7 +13,8 @@ under cProfile. Everything is rolled back: the database is left as it was.
 
 Usage:
     python bench/profile_poll.py DB [--count 500] [--hours 5]
-        [--timers] [--sql] [--profile [--sort tottime] [--callees REGEX]]
+        [--timers] [--sql]
+        [--profile [--clock cpu] [--sort tottime] [--callees REGEX] [--dump FILE]]
 
 DB is a copy of a database with shipment_tracking_carrier_generic installed
 (e.g. ``createdb -T st_tpl h2_x``); its code is this checkout's.
@@ -68,6 +69,17 @@ def parse_args():
     )
     parser.add_argument(
         "--callees", default="", help="also print the callees of these functions"
+    )
+    parser.add_argument(
+        "--dump", default="", help="with --profile: also save the stats to this file"
+    )
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="with --profile: what cProfile measures; cpu: this thread's CPU "
+        "time (neither the sandbox's thread nor waits: steadier on a busy "
+        "machine)",
     )
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--sort", default="cumulative", help="cumulative, tottime")
@@ -194,7 +206,14 @@ TIMED = [
     ("stock.picking", "_message_create"),
     ("stock.picking", "write"),
     ("stock.picking", "_mail_track"),
+    ("stock.picking", "_message_auto_subscribe"),
     ("stock.picking", "_shipment_on_status"),
+    ("shipment.tracking.event", "_get_carrier_status_note"),
+    ("shipment.tracking.event", "_follow_news"),
+    ("shipment.tracking.event", "_is_incident_news"),
+    ("shipment.tracking.number", "_poll_claim"),
+    ("shipment.tracking.number", "_poll_backoff"),
+    ("delivery.carrier", "_generic_map_events"),
     ("stock.picking", "_shipment_expire_if_silent"),
     ("shipment.tracking.incident", "_monitor"),
     ("shipment.tracking.notification", "_enqueue"),
@@ -285,27 +304,46 @@ def main():
             if opts.sql:
                 cr.execute("ROLLBACK TO SAVEPOINT profile_poll")
                 env.invalidate_all()
-                shapes = collections.Counter()
+                shapes, waited = collections.Counter(), collections.Counter()
                 execute = type(cr).execute
 
                 def counting(self, query, params=None, log_exceptions=True):
                     shape = re.sub(r"\s+", " ", str(query))
                     shape = re.sub(r'"[0-9a-f-]{36}"', '"uuid"', shape)
-                    shapes[re.sub(r"\b\d+\b", "N", shape)[:160]] += 1
-                    return execute(self, query, params, log_exceptions)
+                    shape = re.sub(r"\b\d+\b", "N", shape)[:160]
+                    shapes[shape] += 1
+                    started = time.perf_counter()
+                    try:
+                        return execute(self, query, params, log_exceptions)
+                    finally:
+                        waited[shape] += time.perf_counter() - started
 
                 with patch.object(type(cr), "execute", counting):
-                    poll(env)
+                    seconds, _cpu, _queries = poll(env)
+                # Wall time in execute(): PostgreSQL's work and the round
+                # trips (and this process's work on the parameters).
+                total = sum(waited.values())
+                print(
+                    f"statements: {sum(shapes.values())}, {total:.2f} s in "
+                    f"execute() of {seconds:.2f} s; count, ms per shipment:"
+                )
                 for shape, count in shapes.most_common(opts.top):
-                    print(f"{count:6d}  {shape}")
+                    spent = waited[shape] * 1000 / opts.count
+                    print(f"{count:6d} {spent:6.2f}  {shape}")
             if opts.profile:
                 cr.execute("ROLLBACK TO SAVEPOINT profile_poll")
                 env.invalidate_all()
-                profiler = cProfile.Profile()
+                profiler = (
+                    cProfile.Profile(time.thread_time)
+                    if opts.clock == "cpu"
+                    else cProfile.Profile()
+                )
                 profiler.enable()
                 seconds, cpu, queries = poll(env)
                 profiler.disable()
                 report("profiled", opts.count, batches, seconds, cpu, queries)
+                if opts.dump:
+                    profiler.dump_stats(opts.dump)
                 out = io.StringIO()
                 stats = pstats.Stats(profiler, stream=out)
                 stats.sort_stats(opts.sort).print_stats(opts.top)

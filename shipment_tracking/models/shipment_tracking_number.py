@@ -98,7 +98,8 @@ class ShipmentTrackingNumber(models.Model):
         return {"next_poll_date", "poll_idle_count", "poll_error"}
 
     def _shipment_open_domain(self):
-        """Numbers of shipments a carrier may still report on."""
+        """Numbers of shipments a carrier may still report on (also checked
+        in Python by ``_shipment_by_name``: keep both in step)."""
         return [
             ("picking_id.state", "!=", "cancel"),
             ("picking_id.shipment_state", "not in", list(CLOSED_SHIPMENT_STATES)),
@@ -137,16 +138,20 @@ class ShipmentTrackingNumber(models.Model):
         """{number: record}, one shipment per number: the open one, else the
         most recent (carriers recycle numbers once a shipment is closed); a
         delivery's own number before a number it took over in a hand-over."""
-        open_numbers = self.filtered_domain(self._shipment_open_domain())
-        ranked = self.sorted(
-            lambda n: (
-                n in open_numbers,
-                not n.is_handover,
-                n.picking_id.shipment_date or n.picking_id.create_date,
-                n.id,
+
+        def rank(number):
+            picking = number.picking_id
+            return (
+                # _shipment_open_domain, read from the cache: a domain walk
+                # per record costs more than the rest of the ranking.
+                picking.state != "cancel"
+                and picking.shipment_state not in CLOSED_SHIPMENT_STATES,
+                not number.is_handover,
+                picking.shipment_date or picking.create_date,
+                number.id,
             )
-        )
-        return {number.name: number for number in ranked}
+
+        return {number.name: number for number in self.sorted(rank)}
 
     @api.depends("name", "carrier_id", "is_handover")
     def _compute_tracking_url(self):
@@ -282,9 +287,11 @@ class ShipmentTrackingNumber(models.Model):
         # is seen (and skipped), not a serialization failure.
         self.env.cr.commit()  # pylint: disable=invalid-commit
         done = 0
+        # One pass over the due numbers, in their order (not one per carrier).
+        by_carrier = todo.grouped("carrier_id")
         for carrier in carriers:
             size = carrier._shipment_poll_batch_size()
-            numbers = todo.filtered(lambda n, c=carrier: n.carrier_id == c)
+            numbers = by_carrier.get(carrier, self.browse())
             for start in range(0, len(numbers), size):
                 batch = numbers[start : start + size]
                 # An unreachable carrier's other numbers count as done: they
@@ -448,11 +455,23 @@ class ShipmentTrackingNumber(models.Model):
     def _poll_got_news(self, events):
         """Numbers that got news (``events`` just recorded, whatever their
         channel) start their back-off over and drop their polling error."""
-        news = {(event.picking_id, event.tracking_ref) for event in events}
-        numbers = events.picking_id.filtered(
-            lambda p: p.state != "cancel"
-        ).tracking_number_ids.filtered(
-            lambda n: (n.picking_id, n.name) in news
-            and (n.poll_idle_count or n.poll_error)
+        if not events:
+            return
+        # One query for the few numbers to reset (most have nothing to
+        # reset), instead of reading every number of every shipment.
+        news = {(event.picking_id.id, event.tracking_ref) for event in events}
+        numbers = self.search_fetch(
+            [
+                ("picking_id", "in", events.picking_id.ids),
+                ("picking_id.state", "!=", "cancel"),
+                ("name", "in", list({ref for _picking, ref in news})),
+                "|",
+                ("poll_idle_count", "!=", 0),
+                ("poll_error", "!=", False),
+            ],
+            ["picking_id", "name", "poll_idle_count", "poll_error"],
         )
-        numbers.write({"poll_idle_count": 0, "poll_error": False})
+        numbers.filtered(
+            lambda n: (n.picking_id.id, n.name) in news
+            and (n.poll_idle_count or n.poll_error)
+        ).write({"poll_idle_count": 0, "poll_error": False})

@@ -452,22 +452,24 @@ class DeliveryCarrier(models.Model):
         takes the event's location as one."""
         # One query: the one2many would read the ids, then the rows, and its
         # order (the carrier's, then the code's) joins the carriers. A code
-        # and sub-status have one row per carrier (unique index).
+        # and sub-status have one row per carrier (unique index). Their
+        # values are read once, not through the records for every event.
         rows = {
-            (row.code, row.subcode or ""): row
+            (row.code, row.subcode or ""): (row.state, row.incident_kind)
             for row in self.env["shipment.tracking.status.map"].search_fetch(
                 [("carrier_id", "in", self.ids)],
                 ["code", "subcode", "state", "incident_kind"],
                 order="id",
             )
         }
+        unmapped = (False, False)
         for event in events:
             code = event["carrier_status_code"]
-            row = rows.get((code, event.get("carrier_substatus_code") or "")) or (
-                rows.get((code, ""))
+            event["state"], event["incident_kind"] = (
+                rows.get((code, event.get("carrier_substatus_code") or ""))
+                or rows.get((code, ""))
+                or unmapped
             )
-            event["state"] = row.state if row else False
-            event["incident_kind"] = row.incident_kind if row else False
             if event["state"] == "available_for_pickup" and not event.get(
                 "pickup_location"
             ):

@@ -167,6 +167,30 @@ class TestPolling(SandboxCarrierMixin, TransactionCase):
             ["label_created", "picked_up", "in_transit"],
         )
 
+    def test_news_resets_the_back_off_of_its_numbers_only(self):
+        news, quiet = self._booked(), self._booked()
+        # sudo: the polling bookkeeping is the system's.
+        numbers = (news | quiet).tracking_number_ids.sudo()
+        numbers.write({"poll_idle_count": 3, "poll_error": "Polling failed: 503"})
+        # A webhook brings news of the first shipment only.
+        applied = self.env["stock.picking"]._shipment_apply_carrier_events(
+            [
+                {
+                    "tracking_ref": news.tracking_number_ids.name,
+                    "event_time": fields.Datetime.now(),
+                    "carrier_status_code": "picked_up",
+                    "state": "in_transit",
+                }
+            ],
+            "webhook",
+            self.generic,
+        )
+        self.assertTrue(applied["created"])
+        self.assertEqual(news.tracking_number_ids.poll_idle_count, 0)
+        self.assertFalse(news.tracking_number_ids.poll_error)
+        self.assertEqual(quiet.tracking_number_ids.poll_idle_count, 3)
+        self.assertEqual(quiet.tracking_number_ids.poll_error, "Polling failed: 503")
+
     def test_no_news_backs_off_then_expires(self):
         self.generic.shipment_expire_days = 10
         picking = self._booked(scenario="lost")
