@@ -15,8 +15,9 @@ in two of the rounds the carrier's webhooks push the same events meanwhile.
 Checked once everything settled:
 - no tracking number asked twice in a round (the sandbox counts, per round,
   how often each number is asked), unless a poll batch of that round was
-  rolled back by a concurrency error (its answers were not kept: the same
-  run asks again, or the next one); every open one asked;
+  left to the next run (a run failed, or a batch lost to concurrent
+  transactions again and again: the next run asks again); a batch lost once
+  is applied again from the answer it had; every open one asked;
 - every shipment at the end of its story (its state, its incidents: one per
   problem, however often the monitor ran);
 - every outbox row sent, each email received once (by Message-Id) and each
@@ -83,9 +84,11 @@ POLL_CRON = "shipment_tracking.ir_cron_shipment_poll"
 POLL_FAILED = (
     r"Job 'Shipment Tracking: poll carriers' \(\d+\) server action #\d+ failed"
 )
-# How the poll cron logs a batch it asks again in the same run, its first
-# transaction lost to a concurrent one.
+# How the poll cron logs a batch whose transaction was lost to a concurrent
+# one: applied again in a fresh transaction (the carrier is not asked again),
+# or, after several such losses, left due for the next run (which asks again).
 POLL_RETRIED = r"polling \S.*: batch of \d+ number\(s\) lost to a concurrent"
+POLL_GAVE_UP = r"polling \S.*: batch of \d+ number\(s\) lost to concurrent"
 MONITOR_CRON = "shipment_tracking.ir_cron_shipment_monitor"
 NOTIFY_CRON = "shipment_tracking.ir_cron_shipment_notification"
 TRIGGERED_CRONS = (POLL_CRON, MONITOR_CRON, NOTIFY_CRON)
@@ -160,7 +163,11 @@ class CountingSandbox(SandboxCarrier):
     def api_tracking_batch(self, body):
         response = super().api_tracking_batch(body)
         if response.status == HTTPStatus.OK:
-            self._count(list(dict.fromkeys(json.loads(body)["tracking_numbers"])))
+            numbers = list(dict.fromkeys(json.loads(body)["tracking_numbers"]))
+            self._count(numbers)
+            hook, self.before_answer = getattr(self, "before_answer", None), None
+            if hook:
+                hook(numbers)
         return response
 
     def api_tracking(self, body, number):
@@ -424,13 +431,16 @@ def log_size(log):
     return os.path.getsize(log)
 
 
-def failed_poll_runs(log, start, end):
-    """Poll batches rolled back between two log offsets: asked again by the
-    same run, or by the next one when the run failed."""
+def log_between(log, start, end):
     with open(log, "rb") as handle:
         handle.seek(start)
-        text = handle.read(end - start).decode("utf-8", "replace")
-    return len(re.findall(POLL_FAILED, text)) + len(re.findall(POLL_RETRIED, text))
+        return handle.read(end - start).decode("utf-8", "replace")
+
+
+def failed_poll_runs(text):
+    """Poll batches left to the next run (asked again then) in this log
+    text: a run that failed, a batch given up after repeated losses."""
+    return len(re.findall(POLL_FAILED, text)) + len(re.findall(POLL_GAVE_UP, text))
 
 
 def play_round(admin, sandbox, background, poll, carrier, picking_ids, hours, hooks):
@@ -544,9 +554,10 @@ def test_crons_at_scale_do_everything_once(
     created = time.monotonic()
 
     polled_open = {}
-    # Poll batches rolled back by a concurrency error, per round: asked again
-    # (the answers were not kept).
+    # Poll batches left to the next run, per round: asked again then.
     failed_polls = {}
+    # Poll batches applied again after a lost transaction (never asked again).
+    retried_polls = {}
     with Background(odoo_server, pg, admin) as background:
         for index, (hours, hooks) in enumerate(ROUNDS):
             if index == LATE_ROUND:
@@ -569,9 +580,11 @@ def test_crons_at_scale_do_everything_once(
                 hours,
                 hooks,
             )
-            failed_polls[round_] = failed_poll_runs(
+            text = log_between(
                 odoo_server["log"], log_start, log_size(odoo_server["log"])
             )
+            failed_polls[round_] = failed_poll_runs(text)
+            retried_polls[round_] = len(re.findall(POLL_RETRIED, text))
     rounds_done = time.monotonic()
 
     # Once every event is in: one more monitor run, then everything sent.
@@ -704,8 +717,9 @@ def test_crons_at_scale_do_everything_once(
         f"{SHIPMENTS} shipments {dict(Counter(story.values()))}; "
         f"created in {created - started:.0f}s, {len(ROUNDS)} rounds in "
         f"{rounds_done - created:.0f}s, settled in {settled - rounds_done:.0f}s; "
-        f"tracking calls per round {dict(sandbox.calls)}, poll batches rolled back "
-        f"per round {failed_polls}, numbers asked again {doubles}, numbers "
+        f"tracking calls per round {dict(sandbox.calls)}, poll batches left "
+        f"to the next run per round {failed_polls}, applied again "
+        f"{retried_polls}, numbers asked again {doubles}, numbers "
         f"asked per round { {r: sum(c.values()) for r, c in sandbox.asked.items()} }; "
         f"webhook pushes {dict(Counter(e['status'] for e in sandbox.webhook_log()))}; "
         f"{len(rows)} messages {dict(Counter(r['kind'] for r in rows))}, "
@@ -737,3 +751,52 @@ def test_crons_at_scale_do_everything_once(
     assert (
         not bad_errors
     ), f"{len(bad_errors)} error(s) in the server log, first:\n{bad_errors[0]}"
+
+
+def test_a_poll_batch_lost_to_a_concurrent_update_is_applied_again(
+    odoo_server, pg, shop, admin, sandbox, scale_carrier, poll
+):
+    """The poll cron's transaction loses to a concurrent one (a webhook, the
+    monitor, a user writing the same deliveries while the carrier answers):
+    the batch is applied again in a fresh transaction from the answer it
+    had, and the carrier is asked once. The concurrent write is the test's:
+    committed while the sandbox answers, after the poll's snapshot, on the
+    deliveries the answer moves on (a serialization failure when the poll
+    writes their status)."""
+    sandbox.configure(scenario="normal", webhook_url=None)
+    picking_ids = create_shipments(admin, shop, scale_carrier["id"], 3)
+    numbers = {
+        row["carrier_tracking_ref"]
+        for row in read_shipments(admin, picking_ids).values()
+    }
+    sandbox.round += 1
+    assert sandbox.advance_clock(16)["now"]
+    make_due(pg, picking_ids)
+    log_start = log_size(odoo_server["log"])
+
+    def concurrent_write(asked):
+        if numbers & set(asked):
+            with pg.cursor() as cr:
+                cr.execute(
+                    "UPDATE stock_picking SET write_date = now() at time zone 'UTC'"
+                    " WHERE id = ANY(%s)",
+                    [picking_ids],
+                )
+        else:
+            sandbox.before_answer = concurrent_write
+
+    sandbox.before_answer = concurrent_write
+    run_cron(admin, poll, POLL_CRON)
+    text = log_between(odoo_server["log"], log_start, log_size(odoo_server["log"]))
+    asked = sandbox.asked[sandbox.round]
+    assert re.search(POLL_RETRIED, text), (
+        "no lost transaction: the concurrent write did not meet the poll; "
+        f"log:\n{text[-3000:]}"
+    )
+    assert {number: asked[number] for number in numbers} == dict.fromkeys(
+        numbers, 1
+    ), f"asked again after the lost transaction: {dict(asked)}"
+    states = {
+        row["shipment_state"] for row in read_shipments(admin, picking_ids).values()
+    }
+    assert states == {"in_transit"}, states

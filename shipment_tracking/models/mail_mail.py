@@ -12,11 +12,16 @@ class MailMail(models.Model):
         # Before super(): auto-deleted mails are gone after it. sudo: the
         # outbox is system-maintained; only the messages these mails carry
         # are touched.
-        ours = self.filtered(lambda mail: mail.model == "stock.picking")
+        # exists(): a mail another process sent and deleted meanwhile (Odoo
+        # sends a forced email after its transaction commits, whatever the
+        # mail queue is doing) has no outcome left to record, here or in
+        # super(), which would fail the whole queue run on it.
+        mails = self.exists()
+        ours = mails.filtered(lambda mail: mail.model == "stock.picking")
         if ours:
             self.env["shipment.tracking.notification"].sudo()._on_mail_outcome(
                 ours, failure_type=failure_type, reason=failure_reason
             )
-        return super()._postprocess_sent_message(
+        return super(MailMail, mails)._postprocess_sent_message(
             success_pids, failure_reason=failure_reason, failure_type=failure_type
         )

@@ -250,7 +250,12 @@ class ShipmentTrackingIncident(models.Model):
         # webhook runs as the public user, who has no email address to send the
         # assignee's "assigned to you" email from (it failed in the mail queue).
         # Safe: only the to-do on this delivery is written, as the cron would.
-        picking = self.picking_id.with_user(SUPERUSER_ID)
+        # The assignee's email waits in Odoo's mail queue: never sent within
+        # the webhook, poll or monitor transaction that found the incident
+        # (nor beside the mail queue's own run of it).
+        picking = self.picking_id.with_user(SUPERUSER_ID).with_context(
+            mail_notify_force_send=False
+        )
         user = (
             picking.company_id.shipment_incident_user_id
             or picking.sale_id.user_id

@@ -3,6 +3,7 @@
 import logging
 import random
 import time
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -21,6 +22,10 @@ from ..const import (
 from ..tools import create_unique, field_labels
 
 _logger = logging.getLogger(__name__)
+
+# How stale a carrier's "last polled" may get before a successful poll writes
+# it again.
+LAST_POLL_STEP = timedelta(minutes=1)
 
 
 class ShipmentTrackingNumber(models.Model):
@@ -310,31 +315,35 @@ class ShipmentTrackingNumber(models.Model):
 
         A concurrent transaction winning (a serialization failure, a
         deadlock: a webhook or the monitor writing the same shipment) costs
-        this batch only: it is claimed and asked again in a fresh
-        transaction, up to POLL_CONCURRENCY_RETRIES times, as Odoo retries an
-        RPC call. Past that the cron is made due again, so the batch is not
-        left for the next scheduled call, and the error ends the run.
+        this batch's transaction only: the batch is claimed again in a fresh
+        one and the carrier's answer applied again (the carrier is not asked
+        twice), up to POLL_CONCURRENCY_RETRIES times, as Odoo retries an RPC
+        call. Past that the batch is left due, the cron is made due again a
+        minute later and the carrier's turn in this run ends.
 
-        :return: False when the carrier could not be reached."""
+        :return: False when the carrier could not be reached, or its turn
+            ended."""
+        answers = {}
         for attempt in range(POLL_CONCURRENCY_RETRIES + 1):
             try:
                 claimed = self._poll_claim()
-                reached = claimed._poll_batch(carrier) if claimed else True
+                reached = claimed._poll_batch(carrier, answers) if claimed else True
                 done = progress[0] if reached else progress[1]
                 self.env["ir.cron"]._notify_progress(done=done, remaining=total - done)
                 self.env.cr.commit()  # pylint: disable=invalid-commit
                 return reached
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+                # As odoo.service.model.retrying: nothing of the lost
+                # transaction is kept, in the database or in the caches.
                 self.env.cr.rollback()
+                self.env.reset()
+                self.env.registry.reset_changes()
                 if attempt == POLL_CONCURRENCY_RETRIES:
-                    cron = self.env.ref(POLL_CRON_XMLID, raise_if_not_found=False)
-                    if cron:
-                        cron._trigger()
-                        self.env.cr.commit()  # pylint: disable=invalid-commit
-                    raise
+                    self._poll_give_up(carrier, total, progress[1], error)
+                    return False
                 _logger.warning(
                     "polling %s: batch of %s number(s) lost to a concurrent"
-                    " transaction (%s), asking again",
+                    " transaction (%s), applying the answer again",
                     carrier.name,
                     len(self),
                     error.pgcode,
@@ -342,6 +351,25 @@ class ShipmentTrackingNumber(models.Model):
                 # Odoo's own retry pause (odoo.service.model.retrying).
                 time.sleep(random.uniform(0.0, 2**attempt))  # noqa: S311
         return True
+
+    def _poll_give_up(self, carrier, total, done, error):
+        """A batch that kept losing to concurrent transactions stays due; the
+        cron runs again a minute later (not at once, which would meet the
+        same contention) and reports this carrier's numbers as done for this
+        run, so that Odoo's cron runner does not call it again at once."""
+        _logger.warning(
+            "polling %s: batch of %s number(s) lost to concurrent transactions"
+            " %s times (%s), left for the next run",
+            carrier.name,
+            len(self),
+            POLL_CONCURRENCY_RETRIES + 1,
+            error.pgcode,
+        )
+        cron = self.env.ref(POLL_CRON_XMLID, raise_if_not_found=False)
+        if cron:
+            cron._trigger(fields.Datetime.add(fields.Datetime.now(), minutes=1))
+        self.env["ir.cron"]._notify_progress(done=done, remaining=total - done)
+        self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _poll_claim(self):
         """These numbers, less those another transaction holds (a run polling
@@ -368,7 +396,7 @@ class ShipmentTrackingNumber(models.Model):
         claimed.invalidate_recordset(self._poll_fields())
         return claimed
 
-    def _poll_batch(self, carrier):
+    def _poll_batch(self, carrier, answers=None):
         """Poll one batch in a savepoint: whatever fails in it (an answer the
         connector cannot read, an event the database refuses) leaves nothing
         half-written, is recorded on the carrier and the batch's numbers,
@@ -379,7 +407,7 @@ class ShipmentTrackingNumber(models.Model):
         :return: False when the carrier could not be reached."""
         try:
             with self.env.cr.savepoint():
-                return self._poll(carrier)
+                return self._poll(carrier, answers)
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
             raise
         except Exception as error:  # noqa: BLE001 - contained per batch
@@ -394,20 +422,38 @@ class ShipmentTrackingNumber(models.Model):
         carrier.shipment_poll_error = message
         self._poll_backoff(now, error=message)
 
-    def _poll(self, carrier):
+    def _poll(self, carrier, answers=None):
         """Poll one batch of numbers of ``carrier``: a number with news is
         asked again after the base interval, one without backs off on its
         own; then shipments silent for too long expire.
 
+        ``answers`` (a dict, kept by the caller across attempts) remembers
+        the carrier's answer: an attempt after a lost transaction applies it
+        again rather than asking the carrier again for the same numbers.
+
         :return: whether the carrier answered."""
         now = fields.Datetime.now()
-        try:
-            result = carrier._shipment_fetch_tracking(self.mapped("name"))
-        except UserError as error:
-            self._poll_failed(carrier, str(error))
-            return False
-        carrier.write({"shipment_poll_error": False, "shipment_last_poll_date": now})
+        answers = {} if answers is None else answers
+        names = self.mapped("name")
+        if not set(names) <= answers.get("asked", set()):
+            try:
+                answers["result"] = carrier._shipment_fetch_tracking(names)
+            except UserError as error:
+                self._poll_failed(carrier, str(error))
+                return False
+            answers["asked"] = set(names)
+        result = answers["result"]
+        last = carrier.shipment_last_poll_date
+        # The carrier's row is written when it says something new: at most
+        # once a minute on success, so that runs polling one carrier at once
+        # rarely meet on it.
+        if carrier.shipment_poll_error or not last or now - last >= LAST_POLL_STEP:
+            carrier.write(
+                {"shipment_poll_error": False, "shipment_last_poll_date": now}
+            )
         pickings = self.picking_id
+        # Numbers looked up among these shipments only: after a lost
+        # transaction, the answer's numbers not claimed again are unknown here.
         applied = pickings._shipment_apply_carrier_events(
             result["events"], "poll", carrier
         )

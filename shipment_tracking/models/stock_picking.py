@@ -1204,7 +1204,9 @@ class StockPicking(models.Model):
         picking_sudo.message_subscribe(partner_ids=message.author_id.ids)
         user = self.sale_id.user_id or self.company_id.shipment_incident_user_id
         if user:
-            picking_sudo.activity_schedule(
+            # The salesperson's email waits in Odoo's mail queue, not in the
+            # customer's request.
+            picking_sudo.with_context(mail_notify_force_send=False).activity_schedule(
                 "mail.mail_activity_data_todo",
                 summary=_("Customer question on %(name)s", name=self.name),
                 note=self._shipment_plain_note(message.preview),
