@@ -131,8 +131,8 @@ MAX_HANDOVER_REFS = 5
 # nothing changed, up to once a day.
 POLL_INTERVAL_MINUTES = 60
 POLL_MAX_INTERVAL_MINUTES = 24 * 60
-# A poll batch lost to a concurrent transaction is asked again this many times
-# in the same run (Odoo retries an RPC call 5 times).
+# A poll batch lost to a concurrent transaction is applied again this many
+# times in the same run (Odoo retries an RPC call 5 times).
 POLL_CONCURRENCY_RETRIES = 3
 POLL_CRON_XMLID = "shipment_tracking.ir_cron_shipment_poll"
 # The dispatch email as the delivery shows it (computed from its outbox row).

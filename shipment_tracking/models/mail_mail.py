@@ -12,11 +12,13 @@ class MailMail(models.Model):
         # Before super(): auto-deleted mails are gone after it. sudo: the
         # outbox is system-maintained; only the messages these mails carry
         # are touched.
-        # exists(): a mail another process sent and deleted meanwhile (Odoo
-        # sends a forced email after its transaction commits, whatever the
-        # mail queue is doing) has no outcome left to record, here or in
-        # super(), which would fail the whole queue run on it.
-        mails = self.exists()
+        # On a failure, exists(): a mail another process sent and deleted
+        # meanwhile (Odoo sends a forced email after its transaction commits,
+        # whatever the mail queue is doing) fails in the queue's run with a
+        # MissingError, and has no outcome left to record, here or in super(),
+        # which would fail the whole queue run on it. A mail just sent by
+        # this process exists: no query for it.
+        mails = self.exists() if failure_type else self
         ours = mails.filtered(lambda mail: mail.model == "stock.picking")
         if ours:
             self.env["shipment.tracking.notification"].sudo()._on_mail_outcome(

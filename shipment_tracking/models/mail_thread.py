@@ -24,17 +24,21 @@ NOTIFY_BATCH_PARAMS = frozenset(
     }
 )
 
-# Odoo's methods whose work the batch does itself instead of calling them, and
-# the add-ons whose versions it mirrors: where any other add-on overrides one
-# of them on the posting model, its messages take Odoo's own path, one at a
-# time. Our stock.picking override of _notify_get_recipients is required: the
-# batch's recipients are the customer only, as that override makes them.
+# Odoo's methods whose work the batch does itself instead of calling them:
+# (the add-ons that must define them, the add-ons whose versions it mirrors).
+# Where any other add-on overrides one of them on the posting model, its
+# messages take Odoo's own path, one at a time. Our stock.picking override of
+# _notify_get_recipients is required: the batch's recipients are the customer
+# only, as that override makes them. rating's message_post only takes its own
+# rating_* parameters, which the batch never passes.
 MIRRORED_METHODS = {
-    "message_post": {"mail", "sms"},
-    "_notify_thread": {"mail", "sms"},
-    "_notify_get_recipients": {"mail", "shipment_tracking"},
-    "_notify_thread_by_email": {"mail"},
-    "_notify_by_email_get_base_mail_values": {"mail"},
+    "message_post": ({"mail"}, {"mail", "sms", "rating"}),
+    "_notify_thread": ({"mail"}, {"mail", "sms"}),
+    "_notify_get_recipients": ({"mail", "shipment_tracking"},) * 2,
+    "_notify_thread_by_email": ({"mail"},) * 2,
+    "_notify_thread_by_inbox": ({"mail"},) * 2,
+    "_notify_thread_by_web_push": ({"mail"},) * 2,
+    "_notify_by_email_get_base_mail_values": ({"mail"},) * 2,
 }
 
 
@@ -51,9 +55,16 @@ class MailThread(models.AbstractModel):
         what message_post computes per record (reply-to, alias domain, thread
         parent, author subscription) computed for all at once and the
         messages created in one go; the messages are then notified as
-        message_post does (``_notify_thread``, see ``_shipment_notify_batch``), unless
-        ``notify`` is False (the caller notifies them). Returns {record id: message}.
-        A record whose values carry attachments is posted by message_post."""
+        message_post does (``_notify_thread``, see ``_shipment_notify_batch``),
+        unless ``notify`` is False (the caller notifies them). Returns {record
+        id: message}. The records' environment (user, context) is the one
+        read, as message_post reads the record's.
+
+        A record whose values carry attachments, or every record where the
+        batch does not mirror the model's methods (``_shipment_batch_mirrors``)
+        is posted by message_post, which notifies: ``notify=False`` refuses
+        them (the caller's own notification would come twice)."""
+        self = self.with_env(records.env)  # noqa: PLW0642
         posted = {}
         plain = records.browse()
         mirrored = self._shipment_batch_mirrors(records)
@@ -63,6 +74,10 @@ class MailThread(models.AbstractModel):
                 or values[record.id].get("attachment_ids")
                 or values[record.id].get("attachments")
             ):
+                if not notify:
+                    raise ValueError(
+                        f"{record}: message_post would notify what the caller does"
+                    )
                 posted[record.id] = record.message_post(**values[record.id])
             else:
                 plain |= record
@@ -192,13 +207,13 @@ class MailThread(models.AbstractModel):
         """Whether the methods the batch mirrors are, on ``records``' model,
         exactly the versions it mirrors (``MIRRORED_METHODS``)."""
         classes = type(records).__mro__
-        for name, addons in MIRRORED_METHODS.items():
+        for name, (required, allowed) in MIRRORED_METHODS.items():
             defined = {
                 cls.__module__.split(".")[2]
                 for cls in classes
                 if name in vars(cls) and cls.__module__.startswith("odoo.addons.")
             }
-            if defined != addons:
+            if not required <= defined <= allowed:
                 return False
         return True
 
@@ -221,6 +236,7 @@ class MailThread(models.AbstractModel):
         Anything else (an inbox or SMS recipient, other parameters) is
         notified by Odoo, one message at a time. Keep in step;
         ``TestEmailCoreParity`` compares both ways."""
+        self = self.with_env(records.env)  # noqa: PLW0642
         records = records._fallback_lang()
         items = list(zip(records, messages, msg_values_list, kwargs_list, strict=True))
         batch, slow = [], []

@@ -4,7 +4,6 @@ import hashlib
 from datetime import datetime, timedelta
 
 from odoo import _, api, fields, models
-from odoo.tools import SQL
 
 from ..const import (
     CARRIER_INCIDENT_KINDS,
@@ -13,7 +12,7 @@ from ..const import (
     SHIPMENT_STATES,
     SHIPMENT_TRANSITIONS,
 )
-from ..tools import clean_pod_signer
+from ..tools import clean_pod_signer, create_unique
 
 # Bounds of a carrier's event times (system parameters override them):
 # - an event more than EVENT_FUTURE_HOURS ahead of now is refused (a bogus
@@ -260,149 +259,44 @@ class ShipmentTrackingEvent(models.Model):
         history, a scan differing from a stored one only by its text or
         sub-status is still merged with it, as before the upgrade; shipments
         tracked after the upgrade get the new key only."""
-        rows = {}
         for vals in vals_list:
             vals["event_key"] = self._make_event_key(vals)
-            rows.setdefault((vals["picking_id"], vals["event_key"]), vals)
-        if len(rows) > 1:
-            # A batch (a poll answer repeats each shipment's whole history)
-            # leaves out what is stored already in one query, rather than
-            # sending it to the INSERT to be skipped there.
-            for key in self._stored_keys(rows.values()):
-                rows.pop(key, None)
-        if not rows:
-            return self.browse()
-        # One order for every transaction (a webhook and a poll covering the
-        # same shipments): index entries taken in the same order cannot
-        # deadlock.
-        return self._insert_new([rows[key] for key in sorted(rows)])
-
-    @api.model
-    def _stored_keys(self, vals_list):
-        """The ``(picking id, event_key)`` of the events of ``vals_list``
-        stored already, under their key or their pre-18.0.1.2 key."""
-        legacy = {}
-        for vals in vals_list:
-            key = self._make_legacy_event_key(vals)
-            if key:
-                legacy[vals["picking_id"], key] = vals["event_key"]
-        keys = [vals["event_key"] for vals in vals_list]
-        stored = self.search_fetch(
-            [
-                ("picking_id", "in", list({vals["picking_id"] for vals in vals_list})),
-                ("event_key", "in", keys + [key for _p, key in legacy]),
-            ],
-            ["picking_id", "event_key"],
-        )
-        found = set()
-        for event in stored:
-            key = (event.picking_id.id, event.event_key)
-            found.add(key)
-            if key in legacy:
-                found.add((key[0], legacy[key]))
-        return found
-
-    @api.model
-    def _insert_new(self, vals_list):
-        """Insert the events of ``vals_list`` (with their ``event_key``) that
-        are not stored yet, in one statement; return the new ones, in the
-        order of ``vals_list``.
-
-        The unique index decides, not a search before the insert: ``ON
-        CONFLICT DO NOTHING`` skips an event stored before, earlier in the
-        batch, or by a concurrent transaction (whose commit it waits for).
-        One statement per batch instead of a search, a savepoint, the INSERT
-        and its release; and no ``default_get`` (no user defaults or context
-        ``default_*`` keys: an event holds what its carrier said). What
-        ``create`` does around its INSERT is done here: a missing value takes
-        its field's default (the company its shipment's), the audit columns
-        are set, the fields depending on the new rows are marked to recompute
-        and the shipments' cached event lists dropped."""
-        pickings = self.env["stock.picking"].browse(
-            {vals["picking_id"] for vals in vals_list}
-        )
-        defaults = {
-            name: field.default
-            for name, field in self._fields.items()
-            if field.default and field.store and name not in models.LOG_ACCESS_COLUMNS
+        legacy_keys = {
+            id(vals): self._make_legacy_event_key(vals) for vals in vals_list
         }
-        for vals in vals_list:
-            for name, default in defaults.items():
-                if name not in vals:
-                    vals[name] = default(self)
-            if "company_id" not in vals:
-                vals["company_id"] = pickings.browse(vals["picking_id"]).company_id.id
-        names = sorted({name for vals in vals_list for name in vals})
-        columns = [self._fields[name] for name in names]
-        if any(not field.column_type for field in columns):
-            raise ValueError(f"{self._name}: only stored columns can be inserted")
-        record = self.browse()
-        # One placeholder per value, cast to its column's type (a VALUES
-        # list in a sub-select has no target column to take it from).
-        row = "(%s, %%s::varchar)" % ", ".join(
-            f"%s::{field.column_type[1]}" for field in columns
-        )
-        params = []
-        for vals in vals_list:
-            params.extend(
-                field.convert_to_column_insert(
-                    field.convert_to_cache(vals[field.name], record), record, vals
-                )
-                if vals.get(field.name) is not None
-                else None
-                for field in columns
+        pickings = {vals["picking_id"] for vals in vals_list}
+        keys = [vals["event_key"] for vals in vals_list]
+        keys += [key for key in legacy_keys.values() if key]
+        existing = {
+            (event.picking_id.id, event.event_key)
+            for event in self.search_fetch(
+                [("picking_id", "in", list(pickings)), ("event_key", "in", keys)],
+                ["picking_id", "event_key"],
             )
-            params.append(self._make_legacy_event_key(vals) or None)
-        rows = SQL(", ".join([row] * len(vals_list)), *params)
-        now = SQL("(now() AT TIME ZONE 'UTC')")
-        self.env.cr.execute(
-            SQL(
-                """INSERT INTO %(table)s (%(columns)s, create_uid, create_date,
-                                          write_uid, write_date)
-                   SELECT %(values)s, %(uid)s, %(now)s, %(uid)s, %(now)s
-                     FROM (VALUES %(rows)s) AS v(%(columns)s, legacy_key)
-                    WHERE v.legacy_key IS NULL OR NOT EXISTS (
-                          SELECT 1 FROM %(table)s e
-                           WHERE e.picking_id = v.picking_id
-                             AND e.event_key = v.legacy_key)
-                       ON CONFLICT (picking_id, event_key) DO NOTHING
-                RETURNING id, picking_id, event_key""",
-                table=SQL.identifier(self._table),
-                columns=SQL(", ").join(SQL.identifier(name) for name in names),
-                values=SQL(", ").join(SQL.identifier("v", name) for name in names),
-                uid=self.env.uid,
-                now=now,
-                rows=rows,
-            )
-        )
-        # Ids follow the rows' order (one sequence, drawn row by row).
-        inserted = sorted(self.env.cr.fetchall())
-        created = self.browse([row[0] for row in inserted])
-        if not created:
+        }
+        new_vals = []
+        for vals in vals_list:
+            key = (vals["picking_id"], vals["event_key"])
+            legacy = (vals["picking_id"], legacy_keys[id(vals)])
+            if key not in existing and legacy not in existing:
+                existing.add(key)
+                new_vals.append(vals)
+        if not new_vals:
+            return self.browse()
+        # The search above cannot see what concurrent transactions insert: the
+        # unique index decides (an INSERT meeting a row committed meanwhile
+        # gets a unique violation, also under REPEATABLE READ, where ON
+        # CONFLICT DO NOTHING would fail the transaction instead). One
+        # savepoint for the whole batch, then (on a conflict) one per event,
+        # the conflicting ones being duplicates. The ORM's create fills the
+        # audit and related columns.
+        # One order for every transaction (a webhook and a poll covering the
+        # same shipments): row locks taken in the same order cannot deadlock.
+        new_vals.sort(key=lambda vals: (vals["picking_id"], vals["event_key"]))
+        created = create_unique(self, new_vals)
+        if created:
             return created
-        # The shipments' cached event lists lack the new rows. First: it drops
-        # the cached shipment of every event too.
-        for inverse in self.pool.field_inverses[self._fields["picking_id"]]:
-            pickings.invalidate_recordset([inverse.name], flush=False)
-        # The new rows in cache, as create() leaves them: what follows reads
-        # them without fetching them again.
-        by_key = {(vals["picking_id"], vals["event_key"]): vals for vals in vals_list}
-        created_vals = [by_key[picking_id, key] for _id, picking_id, key in inserted]
-        for field in columns:
-            self.env.cache.update(
-                created,
-                field,
-                [
-                    field.convert_to_cache(vals.get(field.name), created)
-                    for vals in created_vals
-                ],
-            )
-        given = [field for field in columns if field.compute]
-        with self.env.protecting(given, created):
-            created.modified(names, create=True)
-        created._validate_fields(names)
-        created.check_access("create")
-        return created
+        return self.browse().union(*(create_unique(self, vals) for vals in new_vals))
 
     @api.model
     def _apply_carrier_events(self, events, source, carrier=None, pickings=None):
@@ -509,7 +403,7 @@ class ShipmentTrackingEvent(models.Model):
         self.env.cache.update(
             pickings,
             pickings._fields["tracking_event_ids"],
-            [by_picking.get(picking, self.browse()).ids for picking in pickings],
+            [by_picking.get(picking, self.browse())._ids for picking in pickings],
         )
         states = None
         updates, statuses, monitor = {}, {}, set()

@@ -2,7 +2,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import functools
 import logging
-import os
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -28,9 +27,6 @@ _logger = logging.getLogger(__name__)
 # cr.precommit.data key: when this transaction wants the cron woken up.
 TRIGGER_KEY = "shipment_tracking.notification_due"
 CRON_XMLID = "shipment_tracking.ir_cron_shipment_notification"
-# Odoo's switch (ir.cron._trigger_list): wake the cron workers up on every
-# trigger, even one due later.
-NOTIFY_CRON_ENV = "ODOO_NOTIFY_CRON_CHANGES"
 
 
 def _trigger_before_commit(env, due):
@@ -41,11 +37,9 @@ def _trigger_before_commit(env, due):
     messages: a shipment rolled back in a batch takes its trigger with it,
     and the trigger exists exactly when the messages do.
 
-    What ``ir.cron._trigger()`` does, in one statement where it takes two
-    (the job's ``active`` flag, then the trigger rows): every validation
-    commits through here. As Odoo does, an inactive job gets no trigger due
-    now (it would be ignored), and the cron workers are woken up after the
-    commit (once per transaction) when one is due now."""
+    Odoo's ``ir.cron._trigger()`` writes it (two statements: the job's
+    ``active`` flag, then the trigger rows, their audit columns by the ORM)
+    and wakes the cron workers after the commit when one is due now."""
     if not due:
         return
     # The id from the registry's cache of XML ids (no query, unlike env.ref).
@@ -58,28 +52,7 @@ def _trigger_before_commit(env, due):
     if not cron_id:
         return
     now = fields.Datetime.now()
-    at_list = sorted({at or now for at in due})
-    rows = env.execute_query(
-        SQL(
-            """
-            INSERT INTO ir_cron_trigger
-                   (cron_id, call_at, create_uid, create_date, write_uid, write_date)
-            SELECT cron.id, at, %(uid)s, %(stamp)s, %(uid)s, %(stamp)s
-              FROM ir_cron cron, unnest(%(at_list)s::timestamp[]) AS at
-             WHERE cron.id = %(cron_id)s AND (cron.active OR at > %(now)s)
-            RETURNING call_at
-            """,
-            uid=env.uid,
-            stamp=env.cr.now(),
-            at_list=at_list,
-            cron_id=cron_id,
-            now=now,
-        )
-    )
-    wake = rows and (min(row[0] for row in rows) <= now or os.getenv(NOTIFY_CRON_ENV))
-    if wake and not env.cr.postcommit.data.get(TRIGGER_KEY):
-        env.cr.postcommit.data[TRIGGER_KEY] = True
-        env.cr.postcommit.add(env["ir.cron"].browse(cron_id).sudo()._notifydb)
+    env["ir.cron"].browse(cron_id).sudo()._trigger(sorted({at or now for at in due}))
 
 
 # kind -> (company setting that enables it, mail template xmlid)
@@ -613,9 +586,10 @@ class ShipmentTrackingNotification(models.Model):
         finally:
             self.env.cr.cache.pop(memo_key, None)
         self._set_authors(values)
-        messages = self.env["mail.thread"]._shipment_post_batch(
-            pickings.with_context(**context), values
-        )
+        posting = pickings.with_context(**context)
+        # The records' environment (context, user) is the one the batch
+        # reads, as message_post reads the record's.
+        messages = posting.env["mail.thread"]._shipment_post_batch(posting, values)
         mails = {
             mail.mail_message_id.id: mail
             for mail in self.env["mail.mail"].search(

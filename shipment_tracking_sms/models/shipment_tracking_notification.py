@@ -226,17 +226,20 @@ class ShipmentTrackingNotification(models.Model):
             }
         pickings = pickings.with_context(shipment_tracking_customer_only=True)
         Partner = self.env["res.partner"]
+        Thread = pickings.env["mail.thread"]
         # The customer's SMS queued for all messages at once (_sms_queue);
         # through core's notification, one message at a time, should the
-        # customer be archived (core decides what then).
+        # customer be archived (core decides what then), or should another
+        # add-on change how messages are posted (the batch would not mirror
+        # it: message_post, which notifies, posts them all).
+        mirrored = Thread._shipment_batch_mirrors(pickings)
         direct = self.filtered(
-            lambda row: Partner.browse(values[row.picking_id.id]["partner_ids"]).active
+            lambda row: mirrored
+            and Partner.browse(values[row.picking_id.id]["partner_ids"]).active
         )
-        Thread = self.env["mail.thread"]
-        messages = Thread._shipment_post_batch(direct.picking_id, values, notify=False)
-        messages.update(
-            Thread._shipment_post_batch((pickings - direct.picking_id), values)
-        )
+        direct_pickings = pickings.browse(direct.picking_id.ids)
+        messages = Thread._shipment_post_batch(direct_pickings, values, notify=False)
+        messages.update(Thread._shipment_post_batch(pickings - direct_pickings, values))
         queued = direct._sms_queue(messages, values)
         others = [m.id for pid, m in messages.items() if pid not in queued]
         for sms in self.env["sms.sms"].search([("mail_message_id", "in", others)]):
