@@ -153,6 +153,8 @@ class CountingSandbox(SandboxCarrier):
         self.round = 0
         self.asked = defaultdict(Counter)
         self.calls = Counter()
+        # Called once with the numbers of the next batch request answered.
+        self.before_answer = None
         self._count_lock = threading.Lock()
 
     def _count(self, numbers):
@@ -165,7 +167,7 @@ class CountingSandbox(SandboxCarrier):
         if response.status == HTTPStatus.OK:
             numbers = list(dict.fromkeys(json.loads(body)["tracking_numbers"]))
             self._count(numbers)
-            hook, self.before_answer = getattr(self, "before_answer", None), None
+            hook, self.before_answer = self.before_answer, None
             if hook:
                 hook(numbers)
         return response

@@ -235,7 +235,9 @@ class MailThread(models.AbstractModel):
         recipients' groups and links are Odoo's own methods, per message.
         Anything else (an inbox or SMS recipient, other parameters) is
         notified by Odoo, one message at a time. Keep in step;
-        ``TestEmailCoreParity`` compares both ways."""
+        ``TestEmailCoreParity`` compares both ways. ``records`` are those
+        ``_shipment_post_batch`` posted itself: their model passed
+        ``_shipment_batch_mirrors``."""
         self = self.with_env(records.env)  # noqa: PLW0642
         records = records._fallback_lang()
         items = list(zip(records, messages, msg_values_list, kwargs_list, strict=True))
@@ -243,14 +245,9 @@ class MailThread(models.AbstractModel):
         # The batch's references leave out the batch's messages: a second
         # message on one thread (which would reference the first) is Odoo's.
         threads = set()
-        mirrored = self._shipment_batch_mirrors(records)
         for item in items:
             thread = (item[1].model, item[1].res_id)
-            if (
-                mirrored
-                and thread not in threads
-                and self._shipment_notify_batch_supported(*item)
-            ):
+            if thread not in threads and self._shipment_notify_batch_supported(*item):
                 batch.append(item)
                 threads.add(thread)
             else:

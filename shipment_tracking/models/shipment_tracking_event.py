@@ -12,7 +12,7 @@ from ..const import (
     SHIPMENT_STATES,
     SHIPMENT_TRANSITIONS,
 )
-from ..tools import clean_pod_signer, create_unique
+from ..tools import clean_pod_signer, create_unique, value_changed
 
 # Bounds of a carrier's event times (system parameters override them):
 # - an event more than EVENT_FUTURE_HOURS ahead of now is refused (a bogus
@@ -430,7 +430,7 @@ class ShipmentTrackingEvent(models.Model):
             vals = {
                 fname: value
                 for fname, value in vals.items()
-                if picking[fname] != value and (picking[fname] or value)
+                if value_changed(picking[fname], value)
             }
             if vals:
                 updates[picking.id] = (vals, note)

@@ -517,7 +517,7 @@ class ShipmentTrackingNumber(models.Model):
             ],
             ["picking_id", "name", "poll_idle_count", "poll_error"],
         )
-        numbers.filtered(
-            lambda n: (n.picking_id.id, n.name) in news
-            and (n.poll_idle_count or n.poll_error)
-        ).write({"poll_idle_count": 0, "poll_error": False})
+        # The domain cannot pair each number with its own shipment.
+        numbers.filtered(lambda n: (n.picking_id.id, n.name) in news).write(
+            {"poll_idle_count": 0, "poll_error": False}
+        )

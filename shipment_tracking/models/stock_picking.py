@@ -27,7 +27,7 @@ from ..const import (
     SHIPMENT_TRANSITIONS,
     SYSTEM_FIELDS,
 )
-from ..tools import create_unique, field_labels, guard_defaults
+from ..tools import create_unique, field_labels, guard_defaults, value_changed
 
 # The outbox key of the dispatch message: one per delivery.
 DISPATCH_KEY = "dispatched"
@@ -1077,7 +1077,7 @@ class StockPicking(models.Model):
             # Most updates change no tracked field (a scan in transit): no
             # field descriptions to build for them.
             if any(
-                picking[fname] != old and (picking[fname] or old)
+                value_changed(old, picking[fname])
                 for fname, old in initial[picking.id].items()
             ):
                 if described is None:
