@@ -24,7 +24,7 @@ that drops the messages (no email leaves the process) to check the outcomes
 come back to the outbox; the SMS queue is never run (IAP is never called).
 
 Usage (see bench/README.md):
-    python bench/notify.py [--count 1000] [--batch-size 50] [--keep] [--reuse]
+    python bench/notify.py [--count 1000] [--batch-size 200] [--keep] [--reuse]
 """
 
 # A command-line benchmark on its own throw-away database: it prints its report
@@ -32,6 +32,7 @@ Usage (see bench/README.md):
 # pylint: disable=print-used,invalid-commit
 import argparse
 import contextlib
+import cProfile
 import logging
 import os
 import re
@@ -388,12 +389,17 @@ def run_cron(db, opts):
                 taken = Notification._cron_send()
                 cr.commit()
             print_trace(records, taken)
+        profiler = cProfile.Profile(time.process_time) if opts.profile else None
         while True:
             env.invalidate_all()
             count0 = sql_db.sql_counter
             start, cpu0 = time.perf_counter(), time.process_time()
+            if profiler:
+                profiler.enable()
             taken = Notification._cron_send()
             cr.commit()
+            if profiler:
+                profiler.disable()
             elapsed = time.perf_counter() - start
             if not taken:
                 break
@@ -401,6 +407,9 @@ def run_cron(db, opts):
             CPU_SECONDS.append(time.process_time() - cpu0)
             if opts.calls and len(calls) >= opts.calls:
                 break
+    if profiler:
+        profiler.dump_stats(opts.profile)
+        print(f"CPU profile of the timed calls: {opts.profile} (pstats)")
     return calls
 
 
@@ -510,7 +519,7 @@ def parse_args():
         "--batch-size",
         type=int,
         default=0,
-        help="rows per cron call (default: the add-on's, 50)",
+        help="rows per cron call (default: the add-on's, 200)",
     )
     add("--db-prefix", default="bench_notify_", help="database name prefix")
     add("--keep", action="store_true", help="keep the databases")
@@ -521,6 +530,11 @@ def parse_args():
     )
     add("--calls", type=int, default=0, help="stop after N calls (a quick look)")
     add("--trace", action="store_true", help="print the SQL of one cron call")
+    add(
+        "--profile",
+        metavar="FILE",
+        help="cProfile the timed calls (CPU clock) into FILE; slows the run",
+    )
     add("--log-level", default="warn", help="Odoo log level")
     opts = parser.parse_args()
     check_prefix(opts.db_prefix)
