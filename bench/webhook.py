@@ -9,6 +9,8 @@ sends signed pushes of our protocol (``X-Shipment-Timestamp`` and
 ``X-Shipment-Signature: sha256=HMAC(secret, "<timestamp>.<body>")``) over
 HTTP from C client threads, one ``requests.Session`` (keep-alive) each:
 
+  0  Odoo's floor: as many ``GET /web/health`` as one-event pushes, from the
+     same threads (no push can be answered faster on this machine);
   1  one-event pushes (default 2,000): each shipment gets its scans in time
      order; the first one moves it to "in transit" (a status change: note in
      the chatter, customer update queued), the next ones are further scans
@@ -565,8 +567,9 @@ def batch_pushes(opts, base):
 
 
 def send_all(url, pushes, connections):
-    """POST every push from ``connections`` threads; returns the wall time
-    and per push (latency ms, status, answer)."""
+    """POST every push from ``connections`` threads (a ``None`` push is a
+    GET); returns the wall time and per push (latency ms, status,
+    answer)."""
     results = [None] * len(pushes)
     lock = threading.Lock()
     next_index = [0]
@@ -579,12 +582,15 @@ def send_all(url, pushes, connections):
                 next_index[0] += 1
             if i >= len(pushes):
                 break
-            body = body_of(pushes[i])
+            body = None if pushes[i] is None else body_of(pushes[i])
             start = time.perf_counter()
             try:
-                response = session.post(
-                    url, data=body, headers=signed_headers(body), timeout=120
-                )
+                if body is None:
+                    response = session.get(url, timeout=120)
+                else:
+                    response = session.post(
+                        url, data=body, headers=signed_headers(body), timeout=120
+                    )
                 status = response.status_code
                 try:
                     answer = response.json()
@@ -639,6 +645,32 @@ def run_phase(server, url, name, pushes, connections):
     if bad:
         print(f"    {len(bad)} pushes not answered 200, e.g. {bad[:3]}")
     return phase
+
+
+def http_floor_phase(server, requests_count, connections):
+    """Odoo's own floor on this machine: ``GET /web/health`` (``auth="none"``,
+    no session saved, the registry checks of any request) from the same
+    client threads, as many requests as one-event pushes. No push can be
+    answered faster than this."""
+    position = server.log_position()
+    wall, results = send_all(
+        f"{server.url}/web/health", [None] * requests_count, connections
+    )
+    time.sleep(0.5)
+    lines = server.access_lines(position, r"^/web/health")
+    latencies = [r[0] for r in results]
+    queries = statistics.median(line[1] for line in lines) if lines else 0
+    server_ms = (
+        statistics.median(1000 * (line[2] + line[3]) for line in lines) if lines else 0
+    )
+    print(
+        f"{'0  GET /web/health (Odoo floor)':<34} {requests_count:>6} {'-':>7} "
+        f"{wall:>7.1f} {requests_count / wall:>8.0f} "
+        f"{statistics.median(latencies):>7.1f} {percentile(latencies, 0.95):>7.1f} "
+        f"{queries:>8.0f} {'-':>7}   (server {server_ms:.1f} ms median; "
+        f"requests/s in the events/s column)"
+    )
+    return requests_count / wall
 
 
 def floor_phase(server, url, name, pushes):
@@ -808,6 +840,7 @@ def main():
         )
         print(header)
         print("-" * len(header))
+        http_floor_phase(server, opts.pushes, opts.connections)
         single = run_phase(
             server, url, "1  one-event pushes", singles, opts.connections
         )
