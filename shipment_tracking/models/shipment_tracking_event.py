@@ -12,7 +12,7 @@ from ..const import (
     SHIPMENT_STATES,
     SHIPMENT_TRANSITIONS,
 )
-from ..tools import clean_pod_signer, create_unique, value_changed
+from ..tools import clean_pod_signer, create_unique_each, value_changed
 
 # Bounds of a carrier's event times (system parameters override them):
 # - an event more than EVENT_FUTURE_HOURS ahead of now is refused (a bogus
@@ -293,10 +293,7 @@ class ShipmentTrackingEvent(models.Model):
         # One order for every transaction (a webhook and a poll covering the
         # same shipments): row locks taken in the same order cannot deadlock.
         new_vals.sort(key=lambda vals: (vals["picking_id"], vals["event_key"]))
-        created = create_unique(self, new_vals)
-        if created:
-            return created
-        return self.browse().union(*(create_unique(self, vals) for vals in new_vals))
+        return create_unique_each(self, new_vals)
 
     @api.model
     def _apply_carrier_events(self, events, source, carrier=None, pickings=None):

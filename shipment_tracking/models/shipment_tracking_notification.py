@@ -19,7 +19,7 @@ from ..const import (
     OUTBOX_CHANNEL_STATES,
     OUTBOX_STATES,
 )
-from ..tools import create_unique
+from ..tools import create_unique_each
 from .ir_qweb import COMPILE_ONCE
 
 _logger = logging.getLogger(__name__)
@@ -231,10 +231,24 @@ class ShipmentTrackingNotification(models.Model):
         """Queue ``kind`` for ``picking`` unless that event was queued before
         or the company does not notify it. Safe against concurrent runs: the
         unique key decides, a duplicate is absorbed."""
+        return self._enqueue_many(picking, kind, key, incident)
+
+    @api.model
+    def _enqueue_many(self, pickings, kind, key, incident=None):
+        """``_enqueue`` for each of ``pickings`` under the same ``key``: one
+        INSERT for them all (in one savepoint), one per delivery only when
+        one of them was queued before. Returns the messages queued."""
+        wanted = pickings.filtered(lambda picking: self._enqueue_wanted(picking, kind))
+        return create_unique_each(
+            self,
+            [self._prepare_values(picking, kind, key, incident) for picking in wanted],
+        )
+
+    @api.model
+    def _enqueue_wanted(self, picking, kind):
+        """Whether ``picking``'s company has the customer told of ``kind``."""
         setting, _template = NOTIFICATION_KINDS[kind]
-        if not picking.company_id[setting]:
-            return self.browse()
-        return create_unique(self, self._prepare_values(picking, kind, key, incident))
+        return bool(picking.company_id[setting])
 
     @api.model_create_multi
     def create(self, vals_list):

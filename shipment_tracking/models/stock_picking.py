@@ -1112,8 +1112,7 @@ class StockPicking(models.Model):
         # sudo: the update queue is system-maintained.
         Notification = self.env["shipment.tracking.notification"].sudo()
         if state in ("out_for_delivery", "available_for_pickup", "delivered"):
-            for picking in self:
-                Notification._enqueue(picking, state, f"state:{state}")
+            Notification._enqueue_many(self, state, f"state:{state}")
         if monitor is True or state in (
             "exception",
             "returned",

@@ -170,6 +170,51 @@ class TestOutbox(ShipmentTrackingCase):
             self.Notification._enqueue(picking, "dispatched", "dispatched")
         )
 
+    def test_updates_of_many_deliveries_are_queued_at_once(self):
+        """A status reached by several deliveries at once (a poll batch, a
+        100-event push) queues their updates in one INSERT; a delivery told
+        before keeps its one message and the others are still queued."""
+        first, second, third = (self._dispatched() for _i in range(3))
+        told = self.Notification._enqueue(first, "delivered", "state:delivered")
+        self.assertTrue(told)
+        queued = self.Notification._enqueue_many(
+            first | second | third, "delivered", "state:delivered"
+        )
+        self.assertEqual(queued.picking_id, second | third)
+        self.assertEqual(
+            self.Notification.search_count(
+                [("key", "=", "state:delivered"), ("picking_id", "=", first.id)]
+            ),
+            1,
+        )
+        self.assertEqual(set(queued.mapped("state")), {"queued"})
+        # A company that does not tell its customers of it queues nothing.
+        self.company.shipment_notify_out_for_delivery = False
+        self.assertFalse(
+            self.Notification._enqueue_many(
+                second | third, "out_for_delivery", "state:out_for_delivery"
+            )
+        )
+
+    def test_queueing_many_updates_costs_the_statements_of_one(self):
+        pickings = [self._dispatched() for _i in range(6)]
+        # The company's settings and the cron read once (as in any batch).
+        self.Notification._enqueue_many(pickings[0], "delivered", "warm")
+        self.env.flush_all()
+        counts = []
+        for batch, key in (
+            (pickings[1], "one"),
+            (pickings[2] + pickings[3] + pickings[4] + pickings[5], "four"),
+        ):
+            before = self.env.cr.sql_log_count
+            queued = self.Notification._enqueue_many(batch, "delivered", key)
+            self.env.flush_all()
+            counts.append(self.env.cr.sql_log_count - before)
+            self.assertEqual(queued.picking_id, batch)
+        self.assertEqual(
+            counts[0], counts[1], f"1 delivery: {counts[0]}, 4: {counts[1]}"
+        )
+
     def test_outcomes_the_hooks_missed_are_reconciled(self):
         """A mail whose outcome the mail queue could not record on the row (a
         concurrent change of the row) or that was deleted once sent: the

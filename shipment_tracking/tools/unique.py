@@ -15,3 +15,15 @@ def create_unique(model, vals):
             return model.create(vals)
     except UniqueViolation:
         return model.browse()
+
+
+def create_unique_each(model, vals_list):
+    """``model.create(vals_list)`` in one savepoint; should a unique index
+    refuse one row, each row in a savepoint of its own, the refused ones
+    left out. Returns the records created."""
+    if not vals_list:
+        return model.browse()
+    created = create_unique(model, vals_list)
+    if created or len(vals_list) == 1:
+        return created
+    return model.browse().union(*(create_unique(model, vals) for vals in vals_list))

@@ -2,23 +2,17 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import api, models
 
-from odoo.addons.shipment_tracking.tools import create_unique
-
 
 class ShipmentTrackingNotification(models.Model):
     _inherit = "shipment.tracking.notification"
 
     @api.model
-    def _enqueue(self, picking, kind, key, incident=None):
+    def _enqueue_wanted(self, picking, kind):
         """delivery_state's delivered email rides our "delivered" update:
         queued when delivery_state's setting is on, whatever ours says."""
-        if (
-            kind == "delivered"
-            and not picking.company_id.shipment_notify_delivered
-            and picking._delivery_state_email_wins()
-        ):
-            return create_unique(self, self._prepare_values(picking, kind, key))
-        return super()._enqueue(picking, kind, key, incident=incident)
+        return super()._enqueue_wanted(picking, kind) or (
+            kind == "delivered" and picking._delivery_state_email_wins()
+        )
 
     def _email_post_one_by_one(self):
         """Our "delivered" email goes out as delivery_state's when its setting

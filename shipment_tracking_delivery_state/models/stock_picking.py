@@ -173,8 +173,7 @@ class StockPicking(models.Model):
         # sudo: the update queue is system-maintained.
         Notification = self.env["shipment.tracking.notification"].sudo()
         if self.env.context.get("shipment_tracking_delivery_state_sync"):
-            for picking in mine:
-                Notification._enqueue(picking, "delivered", DELIVERED_KEY)
+            Notification._enqueue_many(mine, "delivered", DELIVERED_KEY)
             return super(
                 StockPicking, self - mine
             )._send_delivery_state_delivered_email()
