@@ -4,7 +4,7 @@
     "name": "Shipment Tracking: Delivery State bridge",
     "summary": "Feed OCA delivery_state's carrier state, dates and delivered email "
     "from the shipment status of shipment_tracking",
-    "version": "18.0.1.0.1",
+    "version": "18.0.1.0.2",
     "category": "Inventory/Delivery",
     "website": "https://github.com/shipment-tracking/shipment-tracking",
     "author": "Shipment Tracking Contributors",
