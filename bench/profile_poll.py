@@ -216,7 +216,7 @@ TIMED = [
     ("delivery.carrier", "_generic_map_events"),
     ("stock.picking", "_shipment_expire_if_silent"),
     ("shipment.tracking.incident", "_monitor"),
-    ("shipment.tracking.notification", "_enqueue"),
+    ("shipment.tracking.notification", "_enqueue_many"),
     ("shipment.tracking.notification", "_shipment_mark_due"),
 ]
 

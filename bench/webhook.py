@@ -386,7 +386,10 @@ def bench_data(db, opts):
             " WHERE shipment_state = 'dispatched' AND carrier_id IS NOT NULL"
             " GROUP BY carrier_id"
         )
-        carrier_id, count, first = cr.fetchone()
+        row = cr.fetchone()
+    if not row:
+        sys.exit("--reuse-data: the copy has no dispatched shipment of a carrier")
+    carrier_id, count, first = row
     if count != opts.shipments:
         sys.exit(f"--reuse-data: the copy has {count} shipments, not {opts.shipments}")
     return carrier_id, first
@@ -659,6 +662,7 @@ def http_floor_phase(server, requests_count, connections):
     time.sleep(0.5)
     lines = server.access_lines(position, r"^/web/health")
     latencies = [r[0] for r in results]
+    bad = [r for r in results if r[1] != 200]
     queries = statistics.median(line[1] for line in lines) if lines else 0
     server_ms = (
         statistics.median(1000 * (line[2] + line[3]) for line in lines) if lines else 0
@@ -670,7 +674,8 @@ def http_floor_phase(server, requests_count, connections):
         f"{queries:>8.0f} {'-':>7}   (server {server_ms:.1f} ms median; "
         f"requests/s in the events/s column)"
     )
-    return requests_count / wall
+    if bad:
+        print(f"    {len(bad)} requests not answered 200, e.g. {bad[:3]}")
 
 
 def floor_phase(server, url, name, pushes):

@@ -185,10 +185,14 @@ OUTBOX_BACKOFF_MINUTES = (5, 30, 120, 480)
 # Rows the notification cron claims per call (system parameter
 # shipment_tracking.notification_batch_size); Odoo calls it again at once
 # while some remain (up to 10 calls a run, then it re-schedules itself).
-# A call costs about 170 ms whatever its size (the composer, the template's
-# compilation, the batch's reads): bench/notify.py measured 10-12 ms per
-# message at 50, 8.4-8.9 at 100, 7.7-7.9 at 200 and 8.0 at 500.
+# A call has a cost of its own, whatever its size (the composer, the
+# template's compilation, the batch's reads): bench/notify.py measured 10-12
+# ms per message at 50, 8.4-8.9 at 100, 7.7-7.9 at 200 and 8.0 at 500.
 OUTBOX_BATCH_SIZE = 200
+# A batch that fails is sent again in this many parts, each a batch of its
+# own; a part that fails too goes row by row (up to a quarter of the batch a
+# call, the rest waits for the next call).
+OUTBOX_FALLBACK_PARTS = 8
 # Fields only Logistics (Inventory / Administrator) may write.
 LOGISTICS_FIELDS = frozenset(
     {

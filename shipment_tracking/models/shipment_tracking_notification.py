@@ -9,7 +9,7 @@ from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
-from odoo.tools import SQL
+from odoo.tools import SQL, split_every
 from odoo.tools.sql import create_index
 
 from ..const import (
@@ -17,6 +17,7 @@ from ..const import (
     OUTBOX_BACKOFF_MINUTES,
     OUTBOX_BATCH_SIZE,
     OUTBOX_CHANNEL_STATES,
+    OUTBOX_FALLBACK_PARTS,
     OUTBOX_STATES,
 )
 from ..tools import create_unique_each
@@ -231,14 +232,20 @@ class ShipmentTrackingNotification(models.Model):
         """Queue ``kind`` for ``picking`` unless that event was queued before
         or the company does not notify it. Safe against concurrent runs: the
         unique key decides, a duplicate is absorbed."""
+        picking.ensure_one()
         return self._enqueue_many(picking, kind, key, incident)
 
     @api.model
     def _enqueue_many(self, pickings, kind, key, incident=None):
-        """``_enqueue`` for each of ``pickings`` under the same ``key``: one
-        INSERT for them all (in one savepoint), one per delivery only when
-        one of them was queued before. Returns the messages queued."""
-        wanted = pickings.filtered(lambda picking: self._enqueue_wanted(picking, kind))
+        """``_enqueue`` for each of ``pickings`` under the same ``key``: their
+        rows created together in one savepoint (the ORM's INSERTs, up to 100
+        rows each), one savepoint per delivery only when one of them was
+        queued before. Returns the messages queued. The rows go in in the
+        deliveries' order, the same in every transaction: two that queue for
+        the same deliveries wait for each other, never deadlock."""
+        wanted = pickings.sorted("id").filtered(
+            lambda picking: self._enqueue_wanted(picking, kind)
+        )
         return create_unique_each(
             self,
             [self._prepare_values(picking, kind, key, incident) for picking in wanted],
@@ -246,7 +253,9 @@ class ShipmentTrackingNotification(models.Model):
 
     @api.model
     def _enqueue_wanted(self, picking, kind):
-        """Whether ``picking``'s company has the customer told of ``kind``."""
+        """Whether a ``kind`` message is wanted for ``picking``: its
+        company's setting. The hook add-ons extend (every path that queues a
+        customer message asks it, the dispatch included)."""
         setting, _template = NOTIFICATION_KINDS[kind]
         return bool(picking.company_id[setting])
 
@@ -369,12 +378,8 @@ class ShipmentTrackingNotification(models.Model):
     def _process(self):
         """Send the due channels of these messages, channel by channel, in
         batches: one savepoint per channel for the whole batch, templates
-        rendered for all its rows at once. Should anything in the batch fail,
-        the batch is rolled back and its rows are sent again one at a time,
-        each in a savepoint of its own: a message that fails to render or send
-        is marked failed with the reason, and the others go on. Concurrency
-        errors are not absorbed: the transaction is lost with them and the
-        rows stay due."""
+        rendered for all its rows at once (``_process_channel`` for what
+        happens when the batch fails)."""
         now = fields.Datetime.now()
         for channel in self._channels():
             due = self.filtered(
@@ -389,20 +394,56 @@ class ShipmentTrackingNotification(models.Model):
         return self[f"{channel}_state"] == "pending" and not (due and due > now)
 
     def _process_channel(self, channel):
-        if len(self) > 1:
-            try:
-                with self.env.cr.savepoint():
-                    getattr(self, f"_send_{channel}_batch")()
+        """Send ``channel`` of these rows in one batch. Should the batch fail,
+        it is sent again in eighths, each a batch of its own, and an eighth
+        that fails too row by row: one message that cannot be sent costs its
+        eighth of single sends, not the whole batch. Row by row, a call sends
+        at most a quarter of its rows; the eighths past that stay due for the
+        next call (Odoo's cron runner calls again at once), so that a call
+        stays as short as a batch whatever its rows hold."""
+        if len(self) == 1 or not self._send_batch(channel):
+            if len(self) <= OUTBOX_FALLBACK_PARTS:
+                self._send_one_by_one(channel)
                 return
-            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                raise
-            except Exception:  # noqa: BLE001 - found below, row by row
-                _logger.info(
-                    "shipment messages %s: %s batch failed, sending one by one",
-                    self.ids,
-                    channel,
-                    exc_info=True,
-                )
+            budget = len(self) // 4
+            for ids in split_every(-(-len(self) // OUTBOX_FALLBACK_PARTS), self.ids):
+                part = self.browse(ids)
+                if part._send_batch(channel):
+                    continue
+                if budget < len(part):
+                    _logger.info(
+                        "shipment messages %s: %s left for the next call",
+                        part.ids,
+                        channel,
+                    )
+                    continue
+                budget -= len(part)
+                part._send_one_by_one(channel)
+
+    def _send_batch(self, channel):
+        """Send ``channel`` of these rows at once, in one savepoint; False
+        when anything failed (and nothing of the batch was kept).
+        Concurrency errors are not absorbed: the transaction is lost with
+        them and the rows stay due."""
+        try:
+            with self.env.cr.savepoint():
+                getattr(self, f"_send_{channel}_batch")()
+            return True
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            raise
+        except Exception:  # noqa: BLE001 - found row by row
+            _logger.info(
+                "shipment messages %s: %s batch failed",
+                self.ids,
+                channel,
+                exc_info=True,
+            )
+            return False
+
+    def _send_one_by_one(self, channel):
+        """Send ``channel`` of each row in a savepoint of its own: a message
+        that fails to render or send is marked failed with the reason, and
+        the others go on."""
         for row in self:
             try:
                 with self.env.cr.savepoint():

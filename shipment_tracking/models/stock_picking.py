@@ -863,7 +863,10 @@ class StockPicking(models.Model):
         error, which Odoo retries; so the insert needs no savepoint."""
         # sudo: the outbox is system-maintained.
         Notification = self.env["shipment.tracking.notification"].sudo()
-        pickings = self.filtered(lambda p: p.company_id.shipment_notify_dispatch)
+        # The rule _enqueue follows (and add-ons extend): the company's setting.
+        pickings = self.filtered(
+            lambda p: Notification._enqueue_wanted(p, "dispatched")
+        )
         if not pickings:
             return Notification
         Notification.flush_model(["picking_id", "key"])

@@ -172,20 +172,20 @@ class TestOutbox(ShipmentTrackingCase):
 
     def test_updates_of_many_deliveries_are_queued_at_once(self):
         """A status reached by several deliveries at once (a poll batch, a
-        100-event push) queues their updates in one INSERT; a delivery told
+        100-event push) queues their updates together; a delivery told
         before keeps its one message and the others are still queued."""
         first, second, third = (self._dispatched() for _i in range(3))
         told = self.Notification._enqueue(first, "delivered", "state:delivered")
         self.assertTrue(told)
         queued = self.Notification._enqueue_many(
-            first | second | third, "delivered", "state:delivered"
+            third | first | second, "delivered", "state:delivered"
         )
         self.assertEqual(queued.picking_id, second | third)
         self.assertEqual(
-            self.Notification.search_count(
-                [("key", "=", "state:delivered"), ("picking_id", "=", first.id)]
+            first.shipment_update_ids.filtered(
+                lambda row: row.key == "state:delivered"
             ),
-            1,
+            told,
         )
         self.assertEqual(set(queued.mapped("state")), {"queued"})
         # A company that does not tell its customers of it queues nothing.
@@ -196,24 +196,69 @@ class TestOutbox(ShipmentTrackingCase):
             )
         )
 
+    def test_updates_of_many_companies_follow_each_company(self):
+        mine = self._dispatched()
+        other = self._other_company_delivery()
+        other.company_id.shipment_notify_delivered = False
+        queued = self.Notification._enqueue_many(
+            mine | other, "delivered", "state:delivered"
+        )
+        self.assertEqual(queued.picking_id, mine)
+        other.company_id.shipment_notify_delivered = True
+        queued = self.Notification._enqueue_many(
+            mine | other, "delivered", "state:delivered"
+        )
+        self.assertEqual(queued.picking_id, other)
+        self.assertEqual(queued.company_id, other.company_id)
+
     def test_queueing_many_updates_costs_the_statements_of_one(self):
+        """One delivery or four: the same statements (the rows' INSERT, the
+        savepoint, the cron's wake-up)."""
         pickings = [self._dispatched() for _i in range(6)]
         # The company's settings and the cron read once (as in any batch).
         self.Notification._enqueue_many(pickings[0], "delivered", "warm")
-        self.env.flush_all()
-        counts = []
         for batch, key in (
             (pickings[1], "one"),
             (pickings[2] + pickings[3] + pickings[4] + pickings[5], "four"),
         ):
-            before = self.env.cr.sql_log_count
-            queued = self.Notification._enqueue_many(batch, "delivered", key)
-            self.env.flush_all()
-            counts.append(self.env.cr.sql_log_count - before)
+            with self.assertQueryCount(7):
+                queued = self.Notification._enqueue_many(batch, "delivered", key)
             self.assertEqual(queued.picking_id, batch)
-        self.assertEqual(
-            counts[0], counts[1], f"1 delivery: {counts[0]}, 4: {counts[1]}"
+
+    def test_a_failed_batch_is_sent_again_in_parts(self):
+        """A batch that fails is sent again in eighths; an eighth that fails
+        too goes row by row, up to a quarter of the batch a call: the rest
+        waits for the next call, and every message that can go goes."""
+        template = self.env.ref("shipment_tracking.mail_template_shipment_exception")
+        template.body_html = '<p><t t-out="object.no_such_field.name"/></p>'
+        pickings = [self._dispatched() for _i in range(10)]
+        self._run_notification_cron()
+        kinds = ["exception", "out_for_delivery"] * 3 + ["out_for_delivery"] * 4
+        updates = self.Notification.browse().union(
+            *(
+                self._update(picking, kind)
+                for picking, kind in zip(pickings, kinds, strict=True)
+            )
         )
+        muted = mute_logger(
+            "odoo.addons.shipment_tracking.models.shipment_tracking_notification",
+            "odoo.addons.mail.models.mail_render_mixin",
+        )
+        # Parts of 2: the first fails and goes row by row (2 rows, a quarter
+        # of 10), the next two fail and wait, the last two go as batches.
+        with muted:
+            self.assertEqual(self.Notification._cron_send(batch_size=10), 10)
+        self.assertEqual(
+            updates.mapped("email_state"),
+            ["failed", "outgoing"] + ["pending"] * 4 + ["outgoing"] * 4,
+        )
+        with muted:
+            self.assertEqual(self._run_notification_cron(batch_size=10), 1)
+        self.assertEqual(
+            updates.mapped("email_state"),
+            ["failed", "outgoing"] * 3 + ["outgoing"] * 4,
+        )
+        self.assertEqual(updates.mapped("email_attempts"), [1] * 10)
 
     def test_outcomes_the_hooks_missed_are_reconciled(self):
         """A mail whose outcome the mail queue could not record on the row (a
