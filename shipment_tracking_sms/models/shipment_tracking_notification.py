@@ -244,14 +244,19 @@ class ShipmentTrackingNotification(models.Model):
         others = [m.id for pid, m in messages.items() if pid not in queued]
         for sms in self.env["sms.sms"].search([("mail_message_id", "in", others)]):
             queued[sms.mail_message_id.res_id] = sms
+        # Core's notification queues none for an archived customer: nothing
+        # was sent, and the row says why.
+        not_queued = _(
+            "no SMS was queued for the customer (archived contacts get none)"
+        )
         for row in self:
             message = messages[row.picking_id.id]
             sms = queued.get(row.picking_id.id, self.env["sms.sms"])
             row.write(
                 {
-                    "sms_state": "outgoing" if sms else "sent",
+                    "sms_state": "outgoing" if sms else "disabled",
                     "sms_attempts": row.sms_attempts + 1,
-                    "sms_error": False,
+                    "sms_error": False if sms else not_queued,
                     "sms_message_id": message.id,
                     "sms_ref": sms.id,
                 }

@@ -161,3 +161,7 @@ class TestSmsCoreParity(ShipmentSmsCase):
         text, batch, core, partner, number = self._post_both_ways()
         partner.active = False
         self._assert_parity(text, batch, core, partner, number)
+        # Nothing went: the row does not say "sent".
+        row = batch.shipment_update_ids
+        self.assertRecordValues(row, [{"sms_state": "disabled", "sms_ref": 0}])
+        self.assertIn("archived", row.sms_error)
