@@ -450,18 +450,10 @@ class DeliveryCarrier(models.Model):
         gives ``state`` and ``incident_kind``; unknown codes are kept as
         events without a status. A pickup status without a pickup point
         takes the event's location as one."""
-        # One query: the one2many would read the ids, then the rows, and its
-        # order (the carrier's, then the code's) joins the carriers. A code
-        # and sub-status have one row per carrier (unique index). Their
-        # values are read once, not through the records for every event.
-        rows = {
-            (row.code, row.subcode or ""): (row.state, row.incident_kind)
-            for row in self.env["shipment.tracking.status.map"].search_fetch(
-                [("carrier_id", "in", self.ids)],
-                ["code", "subcode", "state", "incident_kind"],
-                order="id",
-            )
-        }
+        StatusMap = self.env["shipment.tracking.status.map"]
+        rows = {}
+        for carrier in self:
+            rows.update(StatusMap._generic_rows_of(carrier.id))
         unmapped = (False, False)
         for event in events:
             code = event["carrier_status_code"]

@@ -1,6 +1,8 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+from types import MappingProxyType
+
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 from odoo.tools import create_unique_index
 
@@ -60,7 +62,36 @@ class ShipmentTrackingStatusMap(models.Model):
                 for vals in vals_list
             ]
         )
-        return super().create(vals_list)
+        rows = super().create(vals_list)
+        self.env.registry.clear_cache()  # _generic_rows_of
+        return rows
+
+    def unlink(self):
+        res = super().unlink()
+        self.env.registry.clear_cache()  # _generic_rows_of
+        return res
+
+    @api.model
+    @tools.ormcache("carrier_id")
+    def _generic_rows_of(self, carrier_id):
+        """The carrier's table as ``{(code, sub-status or ""): (state,
+        incident kind)}``, read once per process and kept until a row changes
+        (every carrier event is mapped with it: a webhook push, a poll
+        batch). Read-only: shared by every caller."""
+        # sudo: a carrier's status table is its configuration, read to map
+        # that carrier's events whoever receives them. A code and sub-status
+        # have one row per carrier (unique index).
+        rows = self.sudo().search_fetch(
+            [("carrier_id", "=", carrier_id)],
+            ["code", "subcode", "state", "incident_kind"],
+            order="id",
+        )
+        return MappingProxyType(
+            {
+                (row.code, row.subcode or ""): (row.state, row.incident_kind)
+                for row in rows
+            }
+        )
 
     def write(self, vals):
         self._normalize_codes(vals)
@@ -75,7 +106,9 @@ class ShipmentTrackingStatusMap(models.Model):
                     for row in self
                 ]
             )
-        return super().write(vals)
+        res = super().write(vals)
+        self.env.registry.clear_cache()  # _generic_rows_of
+        return res
 
     @staticmethod
     def _normalize_codes(vals):

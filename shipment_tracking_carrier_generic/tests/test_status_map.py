@@ -45,3 +45,44 @@ class TestStatusMapCompanies(SandboxCarrierMixin, TransactionCase):
         self.generic.company_id = False
         Map = self.env["shipment.tracking.status.map"].with_user(self.logistics_b)
         self.assertTrue(Map.search([("carrier_id", "=", self.generic.id)]))
+
+
+@tagged("post_install", "-at_install")
+class TestStatusMapCache(SandboxCarrierMixin, TransactionCase):
+    """Every carrier event is mapped with the carrier's table: it is read
+    once per process, and a changed row maps the next event at once."""
+
+    def _map(self, code, subcode=False):
+        event = {"carrier_status_code": code, "carrier_substatus_code": subcode}
+        mapped = self.generic._generic_map_events([event])[0]
+        return mapped["state"], mapped["incident_kind"]
+
+    def test_the_table_is_read_once(self):
+        self._map("exception")
+        with self.assertQueryCount(0):
+            self.assertEqual(self._map("exception")[0], "exception")
+
+    def test_a_changed_row_maps_at_once(self):
+        Map = self.env["shipment.tracking.status.map"]
+        row = Map.search(
+            [
+                ("carrier_id", "=", self.generic.id),
+                ("code", "=", "exception"),
+                ("subcode", "=", False),
+            ]
+        )
+        self.assertEqual(self._map("exception")[0], "exception")
+        row.write({"state": "in_transit"})
+        self.assertEqual(self._map("exception")[0], "in_transit")
+        self.assertEqual(self._map("held_at_customs"), (False, False))
+        added = Map.create(
+            {
+                "carrier_id": self.generic.id,
+                "code": "held_at_customs",
+                "state": "exception",
+                "incident_kind": "customs",
+            }
+        )
+        self.assertEqual(self._map("held_at_customs"), ("exception", "customs"))
+        added.unlink()
+        self.assertEqual(self._map("held_at_customs"), (False, False))

@@ -14,17 +14,20 @@ WEBHOOK_LOGGER = "odoo.addons.shipment_tracking_carrier_generic.controllers.webh
 # table, the number lookup), nothing applied; a test server does not check
 # the registry signalling. Measured on Odoo 18.0 on 2026-11-30 (issue 12): 6
 # before, 4 with the carrier and its status table read in one query each, 3
-# without auth="public"'s lookup of the public user. Change it on purpose only.
-UNKNOWN_PUSH_BUDGET = 3
+# without auth="public"'s lookup of the public user, 2 with the status table
+# read once per process. Change it on purpose only.
+UNKNOWN_PUSH_BUDGET = 2
 # A push whose events are all duplicates: the controller's part, the
-# shipment, and the search that finds them stored (7 before, 2026-11-30).
-DUPLICATE_PUSH_BUDGET = 5
+# shipment, and the search that finds them stored (7 before, 2026-11-30; 4
+# with the status table read once per process).
+DUPLICATE_PUSH_BUDGET = 4
 # A new scan that changes no status (the most common push): the controller's
 # part, the shipment, the search for stored events, the event's INSERT in a
 # savepoint (the unique index decides between concurrent pushes), the
 # shipment's events and its UPDATE (16 before, 2026-11-30; 7 with an INSERT
-# ... ON CONFLICT that filled audit and related columns by hand: not done).
-NEW_SCAN_PUSH_BUDGET = 11
+# ... ON CONFLICT that filled audit and related columns by hand: not done;
+# 10 with the status table read once per process).
+NEW_SCAN_PUSH_BUDGET = 10
 
 
 @tagged("post_install", "-at_install")
