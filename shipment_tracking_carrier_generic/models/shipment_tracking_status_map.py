@@ -63,13 +63,23 @@ class ShipmentTrackingStatusMap(models.Model):
             ]
         )
         rows = super().create(vals_list)
-        self.env.registry.clear_cache()  # _generic_rows_of
+        rows._generic_rows_changed()
         return rows
 
     def unlink(self):
+        changed = self.browse(self.ids)
         res = super().unlink()
-        self.env.registry.clear_cache()  # _generic_rows_of
+        changed._generic_rows_changed()
         return res
+
+    def _generic_rows_changed(self):
+        """These rows changed: the tables ``_generic_rows_of`` keeps are
+        dropped now (this transaction maps with the change) and again once it
+        commits (a thread of a threaded server may have read the old rows
+        meanwhile; other processes drop theirs through Odoo's signalling)."""
+        if self:
+            self.env.registry.clear_cache()
+            self.env.cr.postcommit.add(self.env.registry.clear_cache)
 
     @api.model
     @tools.ormcache("carrier_id")
@@ -107,7 +117,7 @@ class ShipmentTrackingStatusMap(models.Model):
                 ]
             )
         res = super().write(vals)
-        self.env.registry.clear_cache()  # _generic_rows_of
+        self._generic_rows_changed()
         return res
 
     @staticmethod

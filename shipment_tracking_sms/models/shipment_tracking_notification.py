@@ -244,23 +244,32 @@ class ShipmentTrackingNotification(models.Model):
         others = [m.id for pid, m in messages.items() if pid not in queued]
         for sms in self.env["sms.sms"].search([("mail_message_id", "in", others)]):
             queued[sms.mail_message_id.res_id] = sms
-        # Core's notification queues none for an archived customer: nothing
-        # was sent, and the row says why.
-        not_queued = _(
-            "no SMS was queued for the customer (archived contacts get none)"
-        )
         for row in self:
             message = messages[row.picking_id.id]
             sms = queued.get(row.picking_id.id, self.env["sms.sms"])
             row.write(
                 {
+                    # Core's notification may queue none (an archived
+                    # customer gets none): nothing was sent, the row says why.
                     "sms_state": "outgoing" if sms else "disabled",
                     "sms_attempts": row.sms_attempts + 1,
-                    "sms_error": False if sms else not_queued,
+                    "sms_error": False
+                    if sms
+                    else row._sms_not_queued_reason(
+                        Partner.browse(values[row.picking_id.id]["partner_ids"])
+                    ),
                     "sms_message_id": message.id,
                     "sms_ref": sms.id,
                 }
             )
+
+    @api.model
+    def _sms_not_queued_reason(self, partner):
+        """Why core's notification queued no SMS for ``partner``, as far as
+        the outbox can tell."""
+        if partner and not partner[:1].active:
+            return _("no SMS was queued for the customer (archived contacts get none)")
+        return _("Odoo queued no SMS for the customer")
 
     def _sms_queue(self, messages, values):
         """Queue the SMS of ``messages`` (by delivery id) and their
