@@ -11,11 +11,12 @@ from .common import SandboxCarrierMixin
 WEBHOOK_LOGGER = "odoo.addons.shipment_tracking_carrier_generic.controllers.webhook"
 # Every statement of a signed push whose tracking number no shipment has:
 # the controller's own part (the carrier and its webhook settings, the number
-# lookup; its status table is read once per process), nothing applied; a test server does not check
-# the registry signalling. Measured on Odoo 18.0 on 2026-11-30 (issue 12): 6
-# before, 4 with the carrier and its status table read in one query each, 3
-# without auth="public"'s lookup of the public user, 2 with the status table
-# read once per process. Change it on purpose only.
+# lookup; its status table is read once per process), nothing applied; a
+# test server does not check the registry signalling. Measured on Odoo 18.0
+# on 2026-11-30 (issue 12): 6 before, 4 with the carrier and its status table
+# read in one query each, 3 without auth="public"'s lookup of the public
+# user, 2 with the status table read once per process. Change it on purpose
+# only.
 UNKNOWN_PUSH_BUDGET = 2
 # A push whose events are all duplicates: the controller's part, the
 # shipment, and the search that finds them stored (7 before, 2026-11-30; 4
