@@ -650,6 +650,17 @@ def run_phase(server, url, name, pushes, connections):
     return phase
 
 
+def request_medians(lines):
+    """Median queries and server milliseconds of Odoo's access ``lines``
+    (0, 0 without any)."""
+    if not lines:
+        return 0, 0
+    return (
+        statistics.median(line[1] for line in lines),
+        statistics.median(1000 * (line[2] + line[3]) for line in lines),
+    )
+
+
 def http_floor_phase(server, requests_count, connections):
     """Odoo's own floor on this machine: ``GET /web/health`` (``auth="none"``,
     no session saved, the registry checks of any request) from the same
@@ -663,10 +674,7 @@ def http_floor_phase(server, requests_count, connections):
     lines = server.access_lines(position, r"^/web/health")
     latencies = [r[0] for r in results]
     bad = [r for r in results if r[1] != 200]
-    queries = statistics.median(line[1] for line in lines) if lines else 0
-    server_ms = (
-        statistics.median(1000 * (line[2] + line[3]) for line in lines) if lines else 0
-    )
+    queries, server_ms = request_medians(lines)
     print(
         f"{'0  GET /web/health (Odoo floor)':<34} {requests_count:>6} {'-':>7} "
         f"{wall:>7.1f} {requests_count / wall:>8.0f} "
@@ -686,10 +694,7 @@ def floor_phase(server, url, name, pushes):
     time.sleep(0.3)
     lines = server.access_lines(position, r"^/shipment_tracking/webhook/")
     statuses = {r[1] for r in results}
-    queries = statistics.median(line[1] for line in lines) if lines else 0
-    server_ms = (
-        statistics.median(1000 * (line[2] + line[3]) for line in lines) if lines else 0
-    )
+    queries, server_ms = request_medians(lines)
     print(
         f"  {name:<44} {queries:>5.0f} queries, server {server_ms:>5.1f} ms, "
         f"client p50 {statistics.median(r[0] for r in results):>5.1f} ms "

@@ -205,12 +205,13 @@ class ShipmentTrackingNotification(models.Model):
         template = self.env.ref(template_xmlid)
         bodies = template._render_field("body", pickings.ids, compute_lang=True)
         note = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
-        values = {}
+        values, partners = {}, {}
         recipients = recipients or {}
         for picking in pickings:
             partner, number, _reason = (
                 recipients.get(picking.id) or picking._get_shipment_sms_recipient()
             )
+            partners[picking.id] = partner
             # What _message_sms hands to message_post, after the sms module's
             # message_post override: the SMS text as is, and for the chatter
             # that text as HTML (line breaks kept, links clickable).
@@ -225,7 +226,6 @@ class ShipmentTrackingNotification(models.Model):
                 "put_in_queue": True,
             }
         pickings = pickings.with_context(shipment_tracking_customer_only=True)
-        Partner = self.env["res.partner"]
         Thread = pickings.env["mail.thread"]
         # The customer's SMS queued for all messages at once (_sms_queue);
         # through core's notification, one message at a time, should the
@@ -234,8 +234,7 @@ class ShipmentTrackingNotification(models.Model):
         # it: message_post, which notifies, posts them all).
         mirrored = Thread._shipment_batch_mirrors(pickings)
         direct = self.filtered(
-            lambda row: mirrored
-            and Partner.browse(values[row.picking_id.id]["partner_ids"]).active
+            lambda row: mirrored and partners[row.picking_id.id].active
         )
         direct_pickings = pickings.browse(direct.picking_id.ids)
         messages = Thread._shipment_post_batch(direct_pickings, values, notify=False)
@@ -255,9 +254,7 @@ class ShipmentTrackingNotification(models.Model):
                     "sms_attempts": row.sms_attempts + 1,
                     "sms_error": False
                     if sms
-                    else row._sms_not_queued_reason(
-                        Partner.browse(values[row.picking_id.id]["partner_ids"])
-                    ),
+                    else row._sms_not_queued_reason(partners[row.picking_id.id]),
                     "sms_message_id": message.id,
                     "sms_ref": sms.id,
                 }
