@@ -4,7 +4,7 @@
     "name": "Shipment Tracking: Generic HTTP Carrier",
     "summary": "Book shipments and receive tracking by webhook and polling over a "
     "documented JSON protocol; EasyPost and AfterShip webhooks",
-    "version": "18.0.1.4.0",
+    "version": "18.0.1.4.1",
     "category": "Inventory/Delivery",
     "website": "https://github.com/shipment-tracking/shipment-tracking",
     "author": "Shipment Tracking Contributors",

@@ -52,9 +52,14 @@ class ShipmentTrackingWebhook(http.Controller):
         again."""
         # What the push records is written as the public user, as under
         # auth="public", whose check that this user exists costs a query per
-        # push: its id comes from the cached XML id here.
+        # push: its id comes from the cached XML id here. Its companies too:
+        # env.company (Odoo's defaults, the chatter's reply-to) would read
+        # the user's row on every push.
+        public_uid = request.env["ir.model.data"]._xmlid_to_res_id("base.public_user")
+        companies = request.env["ir.http"]._shipment_allowed_company_ids(public_uid)
         request.update_env(
-            user=request.env["ir.model.data"]._xmlid_to_res_id("base.public_user")
+            user=public_uid,
+            context=dict(request.env.context, allowed_company_ids=list(companies)),
         )
         body = request.env["ir.http"]._shipment_read_body(MAX_BODY)
         if body is None:

@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from odoo import models
+from odoo import api, models, tools
 from odoo.http import request
 
 READ_CHUNK = 64 * 1024
@@ -29,6 +29,20 @@ class IrHttp(models.AbstractModel):
                 )
             )
         return result
+
+    @api.model
+    @tools.ormcache("uid")
+    def _shipment_allowed_company_ids(self, uid):
+        """The companies of user ``uid``, its default company first: the
+        ``allowed_company_ids`` under which ``env.company`` is the company it
+        would be without them, from the cache instead of the user's row on
+        every request (Odoo clears the cache when a user's companies change,
+        see ``res.users._get_invalidation_fields``)."""
+        # sudo: a public route asks for the public user's companies before
+        # any user is set; only their ids are returned.
+        user = self.env["res.users"].sudo().browse(uid)
+        main = user.company_id.id
+        return (main, *(cid for cid in user._get_company_ids() if cid != main))
 
     @classmethod
     def _shipment_read_body(cls, limit):

@@ -28,7 +28,7 @@ DUPLICATE_PUSH_BUDGET = 4
 # shipment's events and its UPDATE (16 before, 2026-11-30; 7 with an INSERT
 # ... ON CONFLICT that filled audit and related columns by hand: not done;
 # 10 with the status table read once per process).
-NEW_SCAN_PUSH_BUDGET = 10
+NEW_SCAN_PUSH_BUDGET = 9
 
 
 @tagged("post_install", "-at_install")
