@@ -53,7 +53,27 @@ def _trigger_before_commit(env, due):
     if not cron_id:
         return
     now = fields.Datetime.now()
-    env["ir.cron"].browse(cron_id).sudo()._trigger(sorted({at or now for at in due}))
+    times = sorted({at or now for at in due})
+    # sudo: the triggers of a system job.
+    Trigger = env["ir.cron.trigger"].sudo()
+    if times[0] <= now and Trigger.search_count(
+        [
+            ("cron_id", "=", cron_id),
+            ("call_at", "<=", now),
+            ("cron_id.active", "=", True),
+        ],
+        limit=1,
+    ):
+        # A run of the active job is due already: the cron workers were woken
+        # for it, or are running the job, which deletes only the triggers
+        # due before it started and then runs again for those left. Waking
+        # them again would cost a new PostgreSQL connection per transaction
+        # (ir.cron._notifydb: about 3.6 ms of CPU on 2 cores), once per
+        # queued message under load; the trigger rows are what keeps these
+        # messages from being left out.
+        Trigger.create([{"cron_id": cron_id, "call_at": at} for at in times])
+        return
+    env["ir.cron"].browse(cron_id).sudo()._trigger(times)
 
 
 # kind -> (company setting that enables it, mail template xmlid)

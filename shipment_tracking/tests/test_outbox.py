@@ -213,15 +213,17 @@ class TestOutbox(ShipmentTrackingCase):
 
     def test_queueing_many_updates_costs_the_statements_of_one(self):
         """One delivery or four: the same statements (the rows' INSERT, the
-        savepoint, the cron's wake-up)."""
+        savepoint, the cron's trigger: whether a run is due already, and the
+        trigger row)."""
         pickings = [self._dispatched() for _i in range(6)]
-        # The company's settings and the cron read once (as in any batch).
+        # The company's settings read once (as in any batch); a run is due
+        # from then on (nothing runs the cron here).
         self.Notification._enqueue_many(pickings[0], "delivered", "warm")
         for batch, key in (
             (pickings[1], "one"),
             (pickings[2] + pickings[3] + pickings[4] + pickings[5], "four"),
         ):
-            with self.assertQueryCount(7):
+            with self.assertQueryCount(8):
                 queued = self.Notification._enqueue_many(batch, "delivered", key)
             self.assertEqual(queued.picking_id, batch)
 
