@@ -313,12 +313,39 @@ class StockPicking(models.Model):
         self.ensure_one()
         return self.shipment_update_ids.filtered(lambda u: u.kind == "dispatched")[:1]
 
+    def _get_shipment_dispatch_updates(self, fnames):
+        """{delivery: its dispatch outbox row (or an empty recordset)} for
+        these deliveries, with ``fnames`` of the rows read. From the cache
+        where a delivery's outbox rows are in it (the dispatch, which queues
+        its row, puts them there), else in one query for the dispatch rows
+        alone: a customer update queued later (out for delivery, delivered)
+        makes Odoo recompute what depends on the outbox rows, and neither
+        every row of a shipment nor every column of them is needed."""
+        Update = self.env["shipment.tracking.notification"]
+        field = self._fields["shipment_update_ids"]
+        found = {}
+        missing = self.browse()
+        for picking in self:
+            if not picking.id or self.env.cache.contains(picking, field):
+                found[picking] = picking._get_shipment_dispatch_update()
+            else:
+                missing |= picking
+        if missing:
+            rows = Update.search_fetch(
+                [("picking_id", "in", missing.ids), ("kind", "=", "dispatched")],
+                ["picking_id", *fnames],
+            )
+            # The newest first (the model's order), as the one2many.
+            for row in reversed(rows):
+                found[row.picking_id] = row
+        return {picking: found.get(picking, Update) for picking in self}
+
     @api.depends("shipment_update_ids.email_state", "shipment_update_ids.kind")
     def _compute_shipment_notification_state(self):
+        updates = self._get_shipment_dispatch_updates(["email_state"])
         for picking in self:
-            update = picking._get_shipment_dispatch_update()
             picking.shipment_notification_state = DISPATCH_EMAIL_STATES.get(
-                update.email_state, "none"
+                updates[picking].email_state, "none"
             )
 
     @api.depends(

@@ -50,8 +50,11 @@ class StockPicking(models.Model):
         "shipment_update_ids.sms_message_id",
     )
     def _compute_shipment_sms(self):
+        updates = self._get_shipment_dispatch_updates(
+            ["sms_state", "sms_error", "sms_message_id"]
+        )
         for picking in self:
-            update = picking._get_shipment_dispatch_update()
+            update = updates[picking]
             picking.shipment_sms_state = DISPATCH_SMS_STATES.get(
                 update.sms_state, False
             )
