@@ -7,7 +7,8 @@ with a webhook secret, then starts ``odoo-bin --workers 2`` (real prefork
 HTTP workers; ``--max-cron-threads 0``: no cron competes with the pushes) and
 sends signed pushes of our protocol (``X-Shipment-Timestamp`` and
 ``X-Shipment-Signature: sha256=HMAC(secret, "<timestamp>.<body>")``) over
-HTTP from C client threads, one ``requests.Session`` (keep-alive) each:
+HTTP from C client threads (bodies encoded and signed before the clock
+starts, one ``http.client`` connection each):
 
   0  Odoo's floor: as many ``GET /web/health`` as one-event pushes, from the
      same threads (no push can be answered faster on this machine);
@@ -41,6 +42,7 @@ import argparse
 import contextlib
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import os
@@ -54,6 +56,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from datetime import timedelta
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -572,37 +575,50 @@ def batch_pushes(opts, base):
 def send_all(url, pushes, connections):
     """POST every push from ``connections`` threads (a ``None`` push is a
     GET); returns the wall time and per push (latency ms, status,
-    answer)."""
+    answer).
+
+    The load generator shares the machine with the server, so it does as
+    little as it can while the clock runs: every body is encoded and signed
+    before (well within the signature's 5 minutes), and each thread sends
+    over a plain ``http.client`` connection, opened again when the server
+    closes it (Odoo's prefork workers answer in HTTP/1.0)."""
+    target = urllib.parse.urlsplit(url)
+    prepared = []
+    for push in pushes:
+        if push is None:
+            prepared.append(("GET", None, {}))
+        else:
+            body = body_of(push)
+            prepared.append(("POST", body, signed_headers(body)))
     results = [None] * len(pushes)
     lock = threading.Lock()
     next_index = [0]
 
     def worker():
-        session = requests.Session()
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
         while True:
             with lock:
                 i = next_index[0]
                 next_index[0] += 1
-            if i >= len(pushes):
+            if i >= len(prepared):
                 break
-            body = None if pushes[i] is None else body_of(pushes[i])
+            method, body, headers = prepared[i]
             start = time.perf_counter()
             try:
-                if body is None:
-                    response = session.get(url, timeout=120)
-                else:
-                    response = session.post(
-                        url, data=body, headers=signed_headers(body), timeout=120
-                    )
-                status = response.status_code
+                conn.request(method, target.path, body=body, headers=headers)
+                response = conn.getresponse()
+                status, text = response.status, response.read()
+                if response.will_close:
+                    conn.close()
                 try:
-                    answer = response.json()
+                    answer = json.loads(text)
                 except ValueError:
-                    answer = {"text": response.text[:200]}
-            except requests.RequestException as error:
+                    answer = {"text": text[:200].decode("utf-8", "replace")}
+            except (OSError, http.client.HTTPException) as error:
+                conn.close()
                 status, answer = 0, {"error": str(error)}
             results[i] = (1000 * (time.perf_counter() - start), status, answer)
-        session.close()
+        conn.close()
 
     threads = [threading.Thread(target=worker) for _c in range(connections)]
     start = time.perf_counter()
@@ -613,10 +629,83 @@ def send_all(url, pushes, connections):
     return time.perf_counter() - start, results
 
 
-def run_phase(server, url, name, pushes, connections):
+def cpu_seconds():
+    """CPU seconds used so far by the Odoo server's processes, PostgreSQL's
+    and this one (Linux ``/proc``): where a phase's CPU went."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"odoo": 0.0, "postgres": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat, open(f"/proc/{pid}/cmdline") as cmd:
+                times, command = stat.read().rsplit(")", 1)[1].split(), cmd.read()
+        except OSError:
+            continue
+        group = (
+            "postgres"
+            if "postgres" in command
+            else "odoo"
+            if "odoo-bin" in command
+            else None
+        )
+        if group:
+            used[group] += (int(times[11]) + int(times[12])) / tick
+    own = os.times()
+    used["client"] = own.user + own.system
+    return used
+
+
+def wakeups():
+    """Sessions opened so far on the ``postgres`` database: Odoo opens one to
+    wake the cron workers (``ir.cron._notifydb``), and nothing else of the
+    bench's server goes there."""
+    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
+        cr.execute("SELECT pg_stat_clear_snapshot()")
+        cr.execute("SELECT sessions FROM pg_stat_database WHERE datname = 'postgres'")
+        return cr.fetchone()[0]
+
+
+@contextlib.contextmanager
+def cron_stand_in(db, period):
+    """What the cron workers do with the triggers while pushes come in: a
+    run every ``period`` seconds ends as Odoo's does, deleting the job
+    triggers due before it started (``_reschedule_later``). The server runs
+    no cron thread (rendering the messages is ``notify.py``'s measure), but
+    without this the first trigger would stay due all along, and every
+    transaction after it would find the cron's run already due, which it is
+    only while a run is pending."""
+    stop = threading.Event()
+
+    def run():
+        with contextlib.closing(pg_connect(db)) as conn:
+            conn.autocommit = True
+            with conn.cursor() as cr:
+                while not stop.wait(period):
+                    cr.execute(
+                        "DELETE FROM ir_cron_trigger"
+                        " WHERE call_at < (now() at time zone 'UTC')"
+                    )
+
+    thread = threading.Thread(target=run, daemon=True)
+    if period:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if period:
+            thread.join()
+
+
+def run_phase(server, url, name, pushes, connections, cron_period=0):
     events = sum(len(p) for p in pushes)
     position = server.log_position()
-    wall, results = send_all(url, pushes, connections)
+    woken = wakeups()
+    cpu_before = cpu_seconds()
+    with cron_stand_in(server.db, cron_period):
+        wall, results = send_all(url, pushes, connections)
+    cpu_after = cpu_seconds()
+    time.sleep(0.2)  # the wake-ups' sessions end after the commits
+    woken = wakeups() - woken
     time.sleep(0.5)  # the last access lines
     latencies = [r[0] for r in results]
     bad = [r for r in results if r[1] != 200]
@@ -644,6 +733,17 @@ def run_phase(server, url, name, pushes, connections):
         f"{name:<34} {len(pushes):>6} {events:>7} {wall:>7.1f} "
         f"{phase['eps']:>8.0f} {phase['p50']:>7.1f} {phase['p95']:>7.1f} "
         f"{phase['queries']:>8.1f} {phase['queries'] * len(pushes) / events:>7.2f}"
+    )
+    cpu = {group: cpu_after[group] - cpu_before[group] for group in cpu_after}
+    print(
+        "    CPU ms per push: "
+        + ", ".join(
+            f"{group} {1000 * cpu[group] / len(pushes):.1f}"
+            for group in ("odoo", "postgres", "client")
+        )
+        + f" (the machine's {os.cpu_count()} CPUs busy "
+        f"{100 * sum(cpu.values()) / (wall * os.cpu_count()):.0f}%); "
+        f"cron wake-ups {woken}"
     )
     if bad:
         print(f"    {len(bad)} pushes not answered 200, e.g. {bad[:3]}")
@@ -737,6 +837,12 @@ def parse_args():
     add("--batch-size", type=int, default=100, help="events per batch push")
     add("--workers", type=int, default=2, help="Odoo HTTP workers")
     add("--warmup", type=int, default=40, help="untimed one-event pushes")
+    add(
+        "--cron-period",
+        type=float,
+        default=0.2,
+        help="seconds between two runs of the cron stand-in (0: none)",
+    )
     add("--port", type=int, default=8169, help="first HTTP port to try")
     add("--db-filter", action="store_true", help="serve with --db-filter too")
     add("--db-prefix", default="bench_wh_", help="database name prefix")
@@ -852,7 +958,12 @@ def main():
         print("-" * len(header))
         http_floor_phase(server, opts.pushes, opts.connections)
         single = run_phase(
-            server, url, "1  one-event pushes", singles, opts.connections
+            server,
+            url,
+            "1  one-event pushes",
+            singles,
+            opts.connections,
+            opts.cron_period,
         )
         batch = run_phase(
             server,
@@ -860,6 +971,7 @@ def main():
             f"2  {opts.batch_size}-event pushes",
             batches,
             opts.connections,
+            opts.cron_period,
         )
         print(
             "\n3  floor of the controller (sequential, medians of Odoo's "
