@@ -370,13 +370,6 @@ class Scenario:
     def validate(self, picking_id, record=True):
         cr = self.cr
         picking = self.env["stock.picking"].browse(picking_id)
-        # Between two clicks the cron has run and, as Odoo's runner does,
-        # deleted its triggers then due: each validation wakes it, as on a
-        # quiet day, instead of finding a run already due (untimed).
-        cr.execute(
-            "DELETE FROM ir_cron_trigger WHERE call_at < (now() at time zone 'UTC')"
-        )
-        cr.commit()
         count0, global0 = cr.sql_log_count, sql_db.sql_counter
         start = time.perf_counter()
         res = picking.button_validate()

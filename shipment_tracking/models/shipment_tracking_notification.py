@@ -38,10 +38,9 @@ def _trigger_before_commit(env, due):
     messages: a shipment rolled back in a batch takes its trigger with it,
     and the trigger exists exactly when the messages do.
 
-    Two statements: the job's ``active`` flag with whether a run of it is
-    due already, then the trigger rows (their audit columns by the ORM).
-    Odoo's ``ir.cron._trigger()`` writes them and wakes the cron workers
-    after the commit when one is due now, unless a run is due already."""
+    Odoo's ``ir.cron._trigger()`` writes it (two statements: the job's
+    ``active`` flag, then the trigger rows, their audit columns by the ORM)
+    and wakes the cron workers after the commit when one is due now."""
     if not due:
         return
     # The id from the registry's cache of XML ids (no query, unlike env.ref).
@@ -54,46 +53,7 @@ def _trigger_before_commit(env, due):
     if not cron_id:
         return
     now = fields.Datetime.now()
-    times = sorted({at or now for at in due})
-    # sudo: waking a system job.
-    cron = env["ir.cron"].browse(cron_id).sudo()
-    active_field = cron._fields["active"]
-    cron.flush_recordset(["active"])
-    # One statement for what the ORM would ask in two: the job's active flag
-    # (which ir.cron._trigger reads, from the cache then) and whether a run
-    # of it is due already.
-    env.cr.execute(
-        SQL(
-            """
-            SELECT c.active,
-                   EXISTS(SELECT 1 FROM ir_cron_trigger t
-                          WHERE t.cron_id = c.id AND t.call_at <= %s)
-              FROM ir_cron c
-             WHERE c.id = %s
-            """,
-            now,
-            cron_id,
-        )
-    )
-    row = env.cr.fetchone()
-    if not row:
-        return
-    active, run_due = row
-    if not env.cache.contains(cron, active_field):
-        env.cache.set(cron, active_field, active)
-    if active and run_due and times[0] <= now:
-        # A run of the job is due already: the cron workers were woken for
-        # it, or are running the job, which deletes only the triggers due
-        # before it started and then runs again for those left. Waking them
-        # again would cost a new PostgreSQL connection per transaction
-        # (ir.cron._notifydb: about 3.6 ms of CPU on 2 cores), once per
-        # queued message under load; the trigger rows are what keeps these
-        # messages from being left out.
-        env["ir.cron.trigger"].sudo().create(
-            [{"cron_id": cron_id, "call_at": at} for at in times]
-        )
-        return
-    cron._trigger(times)
+    env["ir.cron"].browse(cron_id).sudo()._trigger(sorted({at or now for at in due}))
 
 
 # kind -> (company setting that enables it, mail template xmlid)

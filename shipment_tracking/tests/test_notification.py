@@ -13,8 +13,6 @@ from odoo.addons.base.models.ir_mail_server import IrMailServer
 
 from .common import ShipmentTrackingCase
 
-CRON_XMLID = "shipment_tracking.ir_cron_shipment_notification"
-
 
 @tagged("post_install", "-at_install", "shipment_clock")
 class TestDispatchNotification(ShipmentTrackingCase):
@@ -93,48 +91,6 @@ class TestDispatchNotification(ShipmentTrackingCase):
         self._dispatched()
         self._commit_hooks()
         self.assertEqual(self._cron_triggers(), before + 1, "active again")
-
-    def _wakes_the_cron(self):
-        """Whether the commit would wake the cron workers (Odoo's
-        ``ir.cron._notifydb`` among the post-commit hooks)."""
-        return any(
-            getattr(hook, "__name__", None) == "_notifydb"
-            for hook in self.env.cr.postcommit._funcs
-        )
-
-    def test_a_run_already_due_is_not_woken_again(self):
-        """Under load the job's run is due most of the time: a transaction
-        queueing a message then writes its trigger row (the run that is due,
-        or the next one, takes it) without waking the workers once more."""
-        triggers = self.env["ir.cron.trigger"].search(
-            [("cron_id", "=", self.env.ref(CRON_XMLID).id)]
-        )
-        triggers.unlink()
-        self._dispatched()
-        self._commit_hooks()
-        self.assertEqual(self._cron_triggers(), 1)
-        self.assertTrue(self._wakes_the_cron(), "nothing was due: wake it up")
-        self.env.cr.postcommit.clear()
-        self._dispatched()
-        self._commit_hooks()
-        self.assertEqual(self._cron_triggers(), 2, "its own trigger")
-        self.assertFalse(self._wakes_the_cron(), "a run is due already")
-        # Once the run is over (its triggers deleted), the next one wakes it.
-        triggers.search([("cron_id", "=", self.env.ref(CRON_XMLID).id)]).unlink()
-        self._dispatched()
-        self._commit_hooks()
-        self.assertEqual(self._cron_triggers(), 1)
-        self.assertTrue(self._wakes_the_cron())
-
-    def test_an_inactive_cron_with_a_run_due_gets_no_trigger_either(self):
-        cron = self.env.ref(CRON_XMLID)
-        self._dispatched()
-        self._commit_hooks()
-        before = self._cron_triggers()
-        cron.active = False
-        self._dispatched()
-        self._commit_hooks()
-        self.assertEqual(self._cron_triggers(), before, "inactive: no trigger")
 
     def test_dispatch_email_holds_the_five_sop_details(self):
         picking = self._dispatched()
