@@ -321,24 +321,22 @@ class StockPicking(models.Model):
         alone: a customer update queued later (out for delivery, delivered)
         makes Odoo recompute what depends on the outbox rows, and neither
         every row of a shipment nor every column of them is needed."""
-        Update = self.env["shipment.tracking.notification"]
+        Notification = self.env["shipment.tracking.notification"]
         field = self._fields["shipment_update_ids"]
-        found = {}
-        missing = self.browse()
+        found, missing_ids = {}, []
         for picking in self:
             if not picking.id or self.env.cache.contains(picking, field):
                 found[picking] = picking._get_shipment_dispatch_update()
             else:
-                missing |= picking
-        if missing:
-            rows = Update.search_fetch(
-                [("picking_id", "in", missing.ids), ("kind", "=", "dispatched")],
+                missing_ids.append(picking.id)
+        if missing_ids:
+            # One dispatch row per delivery (its key is unique per delivery).
+            for row in Notification.search_fetch(
+                [("picking_id", "in", missing_ids), ("kind", "=", "dispatched")],
                 ["picking_id", *fnames],
-            )
-            # The newest first (the model's order), as the one2many.
-            for row in reversed(rows):
-                found[row.picking_id] = row
-        return {picking: found.get(picking, Update) for picking in self}
+            ):
+                found.setdefault(row.picking_id, row)
+        return {picking: found.get(picking, Notification) for picking in self}
 
     @api.depends("shipment_update_ids.email_state", "shipment_update_ids.kind")
     def _compute_shipment_notification_state(self):
