@@ -57,10 +57,10 @@ class ShipmentTrackingWebhook(http.Controller):
         # the user's row on every push.
         public_uid = request.env["ir.model.data"]._xmlid_to_res_id("base.public_user")
         companies = request.env["ir.http"]._shipment_allowed_company_ids(public_uid)
-        request.update_env(
-            user=public_uid,
-            context=dict(request.env.context, allowed_company_ids=list(companies)),
-        )
+        context = dict(request.env.context)
+        if companies:
+            context["allowed_company_ids"] = list(companies)
+        request.update_env(user=public_uid, context=context)
         body = request.env["ir.http"]._shipment_read_body(MAX_BODY)
         if body is None:
             return self._answer(413, error="body larger than 1 MiB")

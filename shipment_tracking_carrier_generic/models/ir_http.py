@@ -37,12 +37,21 @@ class IrHttp(models.AbstractModel):
         ``allowed_company_ids`` under which ``env.company`` is the company it
         would be without them, from the cache instead of the user's row on
         every request (Odoo clears the cache when a user's companies change,
-        see ``res.users._get_invalidation_fields``)."""
+        see ``res.users._get_invalidation_fields``); none when the default
+        company is archived. For public routes that
+        set their user, such as the carriers' webhook: here rather than on
+        res.users, whose inheritance would make this add-on translate the
+        model's name."""
         # sudo: a public route asks for the public user's companies before
         # any user is set; only their ids are returned.
-        user = self.env["res.users"].sudo().browse(uid)
-        main = user.company_id.id
-        return (main, *(cid for cid in user._get_company_ids() if cid != main))
+        user_sudo = self.env["res.users"].sudo().browse(uid)
+        main = user_sudo.company_id.id
+        companies = user_sudo._get_company_ids()
+        if main not in companies:
+            # An archived default company (the public user is archived, so
+            # Odoo lets it happen): Odoo's own choice, from the user's row.
+            return ()
+        return (main, *(cid for cid in companies if cid != main))
 
     @classmethod
     def _shipment_read_body(cls, limit):

@@ -2,8 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import datetime, timedelta, timezone
 
-from odoo import sql_db
-from odoo.tests import HttpCase, tagged
+from odoo import Command, sql_db
+from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from .common import SandboxCarrierMixin
@@ -27,16 +27,17 @@ DUPLICATE_PUSH_BUDGET = 4
 # savepoint (the unique index decides between concurrent pushes), the
 # shipment's events and its UPDATE (16 before, 2026-11-30; 7 with an INSERT
 # ... ON CONFLICT that filled audit and related columns by hand: not done;
-# 10 with the status table read once per process).
+# 10 with the status table read once per process, 9 with the public user's
+# companies from the cache).
 NEW_SCAN_PUSH_BUDGET = 9
 # A scan that moves the shipment out for delivery: the new scan's part, the
 # chatter entry (the author's partner, the company for the reply-to address,
 # the message, its tracking value), and the customer update queued in a
 # savepoint (the company's setting read with the company, the dispatch row
-# for the delivery's notification state, the row's INSERT, whether a run of
-# the notification cron is due, the trigger). Measured on 2026-11-30 (issue
-# 12): 24, then 23 with the dispatch row read alone (not every outbox row of
-# the delivery, every column).
+# for the delivery's notification state, the row's INSERT, the cron job's
+# active flag and its trigger). Measured on 2026-11-30 (issue 12): 24, then
+# 23 with the dispatch row read alone (not every outbox row of the delivery,
+# every column).
 STATUS_PUSH_BUDGET = 23
 
 
@@ -124,6 +125,13 @@ class TestWebhookQueries(SandboxCarrierMixin, HttpCase):
         self.assertEqual(self.picking.shipment_state, "in_transit")
         Update = self.env["shipment.tracking.notification"]
         before = Update.search([("picking_id", "=", self.picking.id)])
+        # The dispatch email went: the newer update queued below must not
+        # change what the delivery says of it.
+        dispatch = before.filtered(lambda update: update.kind == "dispatched")
+        self.assertEqual(len(dispatch), 1)
+        dispatch.email_state = "sent"
+        self.assertEqual(self.picking.shipment_notification_state, "sent")
+        self.env.flush_all()
         when = (self.when + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = self._body(self._event(self.number, "out_for_delivery", when))
         start = sql_db.sql_counter
@@ -136,4 +144,33 @@ class TestWebhookQueries(SandboxCarrierMixin, HttpCase):
         self.assertEqual(self.picking.shipment_state, "out_for_delivery")
         queued = Update.search([("picking_id", "=", self.picking.id)]) - before
         self.assertEqual(queued.mapped("kind"), ["out_for_delivery"])
+        self.assertEqual(queued.email_state, "pending")
+        self.assertEqual(self.picking.shipment_notification_state, "sent")
         self.assertLessEqual(queries, STATUS_PUSH_BUDGET)
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookCompanies(TransactionCase):
+    def test_the_public_users_companies_as_odoo_takes_them(self):
+        """The webhook's allowed_company_ids: the public user's companies,
+        its default company first (env.company unchanged), from a cache
+        Odoo clears when the user's companies change."""
+        public = self.env.ref("base.public_user")
+        main = public.company_id
+        # First in Odoo's order of companies, not the user's default.
+        other = self.env["res.company"].create({"name": "Webhook Co", "sequence": -1})
+        public.write({"company_ids": [Command.link(other.id)]})
+        IrHttp = self.env["ir.http"]
+        ids = IrHttp._shipment_allowed_company_ids(public.id)
+        self.assertEqual(ids[0], main.id)
+        self.assertEqual(sorted(ids), sorted(public.company_ids.ids))
+        webhook_env = self.env(user=public.id, su=False)
+        self.assertEqual(
+            webhook_env(context={"allowed_company_ids": list(ids)}).company,
+            webhook_env.company,
+        )
+        public.write({"company_id": other.id})
+        self.assertEqual(IrHttp._shipment_allowed_company_ids(public.id)[0], other.id)
+        # An archived default company: none given, Odoo decides as before.
+        other.action_archive()
+        self.assertEqual(IrHttp._shipment_allowed_company_ids(public.id), ())
