@@ -631,81 +631,51 @@ def send_all(url, pushes, connections):
 
 def cpu_seconds():
     """CPU seconds used so far by the Odoo server's processes, PostgreSQL's
-    and this one (Linux ``/proc``): where a phase's CPU went."""
+    and this one (Linux ``/proc``): where a phase's CPU went. Processes that
+    ended during the phase are not counted (PostgreSQL's backends opened to
+    wake the cron workers, for one)."""
     tick = os.sysconf("SC_CLK_TCK")
     used = {"odoo": 0.0, "postgres": 0.0}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/stat") as stat, open(f"/proc/{pid}/cmdline") as cmd:
-                times, command = stat.read().rsplit(")", 1)[1].split(), cmd.read()
-        except OSError:
+                name, times = stat.read().split(" (", 1)[1].rsplit(")", 1)
+                command = cmd.read()
+        except (OSError, IndexError):
             continue
-        group = (
-            "postgres"
-            if "postgres" in command
-            else "odoo"
-            if "odoo-bin" in command
-            else None
-        )
-        if group:
-            used[group] += (int(times[11]) + int(times[12])) / tick
+        if name == "postgres":
+            group = "postgres"
+        elif "odoo-bin" in command:
+            group = "odoo"
+        else:
+            continue
+        fields_ = times.split()
+        used[group] += (int(fields_[11]) + int(fields_[12])) / tick
     own = os.times()
     used["client"] = own.user + own.system
     return used
 
 
-def wakeups():
+def wakeups(db):
     """Sessions opened so far on the ``postgres`` database: Odoo opens one to
-    wake the cron workers (``ir.cron._notifydb``), and nothing else of the
-    bench's server goes there."""
-    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
-        cr.execute("SELECT pg_stat_clear_snapshot()")
+    wake the cron workers after a commit that triggered a cron due at once
+    (``ir.cron._notifydb``). Read from ``db``, so as not to count itself;
+    with ``--db-filter`` Odoo also lists its databases there on each
+    request."""
+    with contextlib.closing(pg_connect(db)) as conn, conn.cursor() as cr:
         cr.execute("SELECT sessions FROM pg_stat_database WHERE datname = 'postgres'")
         return cr.fetchone()[0]
 
 
-@contextlib.contextmanager
-def cron_stand_in(db, period):
-    """What the cron workers do with the triggers while pushes come in: a
-    run every ``period`` seconds ends as Odoo's does, deleting the job
-    triggers due before it started (``_reschedule_later``). The server runs
-    no cron thread (rendering the messages is ``notify.py``'s measure), but
-    without this the first trigger would stay due all along, and every
-    transaction after it would find the cron's run already due, which it is
-    only while a run is pending."""
-    stop = threading.Event()
-
-    def run():
-        with contextlib.closing(pg_connect(db)) as conn:
-            conn.autocommit = True
-            with conn.cursor() as cr:
-                while not stop.wait(period):
-                    cr.execute(
-                        "DELETE FROM ir_cron_trigger"
-                        " WHERE call_at < (now() at time zone 'UTC')"
-                    )
-
-    thread = threading.Thread(target=run, daemon=True)
-    if period:
-        thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        if period:
-            thread.join()
-
-
-def run_phase(server, url, name, pushes, connections, cron_period=0):
+def run_phase(server, url, name, pushes, connections):
     events = sum(len(p) for p in pushes)
     position = server.log_position()
-    woken = wakeups()
+    woken = wakeups(server.db)
     cpu_before = cpu_seconds()
-    with cron_stand_in(server.db, cron_period):
-        wall, results = send_all(url, pushes, connections)
+    wall, results = send_all(url, pushes, connections)
     cpu_after = cpu_seconds()
-    time.sleep(0.2)  # the wake-ups' sessions end after the commits
-    woken = wakeups() - woken
+    time.sleep(0.5)  # the statistics of the last sessions reach the view
+    woken = wakeups(server.db) - woken
     time.sleep(0.5)  # the last access lines
     latencies = [r[0] for r in results]
     bad = [r for r in results if r[1] != 200]
@@ -837,12 +807,6 @@ def parse_args():
     add("--batch-size", type=int, default=100, help="events per batch push")
     add("--workers", type=int, default=2, help="Odoo HTTP workers")
     add("--warmup", type=int, default=40, help="untimed one-event pushes")
-    add(
-        "--cron-period",
-        type=float,
-        default=0.2,
-        help="seconds between two runs of the cron stand-in (0: none)",
-    )
     add("--port", type=int, default=8169, help="first HTTP port to try")
     add("--db-filter", action="store_true", help="serve with --db-filter too")
     add("--db-prefix", default="bench_wh_", help="database name prefix")
@@ -963,7 +927,6 @@ def main():
             "1  one-event pushes",
             singles,
             opts.connections,
-            opts.cron_period,
         )
         batch = run_phase(
             server,
@@ -971,7 +934,6 @@ def main():
             f"2  {opts.batch_size}-event pushes",
             batches,
             opts.connections,
-            opts.cron_period,
         )
         print(
             "\n3  floor of the controller (sequential, medians of Odoo's "
