@@ -14,5 +14,6 @@ from . import shipment_tracking_event
 from . import shipment_tracking_incident
 from . import shipment_tracking_notification
 from . import shipment_tracking_number
+from . import stock_move
 from . import stock_picking
 from . import stock_quant_package

@@ -376,9 +376,9 @@ class StockPicking(models.Model):
         self.shipment_length_uom_name = name
 
     # Not on the product's or the unit's name: renaming a product must not
-    # rewrite the contents of every delivery that ever shipped it.
+    # rewrite the contents of every delivery that ever shipped it. Nor on
+    # the moves' state: a cancelled move asks for them (stock_move.py).
     @api.depends(
-        "move_ids.state",
         "move_ids.product_id",
         "move_ids.product_uom_qty",
         "move_ids.product_uom",

@@ -55,6 +55,22 @@ class TestShipmentDetails(ShipmentTrackingCase):
         mug.product_uom_qty = 3
         self.assertEqual(picking.shipment_contents, f"3 {mug.product_uom.name} Mug")
 
+    def test_contents_leave_out_a_line_cancelled_at_validation(self):
+        """Validated without a backorder, a line nothing was picked for is
+        cancelled: the contents say what left."""
+        picking = self._create_delivery(qty=2)
+        self._fill_details(picking)
+        mug, lamp, tin = picking.move_ids.sorted("id")
+        lamp.quantity = 0
+        (mug | tin).picked = True
+        picking.with_context(cancel_backorder=True)._action_done()
+        self.assertEqual((mug | tin).mapped("state"), ["done", "done"])
+        self.assertEqual(lamp.state, "cancel")
+        self.assertEqual(
+            picking.shipment_contents.splitlines(),
+            [f"2 {mug.product_uom.name} Mug", f"2 {tin.product_uom.name} Tea Tin"],
+        )
+
     def test_typed_contents_survive_validation(self):
         picking = self._create_delivery()
         self._fill_details(picking)
