@@ -674,9 +674,9 @@ def run_phase(server, url, name, pushes, connections):
     cpu_before = cpu_seconds()
     wall, results = send_all(url, pushes, connections)
     cpu_after = cpu_seconds()
-    time.sleep(0.5)  # the statistics of the last sessions reach the view
+    # The last access lines reach the log, the last sessions the statistics.
+    time.sleep(0.5)
     woken = wakeups(server.db) - woken
-    time.sleep(0.5)  # the last access lines
     latencies = [r[0] for r in results]
     bad = [r for r in results if r[1] != 200]
     accepted = sum(r[2].get("accepted", 0) for r in results if r[1] == 200)
