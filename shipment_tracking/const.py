@@ -248,3 +248,6 @@ SYSTEM_FIELDS = NOTIFICATION_FIELDS | frozenset(
 DISPATCHED_LOGISTICS_FIELDS = ("carrier_id", "partner_id")
 # Internal fields: readable by the back-office roles, not by portal users.
 INTERNAL_GROUPS = "stock.group_stock_user,sales_team.group_sale_salesman"
+# Context key of the cron triggers this suite writes: their wake-up goes over
+# the process's kept connection (ir.cron._notifydb, tools/cron_wakeup.py).
+SHARED_WAKEUP = "shipment_tracking_shared_wakeup"

@@ -1,4 +1,5 @@
 from . import delivery_carrier
+from . import ir_cron
 from . import ir_qweb
 from . import ir_sequence
 from . import mail_mail

@@ -19,6 +19,7 @@ from ..const import (
     OUTBOX_CHANNEL_STATES,
     OUTBOX_FALLBACK_PARTS,
     OUTBOX_STATES,
+    SHARED_WAKEUP,
 )
 from ..tools import create_unique_each
 from .ir_qweb import COMPILE_ONCE
@@ -40,7 +41,8 @@ def _trigger_before_commit(env, due):
 
     Odoo's ``ir.cron._trigger()`` writes it (two statements: the job's
     ``active`` flag, then the trigger rows, their audit columns by the ORM)
-    and wakes the cron workers after the commit when one is due now."""
+    and wakes the cron workers after the commit when one is due now, over
+    the process's kept connection (``ir.cron._notifydb``)."""
     if not due:
         return
     # The id from the registry's cache of XML ids (no query, unlike env.ref).
@@ -53,7 +55,8 @@ def _trigger_before_commit(env, due):
     if not cron_id:
         return
     now = fields.Datetime.now()
-    env["ir.cron"].browse(cron_id).sudo()._trigger(sorted({at or now for at in due}))
+    cron = env["ir.cron"].browse(cron_id).sudo().with_context(**{SHARED_WAKEUP: True})
+    cron._trigger(sorted({at or now for at in due}))
 
 
 # kind -> (company setting that enables it, mail template xmlid)
@@ -507,7 +510,9 @@ class ShipmentTrackingNotification(models.Model):
         """Odoo's mail queue sends what these messages queued now, not at its
         next run."""
         if any(row.email_state == "outgoing" for row in self):
-            self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
+            self.env.ref("mail.ir_cron_mail_scheduler_action").with_context(
+                **{SHARED_WAKEUP: True}
+            )._trigger()
 
     # ------------------------------------------------------------------
     # Email

@@ -15,3 +15,4 @@ from . import test_outbox
 from . import test_views
 from . import test_customer_page
 from . import test_email_core_parity
+from . import test_cron_wakeup

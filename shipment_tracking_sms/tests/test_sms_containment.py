@@ -11,6 +11,8 @@ from unittest.mock import patch
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.shipment_tracking.tools.cron_wakeup import CRON_WAKEUP
+
 from ..models.sms_sms import GATEWAY_CALL_LOCK
 from ..tools import HttpSmsGateway, SmsGatewayError
 from .test_shipment_sms import ShipmentSmsCase
@@ -413,3 +415,21 @@ class TestGatewayClientFate(ShipmentSmsCase):
         self.assertEqual(error.status, 404)
         self.assertFalse(error.fate_unknown)
         self.assertFalse(error.transient)
+
+
+@tagged("post_install", "-at_install")
+class TestSmsQueueWakeup(ShipmentSmsCase):
+    def test_sms_queue_woken_over_the_kept_connection(self):
+        """Queueing an SMS wakes Odoo's SMS queue over the core's kept
+        connection (ir.cron._notifydb, shipment_tracking/tools/cron_wakeup.py)."""
+        sms_cron = self.env.ref("sms.ir_cron_sms_scheduler_action")
+        Trigger = self.env["ir.cron.trigger"]
+        before = Trigger.search_count([("cron_id", "=", sms_cron.id)])
+        self.env.cr.postcommit.clear()
+        self.env["sms.sms"]._shipment_trigger_queue()
+        self.assertEqual(
+            Trigger.search_count([("cron_id", "=", sms_cron.id)]), before + 1
+        )
+        with patch.object(CRON_WAKEUP, "notify", wraps=CRON_WAKEUP.notify) as notify:
+            self.env.cr.postcommit.run()
+        notify.assert_called_once_with(self.env.cr.dbname)
