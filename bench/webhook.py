@@ -47,6 +47,7 @@ import json
 import logging
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -656,27 +657,56 @@ def cpu_seconds():
     return used
 
 
-def wakeups(db):
-    """Sessions opened so far on the ``postgres`` database: Odoo opens one to
-    wake the cron workers after a commit that triggered a cron due at once
-    (``ir.cron._notifydb``). Read from ``db``, so as not to count itself;
-    with ``--db-filter`` Odoo also lists its databases there on each
-    request."""
-    with contextlib.closing(pg_connect(db)) as conn, conn.cursor() as cr:
-        cr.execute("SELECT sessions FROM pg_stat_database WHERE datname = 'postgres'")
-        return cr.fetchone()[0]
+class Wakeups:
+    """The cron workers' wake-ups during a phase: the ``NOTIFY cron_trigger``
+    for the bench's database (Odoo sends one after a commit that triggered a
+    cron due at once, ``ir.cron._notifydb``), heard as a cron worker hears
+    them, and the sessions opened on the ``postgres`` database meanwhile
+    (Odoo's ``_notifydb`` opens one for each; the add-on's wake-ups share a
+    kept one per process; with ``--db-filter`` Odoo also lists its
+    databases there on each request). The sessions are read from the
+    bench's database, so as not to count this reader."""
+
+    def __init__(self, db):
+        self.db = db
+        self.heard = 0
+        self.listener = pg_connect("postgres")
+        with self.listener.cursor() as cr:
+            cr.execute("LISTEN cron_trigger")
+        self.sessions = self._sessions()
+
+    def _sessions(self):
+        with contextlib.closing(pg_connect(self.db)) as conn, conn.cursor() as cr:
+            cr.execute(
+                "SELECT sessions FROM pg_stat_database WHERE datname = 'postgres'"
+            )
+            return cr.fetchone()[0]
+
+    def listen(self, quiet=0.5):
+        """Take the wake-ups that came, until none came for ``quiet`` s."""
+        while select.select([self.listener], [], [], quiet)[0]:
+            self.listener.poll()
+            self.heard += sum(n.payload == self.db for n in self.listener.notifies)
+            self.listener.notifies.clear()
+
+    def count(self):
+        """(wake-ups, sessions opened on ``postgres``) since the start;
+        closes the listener."""
+        with contextlib.closing(self.listener):
+            self.listen()
+        return self.heard, self._sessions() - self.sessions
 
 
 def run_phase(server, url, name, pushes, connections):
     events = sum(len(p) for p in pushes)
     position = server.log_position()
-    woken = wakeups(server.db)
+    wakeups = Wakeups(server.db)
     cpu_before = cpu_seconds()
     wall, results = send_all(url, pushes, connections)
     cpu_after = cpu_seconds()
     # The last access lines reach the log, the last sessions the statistics.
     time.sleep(0.5)
-    woken = wakeups(server.db) - woken
+    woken, sessions = wakeups.count()
     latencies = [r[0] for r in results]
     bad = [r for r in results if r[1] != 200]
     accepted = sum(r[2].get("accepted", 0) for r in results if r[1] == 200)
@@ -713,7 +743,7 @@ def run_phase(server, url, name, pushes, connections):
         )
         + f" (the machine's {os.cpu_count()} CPUs busy "
         f"{100 * sum(cpu.values()) / (wall * os.cpu_count()):.0f}%); "
-        f"cron wake-ups {woken}"
+        f"cron wake-ups {woken} ({sessions} sessions opened on postgres)"
     )
     if bad:
         print(f"    {len(bad)} pushes not answered 200, e.g. {bad[:3]}")
