@@ -790,8 +790,22 @@ class ShipmentTrackingNotification(models.Model):
                 try:
                     with self.env.cr.savepoint():
                         getattr(row, f"_reconcile_{channel}")()
-                except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                    raise
+                except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+                    # Odoo's mail or SMS queue is recording an outcome of
+                    # the same delivery right now. A cron is not run again
+                    # on a serialization failure (a request is): this row
+                    # waits for a run a minute later, when that queue's run
+                    # is over; the other rows and the claim go on.
+                    _logger.info(
+                        "shipment message %s: %s outcome changed concurrently "
+                        "(%s), reconciled in a minute",
+                        row.id,
+                        channel,
+                        error.pgcode,
+                    )
+                    self._shipment_mark_due(
+                        fields.Datetime.now() + timedelta(minutes=1)
+                    )
                 except Exception:  # noqa: BLE001
                     _logger.exception("shipment message %s: reconcile failed", row.id)
 
