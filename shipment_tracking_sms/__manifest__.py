@@ -4,7 +4,7 @@
     "name": "Shipment Tracking: SMS Notifications",
     "summary": "Text the customer on dispatch and on shipment updates, with opt-out, "
     "number checks and an HTTP SMS gateway",
-    "version": "18.0.2.1.3",
+    "version": "18.0.2.1.4",
     "category": "Inventory/Delivery",
     "website": "https://github.com/shipment-tracking/shipment-tracking",
     "author": "Shipment Tracking Contributors",

@@ -13,6 +13,11 @@ _logger = logging.getLogger(__name__)
 class IrCron(models.Model):
     _inherit = "ir.cron"
 
+    def _shipment_trigger(self, at=None):
+        """``_trigger(at)`` for this suite's queues: the wake-up, when one is
+        due now, goes over the process's kept connection (``_notifydb``)."""
+        return self.with_context(**{SHARED_WAKEUP: True})._trigger(at)
+
     def _notifydb(self):
         """The wake-ups this suite asks for (context key ``SHARED_WAKEUP``)
         go over the process's kept connection, not a new one each time;

@@ -19,7 +19,6 @@ from ..const import (
     OUTBOX_CHANNEL_STATES,
     OUTBOX_FALLBACK_PARTS,
     OUTBOX_STATES,
-    SHARED_WAKEUP,
 )
 from ..tools import create_unique_each
 from .ir_qweb import COMPILE_ONCE
@@ -55,8 +54,8 @@ def _trigger_before_commit(env, due):
     if not cron_id:
         return
     now = fields.Datetime.now()
-    cron = env["ir.cron"].browse(cron_id).sudo().with_context(**{SHARED_WAKEUP: True})
-    cron._trigger(sorted({at or now for at in due}))
+    cron = env["ir.cron"].browse(cron_id).sudo()
+    cron._shipment_trigger(sorted({at or now for at in due}))
 
 
 # kind -> (company setting that enables it, mail template xmlid)
@@ -373,9 +372,19 @@ class ShipmentTrackingNotification(models.Model):
         query = self._search(
             self._due_domain(), order="next_attempt asc nulls first, id", limit=limit
         )
-        # Raw SQL: the ORM has no row lock. execute_query flushes what the
-        # query reads (pending recomputes of the due fields included).
-        rows = self.env.execute_query(SQL("%s FOR UPDATE SKIP LOCKED", query.select()))
+        try:
+            with self.env.cr.savepoint():
+                # Raw SQL: the ORM has no row lock. execute_query flushes what
+                # the query reads (pending recomputes of the due fields
+                # included).
+                rows = self.env.execute_query(
+                    SQL("%s FOR UPDATE SKIP LOCKED", query.select())
+                )
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+            # A due row changed since this transaction began (an outcome
+            # recorded by Odoo's mail queue): nothing is taken this call.
+            self.browse()._retry_after_conflict("claim", error)
+            return self.browse()
         return self.browse(row[0] for row in rows)
 
     def _process(self):
@@ -425,15 +434,16 @@ class ShipmentTrackingNotification(models.Model):
 
     def _send_batch(self, channel):
         """Send ``channel`` of these rows at once, in one savepoint; False
-        when anything failed (and nothing of the batch was kept).
-        Concurrency errors are not absorbed: the transaction is lost with
-        them and the rows stay due."""
+        when a message failed (and nothing of the batch was kept), to be
+        found row by row. A batch that lost to a concurrent transaction is
+        not split: it stays due (``_retry_after_conflict``)."""
         try:
             with self.env.cr.savepoint():
                 getattr(self, f"_send_{channel}_batch")()
             return True
-        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-            raise
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+            self._retry_after_conflict(channel, error)
+            return True
         except Exception:  # noqa: BLE001 - found row by row
             _logger.info(
                 "shipment messages %s: %s batch failed",
@@ -451,8 +461,8 @@ class ShipmentTrackingNotification(models.Model):
             try:
                 with self.env.cr.savepoint():
                     getattr(row, f"_send_{channel}")()
-            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                raise
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+                row._retry_after_conflict(channel, error)
             except Exception as error:  # noqa: BLE001 - one message, not the queue
                 _logger.exception(
                     "shipment message %s (%s): %s failed", row.id, row.kind, channel
@@ -494,8 +504,10 @@ class ShipmentTrackingNotification(models.Model):
         try:
             with self.env.cr.savepoint():
                 self._channel_failed(channel, reason, attempted=True)
-        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-            raise
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+            # Still pending: the next attempt fails again, or goes through.
+            self._retry_after_conflict(channel, error)
+            return
         except Exception:  # noqa: BLE001
             _logger.exception("shipment message %s: chatter note failed", self.id)
             self.write(
@@ -506,13 +518,28 @@ class ShipmentTrackingNotification(models.Model):
                 }
             )
 
+    def _retry_after_conflict(self, what, error):
+        """These rows lost ``what`` to a concurrent transaction (Odoo's mail
+        or SMS queue recording an outcome of the same delivery, a user's
+        retry): their savepoint was rolled back, they are still due, and the
+        rest of the call goes on. Odoo never runs a cron again after such an
+        error, as it does a request: the cron runner's next call (a new
+        transaction, while messages remain) takes them again, else the
+        wake-up left here a minute later."""
+        _logger.info(
+            "shipment messages %s: %s lost to a concurrent transaction (%s),"
+            " taken again shortly",
+            self.ids,
+            what,
+            error.pgcode,
+        )
+        self._shipment_mark_due(fields.Datetime.now() + timedelta(minutes=1))
+
     def _wake_queues(self):
         """Odoo's mail queue sends what these messages queued now, not at its
         next run."""
         if any(row.email_state == "outgoing" for row in self):
-            self.env.ref("mail.ir_cron_mail_scheduler_action").with_context(
-                **{SHARED_WAKEUP: True}
-            )._trigger()
+            self.env.ref("mail.ir_cron_mail_scheduler_action")._shipment_trigger()
 
     # ------------------------------------------------------------------
     # Email
@@ -791,21 +818,7 @@ class ShipmentTrackingNotification(models.Model):
                     with self.env.cr.savepoint():
                         getattr(row, f"_reconcile_{channel}")()
                 except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
-                    # Odoo's mail or SMS queue is recording an outcome of
-                    # the same delivery right now. A cron is not run again
-                    # on a serialization failure (a request is): this row
-                    # waits for a run a minute later, when that queue's run
-                    # is over; the other rows and the claim go on.
-                    _logger.info(
-                        "shipment message %s: %s outcome changed concurrently "
-                        "(%s), reconciled in a minute",
-                        row.id,
-                        channel,
-                        error.pgcode,
-                    )
-                    self._shipment_mark_due(
-                        fields.Datetime.now() + timedelta(minutes=1)
-                    )
+                    row._retry_after_conflict(f"{channel} outcome", error)
                 except Exception:  # noqa: BLE001
                     _logger.exception("shipment message %s: reconcile failed", row.id)
 

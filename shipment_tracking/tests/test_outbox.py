@@ -1,10 +1,12 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
 from datetime import timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
 
+from odoo import sql_db
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -284,6 +286,86 @@ class TestOutbox(ShipmentTrackingCase):
                 {"email_state": "pending", "email_error": "SMTP down"},
             ],
         )
+
+    def _send_while_mail_queue_holds_its_table(self):
+        """One call of the cron while another connection holds the mail
+        queue's table (as Odoo's mail queue may lock its rows): the first
+        mail written waits for the lock, past ``lock_timeout``, and fails
+        with PostgreSQL's LockNotAvailable, a concurrency error. Return what
+        the call took and the log lines."""
+        side = sql_db.db_connect(self.env.cr.dbname).cursor()
+        self.addCleanup(side.close)
+        # NOWAIT: never wait on this test's own transaction.
+        side.execute("LOCK TABLE mail_mail IN SHARE MODE NOWAIT")
+        # Local to the test's savepoint: rolled back with it.
+        self.env.cr.execute("SET LOCAL lock_timeout = '200ms'")
+        try:
+            # mute_logger: the cursor logs the statement the lock cancelled.
+            with (
+                mute_logger("odoo.sql_db"),
+                self.assertLogs(
+                    "odoo.addons.shipment_tracking.models.shipment_tracking_notification",
+                    # Not "INFO": Odoo names its level 25 so.
+                    logging.INFO,
+                ) as logs,
+            ):
+                taken = self.Notification._cron_send()
+        finally:
+            side.rollback()
+            self.env.cr.execute("SET LOCAL lock_timeout = 0")
+        return taken, logs.output
+
+    def _assert_lost_then_sent(self, pickings, batch):
+        updates = self.Notification.browse().union(
+            *(picking._get_shipment_dispatch_update() for picking in pickings)
+        )
+        cron = self.env.ref("shipment_tracking.ir_cron_shipment_notification")
+        Trigger = self.env["ir.cron.trigger"]
+        before = Trigger.search([("cron_id", "=", cron.id)])
+        with freeze_time("2026-11-26 10:00:20"):
+            taken, logs = self._send_while_mail_queue_holds_its_table()
+        # Taken, lost, kept due: nothing half-written, no attempt counted.
+        self.assertEqual(taken, len(pickings))
+        self.assertRecordValues(
+            updates,
+            [{"email_state": "pending", "email_attempts": 0, "mail_ref": 0}]
+            * len(pickings),
+        )
+        self.assertFalse(self._notification_mails_of(pickings))
+        self.assertTrue(
+            any(
+                "email lost to a concurrent transaction (55P03)" in line
+                and str(updates.ids if batch else updates[:1].ids) in line
+                for line in logs
+            ),
+            logs,
+        )
+        # The run did not fail: a wake-up a minute later, on the minute.
+        later = Trigger.search([("cron_id", "=", cron.id)]) - before
+        self.assertIn("2026-11-26 10:02:00", [str(t.call_at) for t in later])
+        # The cron runner's next call (the lock is gone) sends them.
+        with freeze_time("2026-11-26 10:00:21"):
+            self._run_notification_cron()
+        self.assertEqual(updates.mapped("email_state"), ["outgoing"] * len(pickings))
+        self.assertEqual(updates.mapped("email_attempts"), [1] * len(pickings))
+
+    def _notification_mails_of(self, pickings):
+        return self.env["mail.mail"].search(
+            [
+                ("model", "=", "stock.picking"),
+                ("res_id", "in", [p.id for p in pickings]),
+            ]
+        )
+
+    def test_a_batch_lost_to_a_concurrent_transaction_stays_due(self):
+        with freeze_time("2026-11-26 10:00:00"):
+            pickings = [self._dispatched() for _i in range(3)]
+        self._assert_lost_then_sent(pickings, batch=True)
+
+    def test_a_single_send_lost_to_a_concurrent_transaction_stays_due(self):
+        with freeze_time("2026-11-26 10:00:00"):
+            pickings = [self._dispatched()]
+        self._assert_lost_then_sent(pickings, batch=False)
 
     def test_mail_deleted_before_it_went_is_failed_not_sent(self):
         picking = self._dispatched()

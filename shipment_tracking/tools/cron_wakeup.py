@@ -29,6 +29,11 @@ CONNECT_PARAMS = {
     "tcp_user_timeout": 5000,
 }
 
+# Odoo's wake-up (ir.cron._notifydb): the same function, channel and payload.
+NOTIFY_QUERY = sql.SQL("SELECT {}('cron_trigger', %s)").format(
+    sql.Identifier(ODOO_NOTIFY_FUNCTION)
+)
+
 
 class CronWakeup:
     """Wakes Odoo's cron workers (``NOTIFY cron_trigger``, as
@@ -65,14 +70,11 @@ class CronWakeup:
     def notify(self, dbname):
         """Send the wake-up for ``dbname``; ``False`` when no connection
         took it (the caller then wakes the workers Odoo's way)."""
-        query = sql.SQL("SELECT {}('cron_trigger', %s)").format(
-            sql.Identifier(ODOO_NOTIFY_FUNCTION)
-        )
         if not self._lock.acquire(timeout=self.lock_timeout):
             _logger.warning("cron wake-up: another wake-up holds the connection")
             return False
         try:
-            error = self._send(query, dbname)
+            error = self._send(NOTIFY_QUERY, dbname)
         finally:
             self._lock.release()
         if error:

@@ -9,8 +9,6 @@ from psycopg2 import errors
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from odoo.addons.shipment_tracking.const import SHARED_WAKEUP
-
 from ..tools import SmsGatewayError
 
 _logger = logging.getLogger(__name__)
@@ -149,9 +147,7 @@ class SmsSms(models.Model):
     def _shipment_trigger_queue(self):
         # sudo: scheduling the SMS queue cron is what queueing an SMS implies,
         # whoever queued it.
-        self.env.ref("sms.ir_cron_sms_scheduler_action").sudo().with_context(
-            **{SHARED_WAKEUP: True}
-        )._trigger()
+        self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._shipment_trigger()
 
     @staticmethod
     def _shipment_failure_type(error):
