@@ -37,24 +37,27 @@ import logging
 import os
 import re
 import shutil
-import smtplib
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import traceback
 from collections import Counter
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-CACHE = os.path.join(
-    os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
-    "shipment_tracking",
+from _common import (
+    REPO,
+    FakeSMTP,
+    add_odoo_to_path,
+    check_prefix,
+    copy_db,
+    db_exists,
+    disable_email,
+    drop_db,
+    odoo_bin,
+    server_args,
 )
-ODOO_SRC = os.environ.get("ODOO_SRC", os.path.join(CACHE, "odoo-18.0"))
-if ODOO_SRC not in sys.path:
-    sys.path.insert(0, ODOO_SRC)
+
+add_odoo_to_path()
 
 import odoo  # noqa: E402
 from odoo import SUPERUSER_ID, api, sql_db  # noqa: E402
@@ -71,123 +74,12 @@ CPU_SECONDS = []  # the worker process's CPU time of each timed call
 
 
 # ----------------------------------------------------------------------
-# Databases
-# ----------------------------------------------------------------------
-def pg_connect(dbname="postgres"):
-    import psycopg2
-
-    conn = psycopg2.connect(
-        dbname=dbname,
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
-        user=os.environ.get("PGUSER", os.environ.get("USER", "root")),
-        connect_timeout=10,
-    )
-    conn.autocommit = True
-    return conn
-
-
-def check_prefix(prefix):
-    for forbidden in ("st_base", "st_dev", "st_tpl", "shipment_test_"):
-        if prefix.startswith(forbidden) or forbidden.startswith(prefix):
-            sys.exit(f"--db-prefix {prefix!r} could clash with {forbidden}*")
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", prefix):
-        sys.exit("--db-prefix: lowercase letters, digits and _ only")
-
-
-def db_exists(name):
-    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
-        cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        return bool(cr.fetchone())
-
-
-def drop_db(name, data_dir):
-    from psycopg2 import sql
-
-    Registry.delete(name)
-    sql_db.close_db(name)
-    # Identifiers quoted by psycopg2's composition, not string formatting.
-    query = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-        sql.Identifier(name)
-    )
-    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
-        cr.execute(query)  # pylint: disable=sql-injection
-    shutil.rmtree(os.path.join(data_dir, "filestore", name), ignore_errors=True)
-
-
-def copy_db(template, name, data_dir):
-    from psycopg2 import sql
-
-    Registry.delete(template)
-    sql_db.close_db(template)
-    query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-        sql.Identifier(name), sql.Identifier(template)
-    )
-    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
-        cr.execute(query)  # pylint: disable=sql-injection
-    src = os.path.join(data_dir, "filestore", template)
-    if os.path.isdir(src):
-        shutil.copytree(src, os.path.join(data_dir, "filestore", name))
-
-
-def server_args(opts):
-    return [
-        "--db_host",
-        os.environ.get("PGHOST", "127.0.0.1"),
-        "--db_port",
-        os.environ.get("PGPORT", "5432"),
-        "--db_user",
-        os.environ.get("PGUSER", os.environ.get("USER", "root")),
-        f"--addons-path={os.path.join(ODOO_SRC, 'odoo', 'addons')},{REPO}",
-        f"--data-dir={opts.data_dir}",
-        "--without-demo=all",
-        f"--log-level={opts.log_level}",
-    ]
-
-
-def odoo_bin(args, opts):
-    """Run odoo-bin (install modules) in a subprocess."""
-    cmd = [
-        sys.executable,
-        os.path.join(ODOO_SRC, "odoo-bin"),
-        *server_args(opts),
-        "--no-http",
-        "--max-cron-threads=0",
-        "--stop-after-init",
-        *args,
-    ]
-    _logger.info("running %s", " ".join(cmd[2:]))
-    subprocess.run(cmd, check=True)
-
-
-# ----------------------------------------------------------------------
 # No email leaves the process, no SMS gateway is called
 # ----------------------------------------------------------------------
-class FakeSMTP:
-    """Stands for an instant SMTP server: accepts and drops every message."""
-
-    from_filter = False
-    smtp_from = None
-    sent = 0
-
-    def send_message(self, message, smtp_from, smtp_to_list):
-        FakeSMTP.sent += 1
-
-    def quit(self):
-        pass
-
-
-class _NoSMTP:
-    def __init__(self, *args, **kwargs):
-        raise RuntimeError("bench: real SMTP connections are disabled")
-
-
 def disable_email_and_sms():
-    from odoo.addons.base.models.ir_mail_server import IrMailServer
     from odoo.addons.sms.models.sms_sms import SmsSms
 
-    smtplib.SMTP = smtplib.SMTP_SSL = _NoSMTP
-    IrMailServer.connect = lambda self, *args, **kwargs: FakeSMTP()
+    disable_email()
 
     def no_gateway(self, *args, **kwargs):
         raise RuntimeError("bench: the SMS gateway is never called")

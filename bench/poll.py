@@ -42,11 +42,9 @@ Usage (see bench/README.md):
 # pylint: disable=print-used,invalid-commit
 import argparse
 import collections
-import contextlib
 import json
 import logging
 import os
-import re
 import shutil
 import signal
 import statistics
@@ -58,13 +56,21 @@ import time
 import urllib.request
 from datetime import timedelta
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-CACHE = os.path.join(
-    os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
-    "shipment_tracking",
+from _common import (
+    CACHE,
+    HERE,
+    ODOO_SRC,
+    REPO,
+    check_prefix,
+    close_registry,
+    copy_db,
+    db_exists,
+    drop_db,
+    odoo_bin,
+    pg_query,
+    server_args,
 )
-ODOO_SRC = os.environ.get("ODOO_SRC", os.path.join(CACHE, "odoo-18.0"))
+
 OCA_ADDONS_DIR = os.environ.get("OCA_ADDONS_DIR", os.path.join(CACHE, "oca-addons"))
 BENCH_ADDONS = os.path.join(HERE, "addons")
 SANDBOX_DIR = os.path.join(REPO, "shipment_tracking_carrier_generic")
@@ -243,112 +249,13 @@ def call_counts(stats):
 
 
 # ----------------------------------------------------------------------
-# Databases
+# odoo-bin's add-ons: Odoo's, this checkout's, OCA's and the bench's
 # ----------------------------------------------------------------------
-def pg_connect(dbname="postgres"):
-    import psycopg2
-
-    conn = psycopg2.connect(
-        dbname=dbname,
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
-        user=os.environ.get("PGUSER", os.environ.get("USER", "root")),
-        connect_timeout=10,
-    )
-    conn.autocommit = True
-    return conn
-
-
-def pg_query(dbname, query, params=None):
-    with contextlib.closing(pg_connect(dbname)) as conn, conn.cursor() as cr:
-        cr.execute(query, params)
-        return cr.fetchall()
-
-
-def check_prefix(prefix):
-    for forbidden in ("st_base", "st_dev", "st_tpl", "shipment_test_"):
-        if prefix.startswith(forbidden) or forbidden.startswith(prefix):
-            sys.exit(f"--db-prefix {prefix!r} could clash with {forbidden}*")
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", prefix):
-        sys.exit("--db-prefix: lowercase letters, digits and _ only")
-
-
-def db_exists(name):
-    return bool(
-        pg_query("postgres", "SELECT 1 FROM pg_database WHERE datname = %s", [name])
-    )
-
-
-def drop_db(name, data_dir):
-    from psycopg2 import sql
-
-    # Identifiers quoted by psycopg2's composition, not string formatting.
-    query = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-        sql.Identifier(name)
-    )
-    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
-        cr.execute(query)  # pylint: disable=sql-injection
-    shutil.rmtree(os.path.join(data_dir, "filestore", name), ignore_errors=True)
-
-
-def copy_db(template, name, data_dir):
-    from psycopg2 import sql
-
-    query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-        sql.Identifier(name), sql.Identifier(template)
-    )
-    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
-        cr.execute(query)  # pylint: disable=sql-injection
-    src = os.path.join(data_dir, "filestore", template)
-    dst = os.path.join(data_dir, "filestore", name)
-    shutil.rmtree(dst, ignore_errors=True)  # left by a database dropped by hand
-    if os.path.isdir(src):
-        shutil.copytree(src, dst)
-
-
 def addons_path():
     paths = [os.path.join(ODOO_SRC, "odoo", "addons")]
     if os.path.isdir(os.path.join(ODOO_SRC, "addons")):
         paths.insert(0, os.path.join(ODOO_SRC, "addons"))
     return ",".join([*paths, REPO, OCA_ADDONS_DIR, BENCH_ADDONS])
-
-
-def server_args(opts):
-    return [
-        "--db_host",
-        os.environ.get("PGHOST", "127.0.0.1"),
-        "--db_port",
-        os.environ.get("PGPORT", "5432"),
-        "--db_user",
-        os.environ.get("PGUSER", os.environ.get("USER", "root")),
-        f"--addons-path={addons_path()}",
-        f"--data-dir={opts.data_dir}",
-        "--without-demo=all",
-        f"--log-level={opts.log_level}",
-    ]
-
-
-def odoo_bin(args, opts):
-    """Run odoo-bin (install modules) in a subprocess."""
-    cmd = [
-        sys.executable,
-        os.path.join(ODOO_SRC, "odoo-bin"),
-        *server_args(opts),
-        "--no-http",
-        "--max-cron-threads=0",
-        "--stop-after-init",
-        *args,
-    ]
-    _logger.info("running %s", " ".join(cmd[2:]))
-    subprocess.run(cmd, check=True)
-
-
-def close_registry(db):
-    from odoo import sql_db
-    from odoo.modules.registry import Registry
-
-    Registry.delete(db)
-    sql_db.close_db(db)
 
 
 # ----------------------------------------------------------------------
@@ -662,7 +569,7 @@ def run_child(opts):
     from odoo import SUPERUSER_ID, api
     from odoo.modules.registry import Registry
 
-    odoo.tools.config.parse_config(server_args(opts), setup_logging=True)
+    odoo.tools.config.parse_config(server_args(opts, addons_path()), setup_logging=True)
     registry = Registry(opts.child_db)
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
@@ -1037,7 +944,7 @@ def main():
         sys.exit(f"delivery_state not found in {OCA_ADDONS_DIR}: run make setup")
     import odoo
 
-    odoo.tools.config.parse_config(server_args(opts), setup_logging=True)
+    odoo.tools.config.parse_config(server_args(opts, addons_path()), setup_logging=True)
     logging.getLogger("bench").setLevel(logging.INFO)
     run_start = time.perf_counter()
     base = f"{opts.db_prefix}base"
@@ -1072,7 +979,7 @@ def main():
             )
         else:
             created.append(base)
-            odoo_bin(["-d", base, "-i", MODULES], opts)
+            odoo_bin(["-d", base, "-i", MODULES], opts, addons_path())
             setup_base(base, opts, sandbox)
         for size in sizes:
             created.append(dbs[size]["data"])

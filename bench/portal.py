@@ -42,24 +42,20 @@ import time
 from datetime import timedelta
 
 import requests
-
-# bench/webhook.py: databases, the server in a subprocess, the data.
-from webhook import (
-    ODOO_SRC,
-    OdooServer,
+from _common import (
+    add_odoo_to_path,
     check_prefix,
     db_exists,
     drop_db,
-    make_dispatched,
     odoo_bin,
-    percentile,
     pg_connect,
     server_args,
-    verdict,
 )
 
-if ODOO_SRC not in sys.path:
-    sys.path.insert(0, ODOO_SRC)
+# bench/webhook.py: the server in a subprocess, the data.
+from webhook import OdooServer, make_dispatched, percentile, verdict
+
+add_odoo_to_path()
 
 import odoo  # noqa: E402
 from odoo import SUPERUSER_ID, api, sql_db  # noqa: E402

@@ -31,19 +31,12 @@ import io
 import os
 import pstats
 import re
-import sys
 import time
 from unittest.mock import patch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-CACHE = os.path.join(
-    os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
-    "shipment_tracking",
-)
-ODOO_SRC = os.environ.get("ODOO_SRC", os.path.join(CACHE, "odoo-18.0"))
-if ODOO_SRC not in sys.path:
-    sys.path.insert(0, ODOO_SRC)
+from _common import CACHE, ODOO_SRC, REPO, add_odoo_to_path
+
+add_odoo_to_path()
 
 import odoo  # noqa: E402
 from odoo import SUPERUSER_ID, api, fields  # noqa: E402

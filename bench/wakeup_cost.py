@@ -25,21 +25,11 @@ import os
 import statistics
 import time
 
-import psycopg2
+# Loaded here, not by the first timed pg_connect() (which imports it).
+import psycopg2  # noqa: F401
+from _common import pg_connect
 
 PAYLOAD = "shipment-tracking-wakeup-probe"
-
-
-def connect():
-    conn = psycopg2.connect(
-        dbname="postgres",
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
-        user=os.environ.get("PGUSER", os.environ.get("USER", "root")),
-        connect_timeout=10,
-    )
-    conn.autocommit = True
-    return conn
 
 
 def notify(conn):
@@ -52,7 +42,7 @@ def time_new_connections(count):
     times = []
     for _i in range(count):
         start = time.perf_counter()
-        conn = connect()
+        conn = pg_connect()
         notify(conn)
         conn.close()
         times.append((time.perf_counter() - start) * 1000)
@@ -61,7 +51,7 @@ def time_new_connections(count):
 
 def time_kept_connection(count):
     """The add-on's way: one connection, a notify each time (milliseconds)."""
-    conn = connect()
+    conn = pg_connect()
     try:
         times = []
         for _i in range(count):

@@ -60,15 +60,18 @@ import time
 import urllib.parse
 from datetime import timedelta
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-CACHE = os.path.join(
-    os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
-    "shipment_tracking",
+from _common import (
+    ODOO_SRC,
+    add_odoo_to_path,
+    check_prefix,
+    db_exists,
+    drop_db,
+    odoo_bin,
+    pg_connect,
+    server_args,
 )
-ODOO_SRC = os.environ.get("ODOO_SRC", os.path.join(CACHE, "odoo-18.0"))
-if ODOO_SRC not in sys.path:
-    sys.path.insert(0, ODOO_SRC)
+
+add_odoo_to_path()
 
 import requests  # noqa: E402
 
@@ -91,81 +94,8 @@ ACCESS_RE = re.compile(
 
 
 # ----------------------------------------------------------------------
-# Databases and server (shared with bench/portal.py)
+# Server (shared with bench/portal.py)
 # ----------------------------------------------------------------------
-def pg_connect(dbname="postgres"):
-    import psycopg2
-
-    conn = psycopg2.connect(
-        dbname=dbname,
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
-        user=os.environ.get("PGUSER", os.environ.get("USER", "root")),
-        connect_timeout=10,
-    )
-    conn.autocommit = True
-    return conn
-
-
-def check_prefix(prefix):
-    for forbidden in ("st_base", "st_dev", "st_tpl", "shipment_test_"):
-        if prefix.startswith(forbidden) or forbidden.startswith(prefix):
-            sys.exit(f"--db-prefix {prefix!r} could clash with {forbidden}*")
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", prefix):
-        sys.exit("--db-prefix: lowercase letters, digits and _ only")
-
-
-def db_exists(name):
-    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
-        cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        return bool(cr.fetchone())
-
-
-def drop_db(name, data_dir):
-    from psycopg2 import sql
-
-    Registry.delete(name)
-    sql_db.close_db(name)
-    # Identifiers quoted by psycopg2's composition, not string formatting.
-    query = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-        sql.Identifier(name)
-    )
-    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
-        cr.execute(query)  # pylint: disable=sql-injection
-    shutil.rmtree(os.path.join(data_dir, "filestore", name), ignore_errors=True)
-
-
-def server_args(opts):
-    return [
-        "--db_host",
-        os.environ.get("PGHOST", "127.0.0.1"),
-        "--db_port",
-        os.environ.get("PGPORT", "5432"),
-        "--db_user",
-        os.environ.get("PGUSER", os.environ.get("USER", "root")),
-        f"--addons-path={os.path.join(ODOO_SRC, 'odoo', 'addons')},"
-        f"{getattr(opts, 'repo', None) or REPO}",
-        f"--data-dir={opts.data_dir}",
-        "--without-demo=all",
-        f"--log-level={opts.log_level}",
-    ]
-
-
-def odoo_bin(args, opts):
-    """Run odoo-bin (install modules) in a subprocess."""
-    cmd = [
-        sys.executable,
-        os.path.join(ODOO_SRC, "odoo-bin"),
-        *server_args(opts),
-        "--no-http",
-        "--max-cron-threads=0",
-        "--stop-after-init",
-        *args,
-    ]
-    _logger.info("running %s", " ".join(cmd[2:]))
-    subprocess.run(cmd, check=True)
-
-
 def free_port(start):
     """The first port from ``start`` nobody listens on."""
     for port in range(start, start + 100):
