@@ -372,18 +372,19 @@ class ShipmentTrackingNotification(models.Model):
         query = self._search(
             self._due_domain(), order="next_attempt asc nulls first, id", limit=limit
         )
+        # Raw SQL: the ORM has no row lock. What the query reads is flushed
+        # first (pending recomputes of the due fields included).
+        claim = SQL("%s FOR UPDATE SKIP LOCKED", query.select())
+        self.env.flush_query(claim)
         try:
-            with self.env.cr.savepoint():
-                # Raw SQL: the ORM has no row lock. execute_query flushes what
-                # the query reads (pending recomputes of the due fields
-                # included).
-                rows = self.env.execute_query(
-                    SQL("%s FOR UPDATE SKIP LOCKED", query.select())
-                )
+            with self.env.cr.savepoint(flush=False):
+                # Not logged as an error: a conflict is handled below.
+                self.env.cr.execute(claim, log_exceptions=False)
+                rows = self.env.cr.fetchall()
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
             # A due row changed since this transaction began (an outcome
             # recorded by Odoo's mail queue): nothing is taken this call.
-            self.browse()._retry_after_conflict("claim", error)
+            self.browse()._defer_after_conflict("claim", error)
             return self.browse()
         return self.browse(row[0] for row in rows)
 
@@ -433,16 +434,17 @@ class ShipmentTrackingNotification(models.Model):
                 part._send_one_by_one(channel)
 
     def _send_batch(self, channel):
-        """Send ``channel`` of these rows at once, in one savepoint; False
-        when a message failed (and nothing of the batch was kept), to be
-        found row by row. A batch that lost to a concurrent transaction is
-        not split: it stays due (``_retry_after_conflict``)."""
+        """Send ``channel`` of these rows at once, in one savepoint: True when
+        the batch went, or lost to a concurrent transaction and was deferred
+        (``_defer_after_conflict``; not split: its parts would lose in the
+        same snapshot); False when a message failed (nothing of the batch
+        kept), to be found row by row."""
         try:
             with self.env.cr.savepoint():
                 getattr(self, f"_send_{channel}_batch")()
             return True
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
-            self._retry_after_conflict(channel, error)
+            self._defer_after_conflict(channel, error, channel=channel)
             return True
         except Exception:  # noqa: BLE001 - found row by row
             _logger.info(
@@ -462,7 +464,7 @@ class ShipmentTrackingNotification(models.Model):
                 with self.env.cr.savepoint():
                     getattr(row, f"_send_{channel}")()
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
-                row._retry_after_conflict(channel, error)
+                row._defer_after_conflict(channel, error, channel=channel)
             except Exception as error:  # noqa: BLE001 - one message, not the queue
                 _logger.exception(
                     "shipment message %s (%s): %s failed", row.id, row.kind, channel
@@ -506,7 +508,7 @@ class ShipmentTrackingNotification(models.Model):
                 self._channel_failed(channel, reason, attempted=True)
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
             # Still pending: the next attempt fails again, or goes through.
-            self._retry_after_conflict(channel, error)
+            self._defer_after_conflict(channel, error, channel=channel)
             return
         except Exception:  # noqa: BLE001
             _logger.exception("shipment message %s: chatter note failed", self.id)
@@ -518,22 +520,30 @@ class ShipmentTrackingNotification(models.Model):
                 }
             )
 
-    def _retry_after_conflict(self, what, error):
-        """These rows lost ``what`` to a concurrent transaction (Odoo's mail
+    def _defer_after_conflict(self, step, error, channel=None):
+        """These rows lost ``step`` to a concurrent transaction (Odoo's mail
         or SMS queue recording an outcome of the same delivery, a user's
-        retry): their savepoint was rolled back, they are still due, and the
-        rest of the call goes on. Odoo never runs a cron again after such an
-        error, as it does a request: the cron runner's next call (a new
-        transaction, while messages remain) takes them again, else the
-        wake-up left here a minute later."""
+        retry): their savepoint was rolled back and the rest of the call
+        goes on. Odoo never runs a cron again after such an error, as it
+        does a request: the rows wait for a run in a minute or two (the
+        cron's wake-ups are on the minute). Rows this call claimed (locked,
+        ``channel`` given) wait on that channel, so that a conflict that
+        lasts never keeps them at the head of the queue; for the others
+        (reconciled rows, or none when the claim lost) the cron is woken
+        then."""
         _logger.info(
             "shipment messages %s: %s lost to a concurrent transaction (%s),"
-            " taken again shortly",
+            " deferred a minute",
             self.ids,
-            what,
+            step,
             error.pgcode,
         )
-        self._shipment_mark_due(fields.Datetime.now() + timedelta(minutes=1))
+        at = fields.Datetime.now() + timedelta(minutes=1)
+        if channel:
+            # write() wakes the cron at that time.
+            self.write({f"{channel}_state": "pending", f"{channel}_next_attempt": at})
+        else:
+            self._shipment_mark_due(at)
 
     def _wake_queues(self):
         """Odoo's mail queue sends what these messages queued now, not at its
@@ -818,7 +828,7 @@ class ShipmentTrackingNotification(models.Model):
                     with self.env.cr.savepoint():
                         getattr(row, f"_reconcile_{channel}")()
                 except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
-                    row._retry_after_conflict(f"{channel} outcome", error)
+                    row._defer_after_conflict(f"{channel} outcome", error)
                 except Exception:  # noqa: BLE001
                     _logger.exception("shipment message %s: reconcile failed", row.id)
 

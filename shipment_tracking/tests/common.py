@@ -188,7 +188,7 @@ class ShipmentTrackingCase(ShipmentFixtures, TransactionCase):
             calls += 1
         raise AssertionError("the notification cron never ran out of work")
 
-    def _notification_mails(self, picking):
+    def _notification_mails(self, pickings):
         return self.env["mail.mail"].search(
-            [("model", "=", "stock.picking"), ("res_id", "=", picking.id)]
+            [("model", "=", "stock.picking"), ("res_id", "in", pickings.ids)]
         )

@@ -1,7 +1,7 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
@@ -312,7 +312,7 @@ class TestOutbox(ShipmentTrackingCase):
                 taken = self.Notification._cron_send()
         finally:
             side.rollback()
-            self.env.cr.execute("SET LOCAL lock_timeout = 0")
+            self.env.cr.execute("SET LOCAL lock_timeout TO DEFAULT")
         return taken, logs.output
 
     def _assert_lost_then_sent(self, pickings, batch):
@@ -324,14 +324,21 @@ class TestOutbox(ShipmentTrackingCase):
         before = Trigger.search([("cron_id", "=", cron.id)])
         with freeze_time("2026-11-26 10:00:20"):
             taken, logs = self._send_while_mail_queue_holds_its_table()
-        # Taken, lost, kept due: nothing half-written, no attempt counted.
+        # Taken, lost, deferred: nothing half-written, no attempt counted.
         self.assertEqual(taken, len(pickings))
         self.assertRecordValues(
             updates,
-            [{"email_state": "pending", "email_attempts": 0, "mail_ref": 0}]
+            [
+                {
+                    "email_state": "pending",
+                    "email_attempts": 0,
+                    "email_next_attempt": datetime(2026, 11, 26, 10, 1, 20),
+                    "mail_ref": 0,
+                }
+            ]
             * len(pickings),
         )
-        self.assertFalse(self._notification_mails_of(pickings))
+        self.assertFalse(self._notification_mails(updates.picking_id))
         self.assertTrue(
             any(
                 "email lost to a concurrent transaction (55P03)" in line
@@ -340,29 +347,28 @@ class TestOutbox(ShipmentTrackingCase):
             ),
             logs,
         )
-        # The run did not fail: a wake-up a minute later, on the minute.
+        # The run did not fail: the cron is woken when they are due (on the
+        # minute), as the commit's hooks write it.
+        self.env.flush_all()
+        self.env.cr.precommit.run()
         later = Trigger.search([("cron_id", "=", cron.id)]) - before
         self.assertIn("2026-11-26 10:02:00", [str(t.call_at) for t in later])
-        # The cron runner's next call (the lock is gone) sends them.
+        # The cron runner's next call (at once) does not take them again: a
+        # conflict that lasts cannot keep them at the head of the queue.
         with freeze_time("2026-11-26 10:00:21"):
+            self.assertEqual(self._run_notification_cron(), 0)
+        # The wake-up (the lock is gone) sends them.
+        with freeze_time("2026-11-26 10:02:00"):
             self._run_notification_cron()
         self.assertEqual(updates.mapped("email_state"), ["outgoing"] * len(pickings))
         self.assertEqual(updates.mapped("email_attempts"), [1] * len(pickings))
 
-    def _notification_mails_of(self, pickings):
-        return self.env["mail.mail"].search(
-            [
-                ("model", "=", "stock.picking"),
-                ("res_id", "in", [p.id for p in pickings]),
-            ]
-        )
-
-    def test_a_batch_lost_to_a_concurrent_transaction_stays_due(self):
+    def test_a_batch_lost_to_a_concurrent_transaction_is_deferred(self):
         with freeze_time("2026-11-26 10:00:00"):
             pickings = [self._dispatched() for _i in range(3)]
         self._assert_lost_then_sent(pickings, batch=True)
 
-    def test_a_single_send_lost_to_a_concurrent_transaction_stays_due(self):
+    def test_a_single_send_lost_to_a_concurrent_transaction_is_deferred(self):
         with freeze_time("2026-11-26 10:00:00"):
             pickings = [self._dispatched()]
         self._assert_lost_then_sent(pickings, batch=False)
