@@ -439,8 +439,11 @@ class ShipmentTrackingNotification(models.Model):
         (``_defer_after_conflict``; not split: its parts would lose in the
         same snapshot); False when a message failed (nothing of the batch
         kept), to be found row by row."""
+        # Opened before the try: a conflict in its opening flush has lost
+        # the transaction, not this batch, and is not absorbed.
+        savepoint = self.env.cr.savepoint()
         try:
-            with self.env.cr.savepoint():
+            with savepoint:
                 getattr(self, f"_send_{channel}_batch")()
             return True
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
@@ -460,8 +463,9 @@ class ShipmentTrackingNotification(models.Model):
         that fails to render or send is marked failed with the reason, and
         the others go on."""
         for row in self:
+            savepoint = self.env.cr.savepoint()
             try:
-                with self.env.cr.savepoint():
+                with savepoint:
                     getattr(row, f"_send_{channel}")()
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
                 row._defer_after_conflict(channel, error, channel=channel)
@@ -503,8 +507,9 @@ class ShipmentTrackingNotification(models.Model):
         fail too (the delivery's chatter is what broke), the state alone is
         written: the row is never claimed again."""
         self.ensure_one()
+        savepoint = self.env.cr.savepoint()
         try:
-            with self.env.cr.savepoint():
+            with savepoint:
                 self._channel_failed(channel, reason, attempted=True)
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
             # Still pending: the next attempt fails again, or goes through.
@@ -540,10 +545,11 @@ class ShipmentTrackingNotification(models.Model):
         )
         at = fields.Datetime.now() + timedelta(minutes=1)
         if channel:
-            # write() wakes the cron at that time.
-            self.write({f"{channel}_state": "pending", f"{channel}_next_attempt": at})
-        else:
-            self._shipment_mark_due(at)
+            # The rows' own columns only: their channel state, which the
+            # delivery follows, would write the delivery again, the row the
+            # concurrent transaction changed (the whole call would be lost).
+            self.write({f"{channel}_next_attempt": at})
+        self._shipment_mark_due(at)
 
     def _wake_queues(self):
         """Odoo's mail queue sends what these messages queued now, not at its
@@ -824,8 +830,9 @@ class ShipmentTrackingNotification(models.Model):
             for row in getattr(self, f"_reconcile_rows_{channel}")(limit):
                 # A row at a time in a savepoint: one that cannot be settled
                 # never stops the others or the claim loop.
+                savepoint = self.env.cr.savepoint()
                 try:
-                    with self.env.cr.savepoint():
+                    with savepoint:
                         getattr(row, f"_reconcile_{channel}")()
                 except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
                     row._defer_after_conflict(f"{channel} outcome", error)
