@@ -110,6 +110,14 @@ def copy_db(template, name, data_dir):
         shutil.copytree(src, dst)
 
 
+def percentile(values, fraction):
+    """The value at ``fraction`` (0.95: p95) of ``values``, nearest rank."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[max(0, int(round(fraction * len(ordered))) - 1)]
+
+
 # ----------------------------------------------------------------------
 # odoo-bin
 # ----------------------------------------------------------------------

@@ -48,12 +48,13 @@ from _common import (
     db_exists,
     drop_db,
     odoo_bin,
+    percentile,
     pg_connect,
     server_args,
 )
 
 # bench/webhook.py: the server in a subprocess, the data.
-from webhook import OdooServer, make_dispatched, percentile, verdict
+from webhook import OdooServer, make_dispatched, verdict
 
 add_odoo_to_path()
 

@@ -67,6 +67,7 @@ from _common import (
     disable_email,
     drop_db,
     odoo_bin,
+    percentile,
     server_args,
 )
 
@@ -483,11 +484,6 @@ def sql_diff(traces, out_dir):
 # ----------------------------------------------------------------------
 # Report
 # ----------------------------------------------------------------------
-def p90(values):
-    ordered = sorted(values)
-    return ordered[max(0, int(round(0.9 * len(ordered))) - 1)]
-
-
 def print_table(scenarios):
     base = scenarios.get("a")
     print()
@@ -509,8 +505,8 @@ def print_table(scenarios):
         results[key] = (med, med_q, ratio, extra)
         print(
             f"({key}) {SCENARIOS[key]:<24} {len(sc.times):>4} {med:>10.1f} "
-            f"{p90(sc.times):>8.1f} {med_q:>9.0f} {med_all:>6.0f} {ratio:>9.2f}x "
-            f"{extra:>+8.0f}"
+            f"{percentile(sc.times, 0.9):>8.1f} {med_q:>9.0f} {med_all:>6.0f} "
+            f"{ratio:>9.2f}x {extra:>+8.0f}"
         )
     if "c" in results and base:
         _med, _q, ratio, extra = results["c"]

@@ -27,7 +27,7 @@ import time
 
 # Loaded here, not by the first timed pg_connect() (which imports it).
 import psycopg2  # noqa: F401
-from _common import pg_connect
+from _common import percentile, pg_connect
 
 PAYLOAD = "shipment-tracking-wakeup-probe"
 
@@ -64,8 +64,7 @@ def time_kept_connection(count):
 
 
 def summary(times):
-    ordered = sorted(times)
-    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    p95 = percentile(times, 0.95)
     return f"median {statistics.median(times):6.2f} ms, p95 {p95:6.2f} ms"
 
 

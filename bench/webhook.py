@@ -67,6 +67,7 @@ from _common import (
     db_exists,
     drop_db,
     odoo_bin,
+    percentile,
     pg_connect,
     server_args,
 )
@@ -221,13 +222,6 @@ class OdooServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[max(0, int(round(fraction * len(ordered))) - 1)]
 
 
 def verdict(ok):
