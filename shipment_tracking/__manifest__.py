@@ -4,7 +4,7 @@
     "name": "Shipment Tracking",
     "summary": "Record parcel details at validation, track shipments and notify "
     "customers on dispatch",
-    "version": "18.0.2.4.2",
+    "version": "18.0.2.4.3",
     "category": "Inventory/Delivery",
     "website": "https://github.com/shipment-tracking/shipment-tracking",
     "author": "Shipment Tracking Contributors",

@@ -779,9 +779,15 @@ class StockPicking(models.Model):
         delivery of the company has yet (one typed by hand is skipped).
 
         A standard sequence without date ranges draws and checks in one
-        statement: a recursive query takes numbers until one is free (the
-        check reads every delivery, whatever the user may read). Other
-        sequences go through ``next_by_id``."""
+        statement, an index lookup on the (company, shipment ID) constraint,
+        whatever the number of deliveries (the check reads every delivery,
+        whatever the user may read); while the number is taken by hand, the
+        next one is drawn, a statement each, and the sequence stays past
+        them. Other sequences go through ``next_by_id``.
+
+        The check sees the numbers committed when this transaction began: a
+        number typed on another delivery and committed since fails the
+        validation on the constraint (the worker validates again)."""
         self.ensure_one()
         company = self.company_id
         sequence = company._get_shipment_sequence()
@@ -802,37 +808,31 @@ class StockPicking(models.Model):
         prefix, suffix, padding = prefix or "", suffix or "", fmt["padding"]
         # A number typed on a delivery in this transaction counts too.
         self.flush_model(["company_id", "shipment_ref"])
-        # nextval in the select list: evaluated once per row that passes the
-        # WHERE, i.e. once more each time the previous number is taken.
-        self.env.cr.execute(
-            SQL(
-                """
-                WITH RECURSIVE drawn(i, n) AS (
-                    SELECT 1, nextval(%(seq)s)
-                  UNION ALL
-                    SELECT drawn.i + 1, nextval(%(seq)s)
-                    FROM drawn
-                    WHERE EXISTS (
-                        SELECT 1 FROM stock_picking
-                        WHERE company_id = %(company)s
-                        AND shipment_ref = %(prefix)s
-                            || lpad(drawn.n::text,
-                                    greatest(%(padding)s, length(drawn.n::text)),
-                                    '0')
-                            || %(suffix)s
-                    )
-                )
-                SELECT n FROM drawn ORDER BY i DESC LIMIT 1
-                """,
-                seq=f"ir_sequence_{sequence.id:03d}",
-                company=company.id,
-                prefix=prefix,
-                padding=padding,
-                suffix=suffix,
-            )
+        query = SQL(
+            """
+            SELECT drawn.n, EXISTS (
+                       SELECT 1 FROM stock_picking
+                       WHERE company_id = %(company)s
+                       AND shipment_ref = %(prefix)s
+                           || lpad(drawn.n::text,
+                                   greatest(%(padding)s, length(drawn.n::text)),
+                                   '0')
+                           || %(suffix)s
+                   )
+              FROM nextval(%(seq)s) AS drawn(n)
+            """,
+            seq=f"ir_sequence_{sequence.id:03d}",
+            company=company.id,
+            prefix=prefix,
+            padding=padding,
+            suffix=suffix,
         )
+        taken = True
+        while taken:
+            self.env.cr.execute(query)
+            number, taken = self.env.cr.fetchone()
         # As ir.sequence formats its numbers (get_next_char).
-        return f"{prefix}{self.env.cr.fetchone()[0]:0{padding}d}{suffix}"
+        return f"{prefix}{number:0{padding}d}{suffix}"
 
     @api.model
     @ormcache("sequence_id")

@@ -310,6 +310,28 @@ class TestShipmentRef(ShipmentTrackingCase):
         self.assertNotEqual(third.shipment_ref, upcoming)
         self.assertTrue(third.shipment_ref.startswith("SHP/"))
 
+    def test_generated_ref_skips_a_run_of_numbers_entered_by_hand(self):
+        """Numbers typed by hand ahead of the sequence are skipped one draw
+        at a time, each draw one statement (an index lookup)."""
+        first, *typed, last = [self._create_delivery() for _i in range(4)]
+        for picking in (first, *typed, last):
+            self._fill_details(picking)
+        self._validate(first)
+        sequence = self.company.shipment_sequence_id
+        upcoming = [
+            sequence.get_next_char(sequence.number_next_actual + i) for i in range(2)
+        ]
+        for picking, ref in zip(typed, upcoming, strict=True):
+            picking.with_user(self.user_logistics).shipment_ref = ref
+        self.env.flush_all()
+        count = self.env.cr.sql_log_count
+        ref = last._shipment_draw_ref()
+        self.assertEqual(self.env.cr.sql_log_count - count, 3)
+        self.assertNotIn(ref, upcoming)
+        self.assertEqual(
+            ref, sequence.get_next_char(int(upcoming[-1].split("/")[-1]) + 1)
+        )
+
     def test_generated_ref_follows_sequence_changes(self):
         """The sequence's settings are cached for validation: a change counts
         for the next delivery, a gapless sequence numbers through Odoo."""
