@@ -121,6 +121,20 @@ def percentile(values, fraction):
 # ----------------------------------------------------------------------
 # odoo-bin
 # ----------------------------------------------------------------------
+def backend_cpu(pid):
+    """CPU seconds (user + system) the PostgreSQL backend ``pid`` has used,
+    from /proc: the server runs on this machine; None where it cannot be
+    read (another host, another OS)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # utime and stime, the 14th and 15th fields (the 12th and 13th after
+    # the command name).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def server_args(opts, addons_path=None):
     """odoo-bin's options for ``opts`` (``data_dir``, ``log_level``); the
     add-ons path is Odoo's and this checkout's (or ``opts.repo``'s) unless

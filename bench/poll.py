@@ -61,6 +61,7 @@ from _common import (
     HERE,
     ODOO_SRC,
     REPO,
+    backend_cpu,
     check_prefix,
     close_registry,
     copy_db,
@@ -548,20 +549,6 @@ def child_b(env, opts):
         "updated": in_transit,
         "batch_size": batch_size,
     }
-
-
-def backend_cpu(pid):
-    """CPU seconds (user + system) the PostgreSQL backend ``pid`` has used,
-    from /proc: the server runs on this machine; None where it cannot be
-    read (another host, another OS)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    # utime and stime, the 14th and 15th fields (the 12th and 13th after
-    # the command name).
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_child(opts):

@@ -44,7 +44,14 @@ import sys
 import tempfile
 import time
 
-from _common import add_odoo_to_path, check_prefix, db_exists, disable_email, drop_db
+from _common import (
+    add_odoo_to_path,
+    backend_cpu,
+    check_prefix,
+    db_exists,
+    disable_email,
+    drop_db,
+)
 
 add_odoo_to_path()
 
@@ -131,26 +138,21 @@ class Bench:
             env = api.Environment(cr, self.uid, self.context)
             picking = env["stock.picking"].browse(picking_id)
             cr.execute("SELECT pg_backend_pid()")
-            stat = f"/proc/{cr.fetchone()[0]}/stat"
-            cpu0, server0 = time.process_time(), _cpu_seconds(stat)
+            backend = cr.fetchone()[0]
+            cpu0, server0 = time.process_time(), backend_cpu(backend)
+            if server0 is None:
+                sys.exit("PostgreSQL's CPU time is read from /proc: run it here")
             start = time.perf_counter()
             res = picking.button_validate()
             env.flush_all()
             cr.precommit.run()  # what the commit runs first: the cron trigger
             env.flush_all()
             wall = time.perf_counter() - start
-            cpu = time.process_time() - cpu0 + _cpu_seconds(stat) - server0
+            cpu = time.process_time() - cpu0 + backend_cpu(backend) - server0
             cr.rollback()
         if res is not True:
             raise RuntimeError(f"validation of {picking_id} returned {res!r}")
         return wall * 1000, cpu * 1000
-
-
-def _cpu_seconds(stat):
-    """user + system CPU of a process, from its /proc/<pid>/stat."""
-    with open(stat, encoding="ascii") as stat_file:
-        fields = stat_file.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(benches, opts):
