@@ -157,12 +157,11 @@ class Bench:
 
 def run(benches, opts):
     Picking = benches["c"].registry["stock.picking"]
-    originals = {
-        name: getattr(Picking, name)
-        for name in ("_shipment_queue_dispatch", "_shipment_assign_ref")
-        + ("_shipment_dispatch_ready",)
-    }
     variants = switches(benches["c"].registry)
+    # Every method a variant replaces, as installed.
+    originals = {
+        name: getattr(Picking, name) for switch in variants.values() for name in switch
+    }
     figures = {variant: [] for variant in opts.variants}
     for i in range(opts.warmup + opts.rounds):
         order = list(opts.variants)
