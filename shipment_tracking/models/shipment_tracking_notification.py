@@ -5,6 +5,7 @@ import logging
 from datetime import timedelta
 
 from markupsafe import Markup
+from psycopg2 import errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -348,8 +349,8 @@ class ShipmentTrackingNotification(models.Model):
                 "shipment_tracking.notification_batch_size", OUTBOX_BATCH_SIZE
             )
         )
-        self._reconcile(batch_size)
-        rows = self._claim(batch_size)
+        lost = self._reconcile(batch_size)
+        rows = self._claim(batch_size, exclude=lost)
         rows._process()
         remaining = self.search_count(self._due_domain()) if rows else 0
         self.env["ir.cron"]._notify_progress(done=len(rows), remaining=remaining)
@@ -366,27 +367,77 @@ class ShipmentTrackingNotification(models.Model):
         ]
 
     @api.model
-    def _claim(self, limit):
+    def _claim(self, limit, exclude=None):
         """Lock up to ``limit`` due messages, oldest due first, skipping those
-        a concurrent run holds: no message is taken twice."""
+        a concurrent run holds: no message is taken twice. ``exclude``: rows
+        this call already lost to a concurrent transaction (they would lose
+        the lock too)."""
+        domain = self._due_domain()
+        if exclude:
+            domain = [*domain, ("id", "not in", exclude.ids)]
         query = self._search(
-            self._due_domain(), order="next_attempt asc nulls first, id", limit=limit
+            domain, order="next_attempt asc nulls first, id", limit=limit
         )
         # Raw SQL: the ORM has no row lock. What the query reads is flushed
         # first (pending recomputes of the due fields included).
         claim = SQL("%s FOR UPDATE SKIP LOCKED", query.select())
         self.env.flush_query(claim)
         try:
-            with self.env.cr.savepoint(flush=False):
-                # Not logged as an error: a conflict is handled below.
-                self.env.cr.execute(claim, log_exceptions=False)
-                rows = self.env.cr.fetchall()
+            try:
+                return self.browse(self._claim_lock(claim))
+            except errors.SerializationFailure:
+                # A due row changed since this transaction began (an outcome
+                # recorded by Odoo's mail or SMS queue, a user's retry): it
+                # cannot be locked in this transaction, the others can.
+                return self._claim_by_halves(
+                    [row[0] for row in self.env.execute_query(query.select())]
+                )
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
-            # A due row changed since this transaction began (an outcome
-            # recorded by Odoo's mail queue): nothing is taken this call.
+            # A lock held past the lock timeout, a deadlock: nothing is
+            # taken this call.
             self.browse()._defer_after_conflict("claim", error)
             return self.browse()
-        return self.browse(row[0] for row in rows)
+
+    @api.model
+    def _claim_lock(self, query):
+        """The ids ``query`` locks, in a savepoint: a conflict leaves the
+        transaction usable."""
+        with self.env.cr.savepoint(flush=False):
+            # Not logged as an error: the caller handles a conflict.
+            self.env.cr.execute(query, log_exceptions=False)
+            return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _claim_by_halves(self, ids):
+        """Lock the rows ``ids`` (due, read without a lock, in the claim's
+        order), halving the part that holds a row changed since this
+        transaction began down to that row: one changed row costs two lock
+        attempts per halving, and only itself, which is left for the next
+        call (the cron runner's, at once, in a new transaction)."""
+        locked, lost, parts = set(), [], [ids] if ids else []
+        error = None
+        while parts:
+            part = parts.pop()
+            try:
+                locked.update(
+                    self._claim_lock(
+                        SQL(
+                            "SELECT id FROM %s WHERE id IN %s FOR UPDATE SKIP LOCKED",
+                            SQL.identifier(self._table),
+                            tuple(part),
+                        )
+                    )
+                )
+            except errors.SerializationFailure as failure:
+                if len(part) == 1:
+                    lost.append(part[0])
+                    error = failure
+                    continue
+                middle = len(part) // 2
+                parts += [part[middle:], part[:middle]]
+        if lost:
+            self.browse(lost)._defer_after_conflict("claim", error)
+        return self.browse(row_id for row_id in ids if row_id in locked)
 
     def _process(self):
         """Send the due channels of these messages, channel by channel, in
@@ -534,8 +585,8 @@ class ShipmentTrackingNotification(models.Model):
         cron's wake-ups are on the minute). Rows this call claimed (locked,
         ``channel`` given) wait on that channel, so that a conflict that
         lasts never keeps them at the head of the queue; for the others
-        (reconciled rows, or none when the claim lost) the cron is woken
-        then."""
+        (reconciled rows, rows the claim could not lock, or none when the
+        claim lost) the cron is woken then."""
         _logger.info(
             "shipment messages %s: %s lost to a concurrent transaction (%s),"
             " deferred a minute",
@@ -825,7 +876,8 @@ class ShipmentTrackingNotification(models.Model):
         hooks could not record (a concurrent change of the row, a message
         deleted after it was sent): record it now, channel by channel
         (``_reconcile_rows_<channel>`` finds them, ``_reconcile_<channel>``
-        settles one)."""
+        settles one). Return the rows lost to a concurrent transaction."""
+        lost = self.browse()
         for channel in self._channels():
             for row in getattr(self, f"_reconcile_rows_{channel}")(limit):
                 # A row at a time in a savepoint: one that cannot be settled
@@ -836,8 +888,10 @@ class ShipmentTrackingNotification(models.Model):
                         getattr(row, f"_reconcile_{channel}")()
                 except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
                     row._defer_after_conflict(f"{channel} outcome", error)
+                    lost |= row
                 except Exception:  # noqa: BLE001
                     _logger.exception("shipment message %s: reconcile failed", row.id)
+        return lost
 
     @api.model
     def _reconcile_rows_email(self, limit):
