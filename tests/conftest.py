@@ -10,6 +10,7 @@ import contextlib
 import getpass
 import html
 import itertools
+import json
 import os
 import signal
 import socket
@@ -127,6 +128,74 @@ def odoo_command(db, *args, data_dir=None):
     if data_dir:
         cmd += ["--data-dir", data_dir]
     return cmd
+
+
+# ----------------------------------------------------------------------------
+# Odoo worker processes: a script run with Odoo's own cursors on the test
+# database, for what needs committed rows and real transactions side by side
+# (a process killed mid-call, a concurrent commit during a cron's call).
+# ----------------------------------------------------------------------------
+WORKER_TIMEOUT = 300
+# The start of every worker script: ``args`` (argv[1], JSON: the caller's
+# params, and odoo_src, odoo_args, db), ``registry`` (the test database's),
+# and ``LogLines(logger)``, which keeps what ``logger`` logs. A script prints
+# its result as its last line, in JSON.
+WORKER_PROLOGUE = r"""
+import json
+import logging
+import sys
+
+args = json.loads(sys.argv[1])
+sys.path.insert(0, args["odoo_src"])
+
+from odoo.modules.registry import Registry
+from odoo.tools import config
+
+config.parse_config(args["odoo_args"])
+registry = Registry(args["db"])
+
+
+# The messages ``logger`` logs at INFO and above, in ``lines``.
+class LogLines(logging.Handler):
+    def __init__(self, logger):
+        super().__init__(logging.INFO)
+        self.lines = []
+        logging.getLogger(logger).addHandler(self)
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+"""
+
+
+def odoo_worker_cmd(script, db, data_dir, **params):
+    """The command that runs ``script`` (Python source, after
+    ``WORKER_PROLOGUE``) on ``db`` with ``params`` in its ``args``."""
+    args = {
+        "odoo_src": str(Path(ODOO_BIN).resolve().parent),
+        # odoo_command's options, without the interpreter and odoo-bin.
+        "odoo_args": odoo_command(db, data_dir=data_dir)[2:],
+        "db": db,
+        **params,
+    }
+    return [ODOO_PYTHON, "-c", WORKER_PROLOGUE + script, json.dumps(args)]
+
+
+def run_odoo_worker(script, db, data_dir, log, env=None, **params):
+    """Run ``script`` to its end (its stderr appended to ``log``, ``env``
+    its environment); return its last line, read as JSON."""
+    with open(log, "a", encoding="utf-8") as err:
+        done = subprocess.run(
+            odoo_worker_cmd(script, db, data_dir, **params),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env=env,
+            text=True,
+            timeout=WORKER_TIMEOUT,
+            check=False,
+        )
+    assert done.returncode == 0, f"the worker failed:\n{log_tail(log)}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # ----------------------------------------------------------------------------

@@ -9,18 +9,23 @@ and 5).
   to 127.0.0.1 by default.
 """
 
-import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import psycopg2
 import pytest
-from conftest import ODOO_BIN, ODOO_PYTHON, PG, REPO, log_tail, odoo_command
+from conftest import (
+    PG,
+    REPO,
+    WORKER_TIMEOUT,
+    log_tail,
+    odoo_worker_cmd,
+    run_odoo_worker,
+)
 
 # The fake gateway is stdlib-only; the add-on's own __init__ imports Odoo.
 sys.path.insert(0, str(REPO / "shipment_tracking_sms" / "tests"))
@@ -32,9 +37,6 @@ from sandbox.__main__ import parse_args as sandbox_args  # noqa: E402
 ACCOUNT_SID = "ACcontain0123456"
 AUTH_TOKEN = "containment-token"
 MOBILE = "+32470555111"
-# Loading the registry in a fresh process takes a few seconds; the held gateway
-# call waits for the kill, so these only bound a broken run.
-WORKER_TIMEOUT = 180
 GATEWAY_FIELDS = (
     "shipment_sms_gateway",
     "shipment_sms_http_base_url",
@@ -44,22 +46,11 @@ GATEWAY_FIELDS = (
 )
 
 # One run of an Odoo worker process on the test database, as the SMS queue
-# cron runs it (_process_queue commits after each SMS outside tests). argv[1]:
-# JSON {"odoo_args": [...], "db": ..., "action": ..., ...}; prints a JSON line.
+# cron runs it (_process_queue commits after each SMS outside tests); after
+# conftest's WORKER_PROLOGUE.
 WORKER = r"""
-import json
-import sys
-
-args = json.loads(sys.argv[1])
-sys.path.insert(0, args["odoo_src"])
-
-import odoo
 from odoo import SUPERUSER_ID, api
-from odoo.modules.registry import Registry
-from odoo.tools import config
 
-config.parse_config(args["odoo_args"])
-registry = Registry(args["db"])
 with registry.cursor() as cr:
     env = api.Environment(cr, SUPERUSER_ID, {})
     company = env.ref("base.main_company")
@@ -95,30 +86,11 @@ print(json.dumps(result), flush=True)
 
 
 def _worker_cmd(db, data_dir, action, **params):
-    args = {
-        "odoo_src": str(Path(ODOO_BIN).resolve().parent),
-        # odoo_command's options, without the interpreter and odoo-bin.
-        "odoo_args": odoo_command(db, data_dir=data_dir)[2:],
-        "db": db,
-        "action": action,
-        **params,
-    }
-    return [ODOO_PYTHON, "-c", WORKER, json.dumps(args)]
+    return odoo_worker_cmd(WORKER, db, data_dir, action=action, **params)
 
 
 def _run_worker(db, data_dir, log, action, **params):
-    with open(log, "a", encoding="utf-8") as err:
-        done = subprocess.run(
-            _worker_cmd(db, data_dir, action, **params),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-            timeout=WORKER_TIMEOUT,
-            check=False,
-        )
-    assert done.returncode == 0, f"{action} failed:\n{log_tail(log)}"
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_odoo_worker(WORKER, db, data_dir, log, action=action, **params)
 
 
 def _sms_row(db, sms_id):

@@ -16,70 +16,38 @@ against the sandbox carrier, while the test writes the delivery through the
 running server or holds its row.
 """
 
-import json
 import os
 import re
-import subprocess
-from pathlib import Path
 
 import psycopg2
 import pytest
-from conftest import (
-    ODOO_BIN,
-    ODOO_PYTHON,
-    PG,
-    log_tail,
-    odoo_command,
-    validate_as_warehouse,
-)
+from conftest import PG, run_odoo_worker, validate_as_warehouse
 from test_e2e_carrier import HOURS_TO_IN_TRANSIT, create_sandbox_carrier
 
-WORKER_TIMEOUT = 300
 SETTLE_TIMEOUT = 120
 POLL_CRON = "shipment_tracking.ir_cron_shipment_poll"
 # The worker's statements wait this long for a row lock, then fail (55P03).
 LOCK_TIMEOUT_MS = 500
+# POLL_CONCURRENCY_RETRIES of shipment_tracking/const.py: attempts after the
+# first, before the batch is left for the next run.
+RETRIES = 3
 RETRIED = re.compile(
     r"polling (?P<carrier>.+): batch of 1 number\(s\) lost to a concurrent"
     r" transaction \((?P<code>\w+)\), applying the answer again"
 )
 GAVE_UP = re.compile(
     r"polling (?P<carrier>.+): batch of 1 number\(s\) lost to concurrent"
-    r" transactions 4 times \((?P<code>\w+)\), left for the next run"
+    rf" transactions {RETRIES + 1} times \((?P<code>\w+)\), left for the next run"
 )
 
-# argv[1]: JSON {"odoo_src", "odoo_args", "db", "number_id"}; prints a JSON line.
+# After conftest's WORKER_PROLOGUE; args: number_id, poll_cron. Prints a
+# JSON line.
 WORKER = r"""
-import json
-import logging
-import sys
 from datetime import timedelta
 
-args = json.loads(sys.argv[1])
-sys.path.insert(0, args["odoo_src"])
-
 from odoo import SUPERUSER_ID, api, fields
-from odoo.modules.registry import Registry
-from odoo.tools import config
 
-config.parse_config(args["odoo_args"])
-registry = Registry(args["db"])
-
-
-class Lines(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.INFO)
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage())
-
-
-lines = Lines()
-logging.getLogger(
-    "odoo.addons.shipment_tracking.models.shipment_tracking_number"
-).addHandler(lines)
-
+lines = LogLines("odoo.addons.shipment_tracking.models.shipment_tracking_number")
 result = {}
 with registry.cursor() as cr:
     env = api.Environment(cr, SUPERUSER_ID, {})
@@ -120,31 +88,13 @@ print(json.dumps(result), flush=True)
 
 
 def _run_worker(db, data_dir, log, number_id, lock_timeout_ms=None):
-    args = {
-        "odoo_src": str(Path(ODOO_BIN).resolve().parent),
-        # odoo_command's options, without the interpreter and odoo-bin.
-        "odoo_args": odoo_command(db, data_dir=data_dir)[2:],
-        "db": db,
-        "number_id": number_id,
-        "poll_cron": POLL_CRON,
-    }
     env = dict(os.environ)
     if lock_timeout_ms:
         # Every connection of the worker (libpq reads PGOPTIONS).
         env["PGOPTIONS"] = f"-c lock_timeout={lock_timeout_ms}"
-    with open(log, "a", encoding="utf-8") as err:
-        done = subprocess.run(
-            [ODOO_PYTHON, "-c", WORKER, json.dumps(args)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            env=env,
-            text=True,
-            timeout=WORKER_TIMEOUT,
-            check=False,
-        )
-    assert done.returncode == 0, f"the worker failed:\n{log_tail(log)}"
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_odoo_worker(
+        WORKER, db, data_dir, log, env=env, number_id=number_id, poll_cron=POLL_CRON
+    )
 
 
 @pytest.fixture(scope="module")
@@ -191,6 +141,8 @@ class TrackingCalls:
     def __init__(self, sandbox, number, meanwhile=None):
         self.sandbox, self.number, self.meanwhile = sandbox, number, meanwhile
         self.count = 0
+        # What ``meanwhile`` raised, in the sandbox's thread.
+        self.errors = []
 
     def __enter__(self):
         original = self.sandbox.handle
@@ -201,7 +153,10 @@ class TrackingCalls:
             ):
                 self.count += 1
                 if self.count == 1 and self.meanwhile:
-                    self.meanwhile()
+                    try:
+                        self.meanwhile()
+                    except Exception as error:  # noqa: BLE001 - asserted
+                        self.errors.append(repr(error))
             return original(method, target, headers, body)
 
         self.sandbox.handle = handle
@@ -225,8 +180,9 @@ def test_a_batch_lost_once_applies_the_answer_again(
     with TrackingCalls(sandbox, number, user_edits_the_delivery) as calls:
         result = _run_worker(db, data_dir, tmp_path / "worker.log", number_id)
 
+    assert not calls.errors, calls.errors
     assert result["reached"] is True, result
-    assert calls.count == 1, "the carrier was asked again"
+    assert calls.count == 1, f"the carrier was asked {calls.count} times"
     retried = [RETRIED.search(line) for line in result["log"]]
     assert [(m["carrier"], m["code"]) for m in retried if m] == [
         (poll_carrier["name"], "40001")
@@ -266,9 +222,9 @@ def test_a_batch_that_keeps_losing_is_left_for_the_next_run(
         holder.close()
 
     assert result["reached"] is False, result
-    assert calls.count == 1, "the carrier was asked again"
+    assert calls.count == 1, f"the carrier was asked {calls.count} times"
     retried = [RETRIED.search(line) for line in result["log"]]
-    assert [m["code"] for m in retried if m] == ["55P03"] * 3, result["log"]
+    assert [m["code"] for m in retried if m] == ["55P03"] * RETRIES, result["log"]
     gave_up = [GAVE_UP.search(line) for line in result["log"]]
     assert [(m["carrier"], m["code"]) for m in gave_up if m] == [
         (poll_carrier["name"], "55P03")
