@@ -5,7 +5,7 @@ import logging
 from datetime import timedelta
 
 from markupsafe import Markup
-from psycopg2 import errors
+from psycopg2.errors import SerializationFailure
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -383,61 +383,71 @@ class ShipmentTrackingNotification(models.Model):
         claim = SQL("%s FOR UPDATE SKIP LOCKED", query.select())
         self.env.flush_query(claim)
         try:
-            try:
-                return self.browse(self._claim_lock(claim))
-            except errors.SerializationFailure:
-                # A due row changed since this transaction began (an outcome
-                # recorded by Odoo's mail or SMS queue, a user's retry): it
-                # cannot be locked in this transaction, the others can.
-                return self._claim_by_halves(
-                    [row[0] for row in self.env.execute_query(query.select())]
-                )
+            return self.browse(self._lock_ids(claim))
+        except SerializationFailure:
+            # A due row changed since this transaction began (an outcome
+            # recorded by Odoo's mail or SMS queue, a user's retry): it
+            # cannot be locked in this transaction, the others can: the due
+            # rows, read without a lock, are locked by parts.
+            due_ids = [row[0] for row in self.env.execute_query(query.select())]
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
             # A lock held past the lock timeout, a deadlock: nothing is
             # taken this call.
             self.browse()._defer_after_conflict("claim", error)
             return self.browse()
+        return self.browse(due_ids)._claim_by_halves()
 
     @api.model
-    def _claim_lock(self, query):
-        """The ids ``query`` locks, in a savepoint: a conflict leaves the
+    def _lock_ids(self, lock_sql):
+        """The ids ``lock_sql`` locks, in a savepoint: a conflict leaves the
         transaction usable."""
         with self.env.cr.savepoint(flush=False):
             # Not logged as an error: the caller handles a conflict.
-            self.env.cr.execute(query, log_exceptions=False)
+            self.env.cr.execute(lock_sql, log_exceptions=False)
             return [row[0] for row in self.env.cr.fetchall()]
 
-    @api.model
-    def _claim_by_halves(self, ids):
-        """Lock the rows ``ids`` (due, read without a lock, in the claim's
-        order), halving the part that holds a row changed since this
-        transaction began down to that row: one changed row costs two lock
-        attempts per halving, and only itself, which is left for the next
-        call (the cron runner's, at once, in a new transaction)."""
-        locked, lost, parts = set(), [], [ids] if ids else []
+    def _claim_by_halves(self):
+        """Lock these due rows (read without a lock, in the claim's order) by
+        parts, halving a part that holds a row changed since this
+        transaction began down to that row, which is left for the next call.
+
+        Locking by id without the due domain is safe: in this REPEATABLE
+        READ transaction a row locks only if nobody changed it since the
+        snapshot the ids were read in, so it is still due. Rows another run
+        holds are skipped and not replaced: the batch may be smaller than
+        the claim's limit. One changed row costs two lock attempts per
+        halving; past ``8 x log2(rows)`` attempts (a batch that changed
+        wholesale) the parts not locked yet wait for the next call too."""
+        locked, left, parts = set(), [], [self.ids] if self else []
+        budget = 8 * len(self).bit_length()
         error = None
         while parts:
             part = parts.pop()
+            if not budget:
+                left += part
+                continue
+            budget -= 1
+            lock_sql = SQL(
+                "%s FOR UPDATE SKIP LOCKED",
+                self._search([("id", "in", part)], order="id").select(),
+            )
             try:
-                locked.update(
-                    self._claim_lock(
-                        SQL(
-                            "SELECT id FROM %s WHERE id IN %s FOR UPDATE SKIP LOCKED",
-                            SQL.identifier(self._table),
-                            tuple(part),
-                        )
-                    )
-                )
-            except errors.SerializationFailure as failure:
+                locked.update(self._lock_ids(lock_sql))
+            except SerializationFailure as failure:
+                error = failure
                 if len(part) == 1:
-                    lost.append(part[0])
-                    error = failure
+                    left += part
                     continue
                 middle = len(part) // 2
                 parts += [part[middle:], part[:middle]]
-        if lost:
-            self.browse(lost)._defer_after_conflict("claim", error)
-        return self.browse(row_id for row_id in ids if row_id in locked)
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as failure:
+                # A lock timeout or a deadlock: what is locked goes now.
+                error = failure
+                left += part + [row_id for rest in parts for row_id in rest]
+                parts = []
+        if left:
+            self.browse(left)._defer_after_conflict("claim", error)
+        return self.filtered(lambda row: row.id in locked)
 
     def _process(self):
         """Send the due channels of these messages, channel by channel, in
@@ -879,7 +889,7 @@ class ShipmentTrackingNotification(models.Model):
         settles one). Return the rows lost to a concurrent transaction."""
         lost = self.browse()
         for channel in self._channels():
-            for row in getattr(self, f"_reconcile_rows_{channel}")(limit):
+            for row in getattr(self, f"_reconcile_rows_{channel}")(limit) - lost:
                 # A row at a time in a savepoint: one that cannot be settled
                 # never stops the others or the claim loop.
                 savepoint = self.env.cr.savepoint()
