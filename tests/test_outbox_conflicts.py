@@ -22,6 +22,8 @@ DELIVERIES = 8
 # Rows another transaction changes during the call: the first (whose outcome
 # the call reconciles) and two due ones, one in each half of the claim.
 CHANGED = [0, 2, 6]
+# Rows in the batch that changes wholesale (every one during the call).
+WHOLESALE = 100
 # A mail.mail id no row of the test database has: the mail left and is gone.
 GONE_MAIL_ID = 2_000_000_000
 LOST = re.compile(
@@ -30,7 +32,8 @@ LOST = re.compile(
 )
 
 # After conftest's WORKER_PROLOGUE; args: tag, deliveries, changed,
-# gone_mail_id.
+# gone_mail_id (the first row's mail, gone; none: its email is due),
+# batch_size (the call's).
 WORKER = r"""
 from odoo import SUPERUSER_ID, Command, api
 
@@ -47,11 +50,17 @@ def states(env, ids):
 
 
 def drain(env):
-    # Call after call, as Odoo's cron runner, until nothing is taken.
+    # Call after call, as Odoo's cron runner, until nothing is taken and no
+    # outcome is left to reconcile.
+    Notification = env[MODEL]
     for _call in range(50):
-        if not env[MODEL]._cron_send(batch_size=50):
-            return
+        taken = Notification._cron_send(batch_size=50)
         env.cr.commit()
+        if not taken and not any(
+            getattr(Notification, f"_reconcile_rows_{channel}")(1)
+            for channel in Notification._channels()
+        ):
+            return
     raise AssertionError("the notification queue never emptied")
 
 
@@ -116,10 +125,11 @@ try:
         result["dispatched"] = pickings.mapped("shipment_state")
         rows = env[MODEL].search([("picking_id", "in", pickings.ids)], order="id")
         result["ids"] = rows.ids
-        # The first row: its email left the mail queue, but the outcome was
-        # not recorded (the mail is gone): the cron's reconciliation settles
-        # it. Its SMS is due.
-        rows[0].write({"email_state": "outgoing", "mail_ref": args["gone_mail_id"]})
+        if args["gone_mail_id"]:
+            # The first row: its email left the mail queue, but the outcome
+            # was not recorded (the mail is gone): the cron's reconciliation
+            # settles it. Its SMS is due.
+            rows[0].write({"email_state": "outgoing", "mail_ref": args["gone_mail_id"]})
         cr.commit()
         result["before"] = states(env, rows.ids)
 
@@ -137,7 +147,11 @@ try:
         changed.write({"email_error": "changed meanwhile"})
         other.commit()
         Notification = api.Environment(call, SUPERUSER_ID, {})[MODEL]
-        result["taken"] = Notification._cron_send(batch_size=50)
+        before = call.sql_log_count
+        result["taken"] = Notification._cron_send(batch_size=args["batch_size"])
+        # The call's statements that went through (a refused one is not
+        # counted).
+        result["statements"] = call.sql_log_count - before
         call.commit()
     result["log"] = list(lines.lines)
 
@@ -154,8 +168,10 @@ try:
             len(mails.filtered(lambda mail, picking=picking: mail.res_id == picking.id))
             for picking in pickings
         ]
-        # Nothing of this test is left for another test's mail queue.
+        # Nothing of this test is left for another test's mail queue, nor
+        # for its notification cron to reconcile.
         mails.write({"state": "cancel"})
+        drain(env)
 finally:
     with registry.cursor() as cr:
         api.Environment(cr, SUPERUSER_ID, {}).company.shipment_notify_dispatch = (
@@ -187,6 +203,7 @@ def test_rows_changed_during_a_call_cost_those_rows_not_the_batch(e2e_db, tmp_pa
         deliveries=DELIVERIES,
         changed=CHANGED,
         gone_mail_id=GONE_MAIL_ID,
+        batch_size=50,
     )
     ids = result["ids"]
     assert result["dispatched"] == ["dispatched"] * DELIVERIES
@@ -224,3 +241,34 @@ def test_rows_changed_during_a_call_cost_those_rows_not_the_batch(e2e_db, tmp_pa
         assert settled[index]["mail_ref"], (index, settled)
     assert [row["sms"] for row in settled] == ["no_address"] * DELIVERIES, settled
     assert result["mails"] == [0] + [1] * (DELIVERIES - 1), result
+
+
+def test_a_batch_changed_wholesale_costs_a_bounded_claim(e2e_db, tmp_path):
+    """Every due row changed during the call: the claim gives up halving
+    past its budget (8 x log2 of the batch's rows) instead of trying each
+    row, takes none of them, and the next calls send each once."""
+    db, data_dir = e2e_db
+    result = run_odoo_worker(
+        WORKER,
+        db,
+        data_dir,
+        tmp_path / "worker.log",
+        tag=uuid.uuid4().hex[:8],
+        deliveries=WHOLESALE,
+        changed=list(range(WHOLESALE)),
+        gone_mail_id=0,
+        # The whole batch in one claim (the cron's default).
+        batch_size=200,
+    )
+    ids = result["ids"]
+    assert [row["email"] for row in result["before"]] == ["pending"] * WHOLESALE
+    assert result["after_call"] == result["before"], result["after_call"]
+    losses = _losses(result["log"])
+    assert [(step, code) for _ids, step, code in losses] == [("claim", "40001")]
+    assert sorted(losses[0][0]) == ids, losses
+    # Halving down to every row would cost at least two statements for each
+    # of its 2n - 1 attempts (the savepoint and its rollback).
+    assert result["statements"] < 2 * (2 * WHOLESALE - 1), result["statements"]
+    # The next calls send each once.
+    assert [row["email"] for row in result["after_all"]] == ["outgoing"] * WHOLESALE
+    assert result["mails"] == [1] * WHOLESALE, result["mails"]
