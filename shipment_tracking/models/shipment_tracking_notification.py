@@ -378,12 +378,8 @@ class ShipmentTrackingNotification(models.Model):
         query = self._search(
             domain, order="next_attempt asc nulls first, id", limit=limit
         )
-        # Raw SQL: the ORM has no row lock. What the query reads is flushed
-        # first (pending recomputes of the due fields included).
-        claim = SQL("%s FOR UPDATE SKIP LOCKED", query.select())
-        self.env.flush_query(claim)
         try:
-            return self.browse(self._lock_ids(claim))
+            return self.browse(self._lock_ids(query))
         except SerializationFailure:
             # A due row changed since this transaction began (an outcome
             # recorded by Odoo's mail or SMS queue, a user's retry): it
@@ -398,9 +394,14 @@ class ShipmentTrackingNotification(models.Model):
         return self.browse(due_ids)._claim_by_halves()
 
     @api.model
-    def _lock_ids(self, lock_sql):
-        """The ids ``lock_sql`` locks, in a savepoint: a conflict leaves the
-        transaction usable."""
+    def _lock_ids(self, query):
+        """The ids of ``query`` (a ``Query``) locked, less those a concurrent
+        transaction holds, in a savepoint: a conflict leaves the transaction
+        usable."""
+        # Raw SQL: the ORM has no row lock. What the query reads is flushed
+        # first (pending recomputes of the due fields included).
+        lock_sql = SQL("%s FOR UPDATE SKIP LOCKED", query.select())
+        self.env.flush_query(lock_sql)
         with self.env.cr.savepoint(flush=False):
             # Not logged as an error: the caller handles a conflict.
             self.env.cr.execute(lock_sql, log_exceptions=False)
@@ -427,12 +428,10 @@ class ShipmentTrackingNotification(models.Model):
                 left += part
                 continue
             budget -= 1
-            lock_sql = SQL(
-                "%s FOR UPDATE SKIP LOCKED",
-                self._search([("id", "in", part)], order="id").select(),
-            )
             try:
-                locked.update(self._lock_ids(lock_sql))
+                locked.update(
+                    self._lock_ids(self._search([("id", "in", part)], order="id"))
+                )
             except SerializationFailure as failure:
                 error = failure
                 if len(part) == 1:
