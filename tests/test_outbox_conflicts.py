@@ -192,14 +192,24 @@ def _losses(lines):
     return losses
 
 
-def test_rows_changed_during_a_call_cost_those_rows_not_the_batch(e2e_db, tmp_path):
+def _race(e2e_db, tmp_path, **params):
+    """The worker's result for ``params`` (deliveries, changed, gone_mail_id,
+    batch_size), on deliveries of its own."""
     db, data_dir = e2e_db
-    result = run_odoo_worker(
+    return run_odoo_worker(
         WORKER,
         db,
         data_dir,
         tmp_path / "worker.log",
         tag=uuid.uuid4().hex[:8],
+        **params,
+    )
+
+
+def test_rows_changed_during_a_call_cost_those_rows_not_the_batch(e2e_db, tmp_path):
+    result = _race(
+        e2e_db,
+        tmp_path,
         deliveries=DELIVERIES,
         changed=CHANGED,
         gone_mail_id=GONE_MAIL_ID,
@@ -247,13 +257,9 @@ def test_a_batch_changed_wholesale_costs_a_bounded_claim(e2e_db, tmp_path):
     """Every due row changed during the call: the claim gives up halving
     past its budget (8 x log2 of the batch's rows) instead of trying each
     row, takes none of them, and the next calls send each once."""
-    db, data_dir = e2e_db
-    result = run_odoo_worker(
-        WORKER,
-        db,
-        data_dir,
-        tmp_path / "worker.log",
-        tag=uuid.uuid4().hex[:8],
+    result = _race(
+        e2e_db,
+        tmp_path,
         deliveries=WHOLESALE,
         changed=list(range(WHOLESALE)),
         gone_mail_id=0,
