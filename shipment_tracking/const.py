@@ -248,6 +248,13 @@ SYSTEM_FIELDS = NOTIFICATION_FIELDS | frozenset(
 DISPATCHED_LOGISTICS_FIELDS = ("carrier_id", "partner_id")
 # Internal fields: readable by the back-office roles, not by portal users.
 INTERNAL_GROUPS = "stock.group_stock_user,sales_team.group_sale_salesman"
+# The prefetch group of the stored internal fields of a delivery: reading any
+# other field of a delivery (every screen and flow of Odoo's that touches one,
+# the validation included) neither selects their columns nor checks the
+# user's groups for each of them (about 20 us a field, twice per fetch); the
+# first read of one of them fetches them all, the back office's views read
+# them with the other fields in one query.
+INTERNAL_PREFETCH = "shipment_internal"
 # Context key of the cron triggers this suite writes: their wake-up goes over
 # the process's kept connection (ir.cron._notifydb, tools/cron_wakeup.py).
 SHARED_WAKEUP = "shipment_tracking_shared_wakeup"

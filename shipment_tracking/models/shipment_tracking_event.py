@@ -315,7 +315,10 @@ class ShipmentTrackingEvent(models.Model):
             domain.append(("picking_id", "in", pickings.ids))
         # sudo: carriers are not users; the caller authenticated the carrier.
         Number = self.env["shipment.tracking.number"].sudo()
-        by_ref = Number.search_fetch(domain, NUMBER_FIELDS)._shipment_by_name()
+        numbers = Number.search_fetch(domain, NUMBER_FIELDS)
+        # Their deliveries, read here and when they follow their events.
+        numbers.picking_id._shipment_fetch_with_internal()
+        by_ref = numbers._shipment_by_name()
         bounds = Event._time_bounds() if carrier else None
         now = fields.Datetime.now()
         vals_list, unknown, rejected, handovers = [], [], [], {}
@@ -402,6 +405,8 @@ class ShipmentTrackingEvent(models.Model):
             pickings._fields["tracking_event_ids"],
             [by_picking.get(picking, self.browse())._ids for picking in pickings],
         )
+        # What the loop reads of the deliveries, the internal fields with it.
+        pickings.sudo()._shipment_fetch_with_internal()
         states = None
         updates, statuses, monitor = {}, {}, set()
         for picking in pickings.sudo():

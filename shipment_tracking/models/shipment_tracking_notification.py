@@ -246,6 +246,9 @@ class ShipmentTrackingNotification(models.Model):
         queued before. Returns the messages queued. The rows go in in the
         deliveries' order, the same in every transaction: two that queue for
         the same deliveries wait for each other, never deadlock."""
+        # The deliveries' notification state (an internal field) in the
+        # cache with the rest: its recompute leaves it alone when unchanged.
+        pickings.sudo()._shipment_fetch_with_internal()
         wanted = pickings.sorted("id").filtered(
             lambda picking: self._enqueue_wanted(picking, kind)
         )

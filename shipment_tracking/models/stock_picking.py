@@ -20,6 +20,7 @@ from ..const import (
     DISPATCH_EMAIL_STATES,
     DISPATCHED_LOGISTICS_FIELDS,
     INTERNAL_GROUPS,
+    INTERNAL_PREFETCH,
     LOGISTICS_FIELDS,
     NOT_LATE_STATES,
     NOTIFICATION_STATES,
@@ -98,6 +99,7 @@ class StockPicking(models.Model):
     shipment_edd_set_at = fields.Datetime(
         copy=False,
         groups=INTERNAL_GROUPS,
+        prefetch=INTERNAL_PREFETCH,
         readonly=True,
         help="When Logistics last set the estimated delivery date by hand: only "
         "newer carrier estimates replace it.",
@@ -111,6 +113,7 @@ class StockPicking(models.Model):
     shipment_notification_state = fields.Selection(
         NOTIFICATION_STATES,
         groups=INTERNAL_GROUPS,
+        prefetch=INTERNAL_PREFETCH,
         string="Customer Notification",
         compute="_compute_shipment_notification_state",
         store=True,
@@ -181,12 +184,14 @@ class StockPicking(models.Model):
         store=True,
         index=True,
         groups=INTERNAL_GROUPS,
+        prefetch=INTERNAL_PREFETCH,
     )
     shipment_incident_reason = fields.Char(
         string="Incident Reason",
         compute="_compute_shipment_incident",
         store=True,
         groups=INTERNAL_GROUPS,
+        prefetch=INTERNAL_PREFETCH,
     )
     shipment_update_ids = fields.One2many(
         "shipment.tracking.notification",
@@ -206,12 +211,14 @@ class StockPicking(models.Model):
         store=True,
         aggregator="avg",
         groups=INTERNAL_GROUPS,
+        prefetch=INTERNAL_PREFETCH,
     )
     shipment_on_time = fields.Boolean(
         string="Delivered On Time",
         compute="_compute_shipment_delivery_kpi",
         store=True,
         groups=INTERNAL_GROUPS,
+        prefetch=INTERNAL_PREFETCH,
     )
     shipment_on_time_rate = fields.Float(
         string="On-time Rate (%)",
@@ -219,6 +226,7 @@ class StockPicking(models.Model):
         store=True,
         aggregator="avg",
         groups=INTERNAL_GROUPS,
+        prefetch=INTERNAL_PREFETCH,
         help="100 for a shipment delivered on time, 0 for a late one: its "
         "average over deliveries is the on-time rate.",
     )
@@ -228,6 +236,7 @@ class StockPicking(models.Model):
         readonly=True,
         index=True,
         groups=INTERNAL_GROUPS,
+        prefetch=INTERNAL_PREFETCH,
         help="Set when the customer writes from the portal, cleared when an "
         "internal user answers.",
     )
@@ -1010,6 +1019,19 @@ class StockPicking(models.Model):
             self.env["shipment.tracking.event"]
             .sudo()
             ._apply_carrier_events(events, source, carrier=carrier, pickings=self)
+        )
+
+    def _shipment_fetch_with_internal(self):
+        """Fetch these deliveries' prefetched fields, Odoo's and the suite's
+        internal ones (``INTERNAL_PREFETCH``), in one statement: for the
+        flows that read both for a batch of deliveries (carrier events,
+        customer updates). Only in sudo, where no field is hidden."""
+        self.fetch(
+            [
+                fname
+                for fname, field in self._fields.items()
+                if field.prefetch in (True, INTERNAL_PREFETCH)
+            ]
         )
 
     # ------------------------------------------------------------------

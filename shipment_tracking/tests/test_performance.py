@@ -1,7 +1,9 @@
 # Copyright 2026 Shipment Tracking Contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo.tests import tagged
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
 
+from ..const import INTERNAL_GROUPS, INTERNAL_PREFETCH
 from .common import ShipmentTrackingCase
 
 # Queries of a Warehouse user validating one 3-line delivery with a carrier,
@@ -56,3 +58,54 @@ class TestValidationQueries(ShipmentTrackingCase):
         self.assertEqual(picking.shipment_state, "dispatched")
         self.assertEqual(picking.shipment_notification_state, "to_send")
         self.assertFalse(self._notification_mails(picking))
+
+
+@tagged("post_install", "-at_install")
+class TestInternalPrefetch(ShipmentTrackingCase):
+    """A delivery's stored internal fields are fetched apart from Odoo's: a
+    read of any other field (every screen and flow that touches a delivery)
+    neither selects them nor checks the user's groups for each of them."""
+
+    def _internal_stored(self, picking):
+        return [
+            field
+            for field in picking._fields.values()
+            if field.store and field.column_type and field.groups == INTERNAL_GROUPS
+        ]
+
+    def test_every_stored_internal_field_is_in_the_group(self):
+        fields = self._internal_stored(self.env["stock.picking"])
+        self.assertGreaterEqual(len(fields), 8)
+        self.assertEqual(
+            [field.name for field in fields if field.prefetch != INTERNAL_PREFETCH],
+            [],
+        )
+
+    def test_internal_fields_fetched_on_first_use_together(self):
+        picking = self._create_delivery().with_user(self.user_warehouse)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        # What the user's first read loads (rights, rules, companies).
+        picking.mapped("name")
+        picking.invalidate_recordset()
+        internal = self._internal_stored(picking)
+        with self.assertQueryCount(1):
+            self.assertEqual(picking.state, "assigned")
+        cache = picking.env.cache
+        self.assertTrue(cache.contains(picking, picking._fields["partner_id"]))
+        self.assertFalse([f.name for f in internal if cache.contains(picking, f)])
+        with self.assertQueryCount(1):
+            self.assertFalse(picking.shipment_has_incident)
+        self.assertFalse([f.name for f in internal if not cache.contains(picking, f)])
+
+    def test_hidden_from_portal_users_as_before(self):
+        picking = self._create_delivery()
+        user = new_test_user(
+            self.env, login="prefetch-portal", groups="base.group_portal"
+        )
+        portal = picking.with_user(user)
+        with self.assertRaises(AccessError):
+            portal.check_field_access_rights("read", ["shipment_has_incident"])
+        self.assertNotIn(
+            "shipment_has_incident", portal.fields_get(attributes=["type"])
+        )

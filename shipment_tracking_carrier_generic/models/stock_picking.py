@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
-from odoo.addons.shipment_tracking.const import INTERNAL_GROUPS
+from odoo.addons.shipment_tracking.const import INTERNAL_GROUPS, INTERNAL_PREFETCH
 
 
 class StockPicking(models.Model):
@@ -13,6 +13,7 @@ class StockPicking(models.Model):
         copy=False,
         readonly=True,
         groups=INTERNAL_GROUPS,
+        prefetch=INTERNAL_PREFETCH,
     )
 
     def _shipment_system_fields(self):
