@@ -39,8 +39,8 @@ def _trigger_before_commit(env, due):
     messages: a shipment rolled back in a batch takes its trigger with it,
     and the trigger exists exactly when the messages do.
 
-    ``ir.cron._shipment_trigger()`` writes it as Odoo's ``_trigger()``
-    does, in one statement (the job's ``active`` flag read in the insert),
+    Odoo's ``ir.cron._trigger()`` writes it (two statements: the job's
+    ``active`` flag, then the trigger rows, their audit columns by the ORM)
     and wakes the cron workers after the commit when one is due now, over
     the process's kept connection (``ir.cron._notifydb``)."""
     if not due:

@@ -9,10 +9,9 @@ import uuid
 from unittest.mock import patch
 
 import psycopg2
-from freezegun import freeze_time
 
-from odoo import fields, sql_db
-from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo import sql_db
+from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
 from ..const import SHARED_WAKEUP
@@ -151,80 +150,6 @@ class TestCronWakeup(TransactionCase):
         self.assertTrue(self.wakeup.notify(self.payload))
         self.assertEqual(self.wakeup.backend_pid(), parent_backend)
         self.assertEqual(self.listener.heard(self.payload, 3), 3)
-
-
-@tagged("post_install", "-at_install")
-class TestCronTrigger(TransactionCase):
-    """The suite's triggers (``_shipment_trigger``) are Odoo's (``_trigger``)
-    written in one statement: the same rows, the same rule for an inactive
-    job, the same wake-up after the commit."""
-
-    def setUp(self):
-        super().setUp()
-        self.startPatcher(freeze_time("2026-11-26 08:00:00"))
-        self.now = fields.Datetime.now()
-        self.past = fields.Datetime.subtract(self.now, minutes=5)
-        self.future = fields.Datetime.add(self.now, hours=2)
-        self.cron = self.env.ref("shipment_tracking.ir_cron_shipment_notification")
-        self.user = new_test_user(self.env, login="trigger-test")
-
-    def _wakeups(self):
-        return [
-            hook
-            for hook in self.env.cr.postcommit._funcs
-            if getattr(hook, "__func__", None) is type(self.cron)._notifydb
-        ]
-
-    def _trigger(self, cron, at_list, ours):
-        """(rows as (call_at, cron, create_uid, write_uid), wake-ups queued)."""
-        self.env.cr.postcommit.clear()
-        cron = cron.with_user(self.user).sudo()
-        triggers = cron._shipment_trigger(at_list) if ours else cron._trigger(at_list)
-        triggers.invalidate_recordset()
-        rows = sorted(
-            (t.call_at, t.cron_id.id, t.create_uid.id, t.write_uid.id) for t in triggers
-        )
-        for trigger in triggers:
-            self.assertEqual(trigger.create_date, self.env.cr.now())
-            self.assertEqual(trigger.write_date, self.env.cr.now())
-        wakeups = len(self._wakeups())
-        self.env.cr.postcommit.clear()
-        return rows, wakeups
-
-    def test_same_triggers_as_odoo(self):
-        cases = {
-            "due now": [self.past],
-            "later only": [self.future],
-            "both": [self.future, self.past],
-        }
-        for active in (True, False):
-            self.cron.active = active
-            for label, at_list in cases.items():
-                with self.subTest(active=active, case=label):
-                    odoo_way = self._trigger(self.cron, at_list, ours=False)
-                    ours = self._trigger(self.cron, at_list, ours=True)
-                    self.assertEqual(ours, odoo_way)
-        # What the rule is, not only that both agree.
-        self.cron.active = False
-        rows, wakeups = self._trigger(self.cron, [self.past, self.future], ours=True)
-        self.assertEqual(
-            rows, [(self.future, self.cron.id, self.user.id, self.user.id)]
-        )
-        self.assertEqual(wakeups, 0)
-        self.cron.active = True
-        rows, wakeups = self._trigger(self.cron, [self.past, self.future], ours=True)
-        self.assertEqual([row[0] for row in rows], [self.past, self.future])
-        self.assertEqual(wakeups, 1)
-
-    def test_one_statement(self):
-        self.env.flush_all()
-        with self.assertQueryCount(1):
-            self.cron.sudo()._shipment_trigger([self.now])
-
-    def test_flag_changed_in_the_transaction_counts(self):
-        """The job switched off and not yet flushed: no trigger due now."""
-        self.cron.write({"active": False})
-        self.assertFalse(self.cron.sudo()._shipment_trigger([self.now]))
 
 
 @tagged("post_install", "-at_install")

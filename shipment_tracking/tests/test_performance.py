@@ -20,10 +20,9 @@ from .common import ShipmentTrackingCase
 # what the commit runs before it (Odoo's field tracking, our cron wake-up):
 # 101 (the cron found by its cached XML id); 100 once the contents no longer
 # follow every change of the moves' state (only a cancellation: validating
-# read every product's variant names again for the same text); 99 once the
-# cron trigger is one statement (the job's flag read in its INSERT). The
-# budget is what was measured.
-VALIDATION_BUDGET = 99
+# read every product's variant names again for the same text). The budget is
+# what was measured.
+VALIDATION_BUDGET = 100
 
 
 @tagged("post_install", "-at_install")
