@@ -456,6 +456,10 @@ class ShipmentTrackingNotification(models.Model):
         batches: one savepoint per channel for the whole batch, templates
         rendered for all its rows at once (``_process_channel`` for what
         happens when the batch fails)."""
+        # The deliveries as sending reads them, their internal fields with
+        # the rest (one statement): the inquiry flag a post looks at, the
+        # notification state a sent message recomputes.
+        self.picking_id.sudo()._shipment_fetch_with_internal()
         now = fields.Datetime.now()
         for channel in self._channels():
             due = self.filtered(

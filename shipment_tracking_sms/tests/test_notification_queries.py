@@ -72,6 +72,49 @@ class TestNotificationQueries(ShipmentSmsCase):
         self.assertEqual(len(rows.sms_message_id), count)
         return queries
 
+    def _cron_queries_updates(self, count):
+        """The same for customer updates (out for delivery) of deliveries
+        whose dispatch notice went out before: their notification state
+        (the dispatch's) stays as it is."""
+        rows = self._queue_dispatches(count)
+        Notification = self.env["shipment.tracking.notification"]
+        Notification._cron_send(batch_size=50)
+        pickings = rows.picking_id
+        self.env.company.shipment_notify_out_for_delivery = True
+        updates = Notification._enqueue_many(
+            pickings, "out_for_delivery", "state:out_for_delivery"
+        )
+        self.assertEqual(len(updates), count)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        before = self.cr.sql_log_count
+        with self.assertLogs("odoo.sql_db", "DEBUG") as logs:
+            self.assertEqual(Notification._cron_send(batch_size=50), count)
+            self.env.flush_all()
+        queries = self.cr.sql_log_count - before
+        self.assertRecordValues(
+            updates, [{"email_state": "outgoing", "sms_state": "outgoing"}] * count
+        )
+        # Nothing of the deliveries changed: nothing written on them.
+        self.assertFalse(
+            [line for line in logs.output if 'UPDATE "stock_picking"' in line]
+        )
+        self.assertEqual(
+            set(pickings.mapped("shipment_notification_state")), {"queued"}
+        )
+        return queries
+
+    def test_update_queries_are_pinned(self):
+        """A batch of updates costs the same statements whatever its size,
+        and writes nothing on the deliveries (their notification state, the
+        dispatch's, is not written again unchanged)."""
+        self._cron_queries(1)
+        self._cron_queries_updates(1)
+        few = self._cron_queries_updates(5)
+        many = self._cron_queries_updates(20)
+        self.assertEqual(many, few, f"5: {few}, 20: {many}")
+        self.assertLessEqual(few, PER_CALL, f"5: {few}")
+
     def test_cron_queries_per_message_are_pinned(self):
         # Warm up what every call shares (templates, QWeb, the cron).
         self._cron_queries(1)
