@@ -405,8 +405,6 @@ class ShipmentTrackingEvent(models.Model):
             pickings._fields["tracking_event_ids"],
             [by_picking.get(picking, self.browse())._ids for picking in pickings],
         )
-        # What the loop reads of the deliveries, the internal fields with it.
-        pickings.sudo()._shipment_fetch_with_internal()
         states = None
         updates, statuses, monitor = {}, {}, set()
         for picking in pickings.sudo():

@@ -248,7 +248,7 @@ class ShipmentTrackingNotification(models.Model):
         the same deliveries wait for each other, never deadlock."""
         # The deliveries' notification state (an internal field) in the
         # cache with the rest: its recompute leaves it alone when unchanged.
-        pickings.sudo()._shipment_fetch_with_internal()
+        pickings._shipment_fetch_with_internal()
         wanted = pickings.sorted("id").filtered(
             lambda picking: self._enqueue_wanted(picking, kind)
         )
@@ -459,7 +459,7 @@ class ShipmentTrackingNotification(models.Model):
         # The deliveries as sending reads them, their internal fields with
         # the rest (one statement): the inquiry flag a post looks at, the
         # notification state a sent message recomputes.
-        self.picking_id.sudo()._shipment_fetch_with_internal()
+        self.picking_id._shipment_fetch_with_internal()
         now = fields.Datetime.now()
         for channel in self._channels():
             due = self.filtered(

@@ -1024,9 +1024,11 @@ class StockPicking(models.Model):
     def _shipment_fetch_with_internal(self):
         """Fetch these deliveries' prefetched fields, Odoo's and the suite's
         internal ones (``INTERNAL_PREFETCH``), in one statement: for the
-        flows that read both for a batch of deliveries (carrier events,
-        customer updates). Only in sudo, where no field is hidden."""
-        self.fetch(
+        system flows that read both for a batch of deliveries (carrier
+        events, customer updates, the notification cron)."""
+        # sudo: fills the transaction's cache only (shared by every
+        # environment); a user's reads of hidden fields are still refused.
+        self.sudo().fetch(
             [
                 fname
                 for fname, field in self._fields.items()
